@@ -1,0 +1,70 @@
+package policies
+
+// Topology is how the DGD splits the prefill and decode phases.
+type Topology string
+
+// Topologies a policy may declare.
+const (
+	TopologyAggregated    Topology = "aggregated"
+	TopologyDisaggregated Topology = "disaggregated"
+	TopologyHybrid        Topology = "hybrid"
+)
+
+// Role is what a service does in the deployment, which decides how it is sized.
+type Role string
+
+// Roles a service may have.
+const (
+	RolePrefill    Role = "prefill"
+	RoleDecode     Role = "decode"
+	RoleAggregated Role = "aggregated"
+	RoleFrontend   Role = "frontend"
+)
+
+// Actuation is how a service's desired replica count reaches the cluster.
+type Actuation string
+
+// Actuations a service may use.
+const (
+	// ActuationScale writes the DGDSA scale subresource.
+	ActuationScale Actuation = "scale"
+	// ActuationKEDA serves the count to KEDA as an external scaler.
+	ActuationKEDA Actuation = "keda"
+	// ActuationNone observes and plans but applies nothing.
+	ActuationNone Actuation = "none"
+)
+
+// Mode says whether decisions are applied.
+type Mode string
+
+// Modes a policy may run in.
+const (
+	ModeApply  Mode = "apply"
+	ModeDryRun Mode = "dry-run"
+)
+
+// Signal names one observed quantity whose PromQL query a policy may override.
+type Signal string
+
+// Signals the metrics adapter reads. Units are given per signal.
+const (
+	SignalRequestRate    Signal = "requestRate"    // requests/s
+	SignalInputTokens    Signal = "inputTokens"    // mean input tokens per request
+	SignalOutputTokens   Signal = "outputTokens"   // mean output tokens per request
+	SignalTTFT           Signal = "ttft"           // mean time to first token, seconds
+	SignalTTFTPercentile Signal = "ttftPercentile" // the SLO's TTFT percentile, seconds
+	SignalITL            Signal = "itl"            // mean inter-token latency, seconds
+	SignalITLPercentile  Signal = "itlPercentile"  // the SLO's ITL percentile, seconds
+	SignalQueueDepth     Signal = "queueDepth"     // requests waiting for their first token
+	SignalInflight       Signal = "inflight"       // requests in flight
+	SignalKVUsage        Signal = "kvUsage"        // KV-cache usage, 0..1
+	SignalArrivalCV      Signal = "arrivalCV"      // coefficient of variation of inter-arrival times
+)
+
+// Signals lists every Signal in a stable order.
+func Signals() []Signal {
+	return []Signal{
+		SignalRequestRate, SignalInputTokens, SignalOutputTokens, SignalTTFT, SignalTTFTPercentile,
+		SignalITL, SignalITLPercentile, SignalQueueDepth, SignalInflight, SignalKVUsage, SignalArrivalCV,
+	}
+}

@@ -1,0 +1,180 @@
+package policies
+
+import (
+	"slices"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Policy is a validated policy with every default applied. It is immutable: the value fields are
+// copies, and slices and maps are reachable only through accessors that copy or look up. A Policy is
+// safe for concurrent use by any number of goroutines.
+type Policy struct {
+	// Name is metadata.name.
+	Name string
+	// Source is the file the policy was loaded from ("" when built with New).
+	Source string
+
+	Target           Target
+	Mode             Mode
+	SLO              SLO
+	Metrics          Metrics
+	Planning         Planning
+	Stability        Stability
+	Budget           Budget
+	PerformanceModel PerformanceModel
+
+	services  []Service
+	schedules []Schedule
+	queries   map[Signal]string
+}
+
+// Target names the DGD.
+type Target struct {
+	Namespace  string
+	Deployment string
+	Topology   Topology
+}
+
+// Service is one planned DGD service, defaults applied.
+type Service struct {
+	Name        string
+	Role        Role
+	MinReplicas int32
+	MaxReplicas int32
+	// GPUsPerReplica is 0 when it must be read from the DGD.
+	GPUsPerReplica int32
+	StartupTime    time.Duration
+	Actuation      Actuation
+	// RequestsPerSecondPerReplica is the frontend's per-replica capacity (frontend role only).
+	RequestsPerSecondPerReplica float64
+}
+
+// SLO holds the latency objectives.
+type SLO struct {
+	TTFT LatencySLO
+	ITL  LatencySLO
+}
+
+// LatencySLO says the Percentile (0 < p < 100) of a latency must stay <= Target.
+type LatencySLO struct {
+	Target     time.Duration
+	Percentile float64
+}
+
+// Metrics says where to read signals. Query overrides are reached through Policy.Query.
+type Metrics struct {
+	PrometheusURL     string
+	PrometheusTimeout time.Duration
+	Model             string
+	DynamoNamespace   string
+	// Window is the range of the windowed queries (rate, increase, histogram_quantile).
+	Window time.Duration
+}
+
+// Planning sets the cadence and forecast.
+type Planning struct {
+	Interval time.Duration
+	// Headroom is the fraction added on top of the forecast upper bound (0.1 = +10%).
+	Headroom float64
+	Forecast Forecast
+}
+
+// Forecast chooses the forecaster.
+type Forecast struct {
+	Method      string
+	Coverage    float64
+	Seasonality time.Duration
+	History     time.Duration
+}
+
+// Stability bounds change.
+type Stability struct {
+	ScaleDownWindow   time.Duration
+	MaxStepUp         int32
+	MaxStepDown       int32
+	ScaleUpCooldown   time.Duration
+	ScaleDownCooldown time.Duration
+	StartupTimeout    time.Duration
+}
+
+// Budget caps GPUs; MaxGPUs 0 means unbounded.
+type Budget struct {
+	MaxGPUs int32
+}
+
+// PerformanceModel chooses how capacity per replica is known.
+type PerformanceModel struct {
+	Profile string
+	Learn   bool
+}
+
+// Schedule is a compiled cron window with per-service bound overrides.
+type Schedule struct {
+	Name     string
+	Cron     string
+	Location *time.Location
+	Duration time.Duration
+
+	cron      cron.Schedule
+	overrides map[string]Override
+}
+
+// Override replaces a service's bounds while a schedule is active. A nil field keeps the policy's.
+type Override struct {
+	MinReplicas *int32
+	MaxReplicas *int32
+}
+
+// Services returns a copy of the services in file order.
+func (p Policy) Services() []Service { return slices.Clone(p.services) }
+
+// NumServices returns the number of services.
+func (p Policy) NumServices() int { return len(p.services) }
+
+// ServiceAt returns the i-th service in file order; it panics if i is out of range.
+func (p Policy) ServiceAt(i int) Service { return p.services[i] }
+
+// Service returns the service with the given DGD service name.
+func (p Policy) Service(name string) (Service, bool) {
+	for _, s := range p.services {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Service{}, false
+}
+
+// Schedules returns a copy of the schedules in file order.
+func (p Policy) Schedules() []Schedule { return slices.Clone(p.schedules) }
+
+// NumSchedules returns the number of schedules.
+func (p Policy) NumSchedules() int { return len(p.schedules) }
+
+// ScheduleAt returns the i-th schedule; it panics if i is out of range.
+func (p Policy) ScheduleAt(i int) Schedule { return p.schedules[i] }
+
+// Query returns the policy's PromQL override for a signal, if any.
+func (p Policy) Query(s Signal) (string, bool) {
+	q, ok := p.queries[s]
+	return q, ok
+}
+
+// Override returns the schedule's override for a service, if any.
+func (s Schedule) Override(service string) (Override, bool) {
+	o, ok := s.overrides[service]
+	return o, ok
+}
+
+// ActiveAt reports whether the schedule's window covers t: some cron firing f (in the schedule's
+// time zone) satisfies f <= t < f+Duration. It is pure.
+func (s Schedule) ActiveAt(t time.Time) bool {
+	if s.cron == nil {
+		return false
+	}
+	t = t.In(s.Location)
+	// The latest firing at or before t is the first firing after some instant in (t-Duration-1s, t].
+	f := s.cron.Next(t.Add(-s.Duration - time.Second))
+	return !f.IsZero() && !f.After(t) && t.Before(f.Add(s.Duration))
+}
