@@ -1,0 +1,49 @@
+package model
+
+import "math"
+
+// Bounds on a calibration factor: a profile more than 2x off reality is the wrong profile, and the
+// reasons should say so rather than the planner silently trusting either side.
+const (
+	MinScale = 0.5
+	MaxScale = 2.0
+)
+
+// calibrationWeight is the EWMA weight of a new observed/predicted ratio (in log space).
+const calibrationWeight = 0.2
+
+// Calibrator tracks the ratio of observed to predicted latency as an exponentially weighted mean
+// of log ratios, so over- and under-prediction weigh alike. The zero value is ready (factor 1).
+type Calibrator struct {
+	logMean float64
+	n       int
+}
+
+// Observe adds one observed and predicted latency pair (seconds); non-positive or non-finite
+// values are ignored.
+func (c *Calibrator) Observe(observed, predicted float64) {
+	if !(observed > 0) || !(predicted > 0) || math.IsInf(observed, 0) || math.IsInf(predicted, 0) {
+		return
+	}
+	r := math.Log(clampScale(observed / predicted))
+	if c.n == 0 {
+		c.logMean = r
+	} else {
+		c.logMean += calibrationWeight * (r - c.logMean)
+	}
+	c.n++
+}
+
+// Factor returns the current observed/predicted factor, in [MinScale, MaxScale] (1 before any
+// observation).
+func (c Calibrator) Factor() float64 { return clampScale(math.Exp(c.logMean)) }
+
+// Samples is how many pairs were observed.
+func (c Calibrator) Samples() int { return c.n }
+
+func clampScale(s float64) float64 {
+	if !(s > 0) || math.IsInf(s, 0) {
+		return 1
+	}
+	return min(max(s, MinScale), MaxScale)
+}

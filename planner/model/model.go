@@ -1,0 +1,97 @@
+package model
+
+import (
+	"github.com/tidal-planner/tidal/planner/profile"
+)
+
+// Prefill is what one replica does in the prefill phase at one input length.
+type Prefill struct {
+	// ServiceTime is the time one lone request's prefill takes on the replica, in seconds: the
+	// zero-load TTFT. 0 means the model only knows a capacity (learned models), which already
+	// includes queueing.
+	ServiceTime float64
+	// TokensPerSecond is the prefill tokens/s one replica serves: at full utilisation when
+	// ServiceTime is set, at the TTFT target when it is not.
+	TokensPerSecond float64
+}
+
+// Decode is what one replica does in the decode phase at the ITL target.
+type Decode struct {
+	// TokensPerSecond is the output tokens/s one replica generates while ITL meets the target.
+	TokensPerSecond float64
+	// MaxConcurrency is how many sequences fit in one replica's KV cache at that operating point
+	// (0 when unknown).
+	MaxConcurrency float64
+	// KVUsage is the operating point's KV-cache usage, 0..1 (0 when unknown).
+	KVUsage float64
+}
+
+// Profile answers capacity questions from a Dynamo profile, optionally calibrated. The zero
+// calibration factors mean 1 (no correction).
+type Profile struct {
+	p profile.Profile
+	// ttftScale and itlScale multiply the profile's latencies (observed / predicted).
+	ttftScale, itlScale float64
+}
+
+// FromProfile wraps a loaded profile.
+func FromProfile(p profile.Profile) Profile { return Profile{p: p, ttftScale: 1, itlScale: 1} }
+
+// Calibrated returns a copy whose latencies are the profile's times the given factors (observed /
+// predicted); factors are clamped to [MinScale, MaxScale], and non-positive ones mean 1.
+func (m Profile) Calibrated(ttftScale, itlScale float64) Profile {
+	m.ttftScale, m.itlScale = clampScale(ttftScale), clampScale(itlScale)
+	return m
+}
+
+// Scales returns the calibration factors in use (TTFT, ITL).
+func (m Profile) Scales() (ttft, itl float64) { return m.ttftScale, m.itlScale }
+
+// Source names the profile.
+func (m Profile) Source() string { return m.p.Source }
+
+// replicaScale is how many profiled engines one replica with gpus GPUs amounts to (1 when gpus is
+// unknown).
+func (m Profile) replicaScale(gpus int32) float64 {
+	if gpus <= 0 || m.p.Config.GPUs <= 0 {
+		return 1
+	}
+	return float64(gpus) / float64(m.p.Config.GPUs)
+}
+
+// Prefill returns the prefill service of one replica at a mean input length (tokens). The
+// replica is modelled as one server: ServiceTime = TTFT(isl) x calibration / engines per replica.
+func (m Profile) Prefill(isl float64, gpus int32) (Prefill, bool) {
+	if !(isl > 0) {
+		return Prefill{}, false
+	}
+	s := m.p.Prefill.TTFT(isl) * m.ttftScale / m.replicaScale(gpus)
+	return Prefill{ServiceTime: s, TokensPerSecond: isl / s}, true
+}
+
+// PredictITL returns the profile's ITL (seconds, calibrated) at a KV usage and mean context length.
+func (m Profile) PredictITL(kvUsage, ctx float64) float64 {
+	return m.p.Decode.ITL(kvUsage, ctx) * m.itlScale
+}
+
+// Decode returns one replica's decode capacity at the ITL target (seconds) for mean input and
+// output lengths: the largest measured KV usage whose calibrated ITL meets the target at context
+// isl + osl/2 (the mean context over a request's decode), the throughput there, and the sequences
+// that KV usage holds. It reports false when the target cannot be met at any measured usage.
+func (m Profile) Decode(isl, osl, itlTarget float64, gpus int32) (Decode, bool) {
+	if !(isl >= 0) || !(osl > 0) || !(itlTarget > 0) {
+		return Decode{}, false
+	}
+	ctx := isl + osl/2
+	kv, ok := m.p.Decode.KVUsageAt(itlTarget/m.itlScale, ctx)
+	if !ok {
+		return Decode{}, false
+	}
+	scale := m.replicaScale(gpus)
+	engineTokens := m.p.Decode.Throughput(kv, ctx) * float64(max(m.p.Config.ThroughputGPUs, 1))
+	return Decode{
+		TokensPerSecond: engineTokens * scale,
+		MaxConcurrency:  kv * m.p.Decode.MaxKVTokens() / ctx * scale,
+		KVUsage:         kv,
+	}, true
+}

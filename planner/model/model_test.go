@@ -1,0 +1,136 @@
+package model
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tidal-planner/tidal/planner/profile"
+)
+
+func TestLearnedRecoversLineDespiteOutliers(t *testing.T) {
+	tests := []struct {
+		name     string
+		outliers int
+	}{
+		{"clean", 0},
+		{"10% outliers", 4},
+		{"20% outliers", 8},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var l Learned
+			// latency = 0.05 + 1e-5 x load, with a deterministic +-2% wiggle.
+			for i := range 40 {
+				x := 1000 + float64(i)*500
+				y := (0.05 + 1e-5*x) * (1 + 0.02*math.Sin(float64(i)))
+				if i%5 == 0 && i/5 < tc.outliers {
+					y *= 5 // a scrape during a GC pause
+				}
+				l.Observe(x, y)
+			}
+			a, b, ok := l.Fit()
+			if !ok {
+				t.Fatal("no fit")
+			}
+			if math.Abs(a-0.05) > 0.01 || math.Abs(b-1e-5)/1e-5 > 0.1 {
+				t.Errorf("fit a=%g b=%g, want about 0.05 and 1e-5", a, b)
+			}
+			x, ok := l.LoadAt(0.2)
+			if !ok || math.Abs(x-15000)/15000 > 0.1 {
+				t.Errorf("LoadAt(0.2) = %g, %v; want about 15000", x, ok)
+			}
+		})
+	}
+}
+
+func TestLearnedRefusesWithoutEvidence(t *testing.T) {
+	tests := []struct {
+		name  string
+		loads []float64
+	}{
+		{"too few samples", []float64{1, 2, 3}},
+		{"no spread in load", []float64{100, 100, 101, 100, 100, 101, 100, 100, 100}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var l Learned
+			for _, x := range tc.loads {
+				l.Observe(x, 0.1+x/1000)
+			}
+			if _, ok := l.LoadAt(0.5); ok {
+				t.Error("LoadAt returned a capacity without enough evidence")
+			}
+		})
+	}
+}
+
+func TestLearnedCapsExtrapolation(t *testing.T) {
+	var l Learned
+	for i := range 20 {
+		x := float64(100 + 10*i) // loads 100..290
+		l.Observe(x, 0.01+1e-6*x)
+	}
+	got, ok := l.LoadAt(1.0) // the line reaches 1s at ~990000
+	if want := maxExtrapolation * 290; !ok || got != want {
+		t.Errorf("LoadAt = %g, %v; want capped at %g", got, ok, want)
+	}
+}
+
+func TestCalibrator(t *testing.T) {
+	tests := []struct {
+		name  string
+		pairs [][2]float64
+		want  float64
+	}{
+		{"no data is 1", nil, 1},
+		{"steady 1.3x", [][2]float64{{1.3, 1}, {2.6, 2}, {0.13, 0.1}}, 1.3},
+		{"bounded above", [][2]float64{{10, 1}}, MaxScale},
+		{"bounded below", [][2]float64{{0.1, 1}}, MinScale},
+		{"ignores garbage", [][2]float64{{math.NaN(), 1}, {1, 0}, {-1, 1}}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var c Calibrator
+			for _, p := range tc.pairs {
+				c.Observe(p[0], p[1])
+			}
+			if got := c.Factor(); math.Abs(got-tc.want) > 1e-9 {
+				t.Errorf("Factor = %g, want %g", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestProfileModel(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "profiles", "H200_TP1P_TP1D")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("shared profiles absent: %v", err)
+	}
+	ps, err := profile.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := FromProfile(ps[0])
+	one, _ := m.Prefill(3000, 1)
+	two, _ := m.Prefill(3000, 2)
+	if math.Abs(two.TokensPerSecond-2*one.TokensPerSecond) > 1e-6 {
+		t.Errorf("2-GPU replica prefill %g tokens/s, want twice the 1-GPU %g", two.TokensPerSecond, one.TokensPerSecond)
+	}
+	slow, _ := m.Calibrated(1.5, 1).Prefill(3000, 1)
+	if math.Abs(slow.ServiceTime-1.5*one.ServiceTime) > 1e-12 {
+		t.Errorf("calibrated service time %g, want 1.5 x %g", slow.ServiceTime, one.ServiceTime)
+	}
+	d, ok := m.Decode(3000, 150, 0.010, 1)
+	if !ok {
+		t.Fatal("decode at 10 ms infeasible")
+	}
+	if max := d.KVUsage * ps[0].Decode.MaxKVTokens() / 3075; math.Abs(d.MaxConcurrency-max) > 1e-9 {
+		t.Errorf("MaxConcurrency %g, want kv x max_kv_tokens / ctx = %g", d.MaxConcurrency, max)
+	}
+	tight, ok := m.Calibrated(1, 1.5).Decode(3000, 150, 0.010, 1)
+	if ok && tight.TokensPerSecond > d.TokensPerSecond {
+		t.Errorf("a slower-than-profiled calibration raised decode capacity: %g > %g", tight.TokensPerSecond, d.TokensPerSecond)
+	}
+}
