@@ -68,3 +68,37 @@ func Signals() []Signal {
 		SignalITL, SignalITLPercentile, SignalQueueDepth, SignalInflight, SignalKVUsage, SignalArrivalCV,
 	}
 }
+
+// Topologies lists every Topology.
+func Topologies() []Topology {
+	return []Topology{TopologyAggregated, TopologyDisaggregated, TopologyHybrid}
+}
+
+// Roles lists every Role.
+func Roles() []Role { return []Role{RolePrefill, RoleDecode, RoleAggregated, RoleFrontend} }
+
+// Actuations lists every Actuation.
+func Actuations() []Actuation { return []Actuation{ActuationScale, ActuationKEDA, ActuationNone} }
+
+// Modes lists every Mode.
+func Modes() []Mode { return []Mode{ModeApply, ModeDryRun} }
+
+// Forecast methods a policy may name in spec.planning.forecast.method. The forecast package
+// implements them; the names here are the contract between the policy file and that package.
+const (
+	ForecastAuto          = "auto"           // choose or blend by rolling-origin backtest error
+	ForecastLast          = "last"           // last value (baseline)
+	ForecastSeasonalNaive = "seasonal-naive" // value one season ago (baseline)
+	ForecastLinear        = "linear"         // least-squares trend over a sliding window
+	ForecastHoltWinters   = "holt-winters"   // damped trend with seasonality
+	ForecastAR            = "ar"             // autoregressive model on the deseasonalised series
+	ForecastKalman        = "kalman"         // local linear trend Kalman filter
+)
+
+// ForecastMethods lists every forecast method name a policy may use.
+func ForecastMethods() []string {
+	return []string{
+		ForecastAuto, ForecastLast, ForecastSeasonalNaive, ForecastLinear, ForecastHoltWinters,
+		ForecastAR, ForecastKalman,
+	}
+}

@@ -161,20 +161,45 @@ func (p Policy) Query(s Signal) (string, bool) {
 	return q, ok
 }
 
-// Override returns the schedule's override for a service, if any.
+// Override returns the schedule's override for a service, if any. The pointers in the result are
+// fresh copies: changing what they point to does not change the policy.
 func (s Schedule) Override(service string) (Override, bool) {
 	o, ok := s.overrides[service]
-	return o, ok
+	if !ok {
+		return Override{}, false
+	}
+	return Override{MinReplicas: clonePtr(o.MinReplicas), MaxReplicas: clonePtr(o.MaxReplicas)}, true
 }
 
 // ActiveAt reports whether the schedule's window covers t: some cron firing f (in the schedule's
-// time zone) satisfies f <= t < f+Duration. It is pure.
+// time zone) satisfies f <= t < f+Duration, i.e. f lies in (t-Duration, t]. Duration is elapsed
+// time, so a window that spans a DST change lasts exactly Duration. Windows may overlap (a firing
+// inside an earlier firing's window); any covering firing makes the schedule active.
+//
+// The first firing strictly after t-Duration is the earliest candidate; the schedule is active
+// exactly when that firing is at or before t. Should the cron library return a firing at or before
+// t-Duration (it works on wall clocks and has DST corner cases), ActiveAt steps forward from it, at
+// most a few times. It is pure.
 func (s Schedule) ActiveAt(t time.Time) bool {
-	if s.cron == nil {
+	if s.cron == nil || s.Duration <= 0 {
 		return false
 	}
-	t = t.In(s.Location)
-	// The latest firing at or before t is the first firing after some instant in (t-Duration-1s, t].
-	f := s.cron.Next(t.Add(-s.Duration - time.Second))
-	return !f.IsZero() && !f.After(t) && t.Before(f.Add(s.Duration))
+	if s.Location != nil {
+		t = t.In(s.Location)
+	}
+	start := t.Add(-s.Duration)
+	f := s.cron.Next(start)
+	for range maxActiveSteps {
+		if f.IsZero() || f.After(t) {
+			return false
+		}
+		if f.After(start) {
+			return true
+		}
+		f = s.cron.Next(f)
+	}
+	return false
 }
+
+// maxActiveSteps bounds ActiveAt's defensive stepping.
+const maxActiveSteps = 8

@@ -1,0 +1,123 @@
+package policies
+
+import (
+	"time"
+)
+
+// Defaults. Every default a policy gets is set by applyDefaults, and only there; docs/policy.md
+// lists the same values. A zero or absent field takes its default, so a field whose default is not
+// zero cannot be set to zero (use the smallest meaningful value instead, e.g. scaleDownWindow: 1s).
+const (
+	// DefaultMode applies decisions.
+	DefaultMode = ModeApply
+	// DefaultMinReplicas is a service's floor.
+	DefaultMinReplicas int32 = 1
+	// DefaultActuation writes the DGDSA scale subresource.
+	DefaultActuation = ActuationScale
+	// DefaultStartupTime is how long a new replica takes to serve (model download and load).
+	DefaultStartupTime = 5 * time.Minute
+	// DefaultPercentile is the percentile TTFT and ITL targets apply to (p90).
+	DefaultPercentile = 90.0
+	// DefaultPrometheusURL is the prometheus-operator's governing service in namespace monitoring
+	// (kube-prometheus-stack's usual install).
+	DefaultPrometheusURL = "http://prometheus-operated.monitoring.svc:9090"
+	// DefaultPrometheusTimeout bounds one Prometheus query.
+	DefaultPrometheusTimeout = 5 * time.Second
+	// DefaultWindow is the range of windowed queries (rate, increase, histogram_quantile).
+	DefaultWindow = time.Minute
+	// DefaultInterval is the planning cadence.
+	DefaultInterval = 60 * time.Second
+	// DefaultHeadroom is the fraction added on top of the forecast's upper bound.
+	DefaultHeadroom = 0.1
+	// DefaultForecastMethod lets the forecaster choose by backtest.
+	DefaultForecastMethod = "auto"
+	// DefaultCoverage is the prediction-interval coverage whose upper bound the planner sizes for.
+	DefaultCoverage = 0.9
+	// DefaultSeasonality is the load's period (daily).
+	DefaultSeasonality = 24 * time.Hour
+	// DefaultHistory is how much past load the forecaster reads (14 days).
+	DefaultHistory = 14 * 24 * time.Hour
+	// DefaultScaleDownWindow is how long a lower need must hold before a scale-down.
+	DefaultScaleDownWindow = 5 * time.Minute
+	// DefaultMaxStepDown is how many replicas one decision removes at most.
+	DefaultMaxStepDown int32 = 1
+	// DefaultStartupTimeout is how long a scale-up may stay unready before the planner stops
+	// waiting for it.
+	DefaultStartupTimeout = 15 * time.Minute
+)
+
+// Defaults with a zero value, listed for the documentation: maxStepUp 0 (no limit), scaleUpCooldown
+// 0, scaleDownCooldown 0, budget.maxGPUs 0 (no cap), gpusPerReplica 0 (read from the DGD), schedule
+// time zone UTC, metrics.model "" (no model filter), performanceModel.profile "" (learn online).
+
+// applyDefaults fills every unset field of d in place. d must be a deep copy the caller owns.
+// metrics.dynamoNamespace defaults to "<namespace>-<deployment>", the label Dynamo's PodMonitor adds.
+func applyDefaults(d *Document) {
+	s := &d.Spec
+	if s.Mode == "" {
+		s.Mode = DefaultMode
+	}
+	for i := range s.Services {
+		applyServiceDefaults(&s.Services[i])
+	}
+	defaultPercentile(&s.SLO.TTFT.Percentile)
+	defaultPercentile(&s.SLO.ITL.Percentile)
+	m := &s.Metrics
+	defaultString(&m.Prometheus.URL, DefaultPrometheusURL)
+	defaultDuration(&m.Prometheus.Timeout, DefaultPrometheusTimeout)
+	defaultDuration(&m.Window, DefaultWindow)
+	if m.DynamoNamespace == "" && s.Target.Namespace != "" && s.Target.Deployment != "" {
+		m.DynamoNamespace = s.Target.Namespace + "-" + s.Target.Deployment
+	}
+	p := &s.Planning
+	defaultDuration(&p.Interval, DefaultInterval)
+	if p.Headroom == nil {
+		h := DefaultHeadroom
+		p.Headroom = &h
+	}
+	defaultString(&p.Forecast.Method, DefaultForecastMethod)
+	if p.Forecast.Coverage == 0 {
+		p.Forecast.Coverage = DefaultCoverage
+	}
+	defaultDuration(&p.Forecast.Seasonality, DefaultSeasonality)
+	defaultDuration(&p.Forecast.History, DefaultHistory)
+	st := &s.Stability
+	defaultDuration(&st.ScaleDownWindow, DefaultScaleDownWindow)
+	if st.MaxStepDown == 0 {
+		st.MaxStepDown = DefaultMaxStepDown
+	}
+	defaultDuration(&st.StartupTimeout, DefaultStartupTimeout)
+	if s.PerformanceModel.Learn == nil {
+		t := true
+		s.PerformanceModel.Learn = &t
+	}
+}
+
+func applyServiceDefaults(svc *ServiceSpec) {
+	if svc.MinReplicas == nil {
+		m := DefaultMinReplicas
+		svc.MinReplicas = &m
+	}
+	defaultDuration(&svc.StartupTime, DefaultStartupTime)
+	if svc.Actuation == "" {
+		svc.Actuation = DefaultActuation
+	}
+}
+
+func defaultPercentile(p *float64) {
+	if *p == 0 {
+		*p = DefaultPercentile
+	}
+}
+
+func defaultString[S ~string](s *S, v S) {
+	if *s == "" {
+		*s = v
+	}
+}
+
+func defaultDuration(d *Duration, v time.Duration) {
+	if d.Duration == 0 {
+		d.Duration = v
+	}
+}

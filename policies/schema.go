@@ -1,0 +1,234 @@
+package policies
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The schema walk checks a YAML node tree against the document types before anything is decoded,
+// so that errors speak YAML (field paths, lines, "a duration such as ...") instead of Go types. It
+// visits only what the schema allows, so its depth is the schema's, and it counts every visit
+// (aliases included) against maxNodes.
+
+var (
+	documentType = reflect.TypeFor[Document]()
+	durationType = reflect.TypeFor[Duration]()
+	plainKey     = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+)
+
+// walker accumulates problems and the line of every field path it visits.
+type walker struct {
+	file   string
+	probs  problems
+	lines  lineIndex
+	visits int
+}
+
+// errorf records a problem at a line.
+func (w *walker) errorf(line int, path, format string, args ...any) {
+	w.probs = append(w.probs, &FieldError{File: w.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// walk checks n against t. line is where the field was written (its key's line).
+func (w *walker) walk(n *yaml.Node, t reflect.Type, path string, line int) {
+	for hops := 0; n.Kind == yaml.AliasNode; hops++ {
+		if n.Alias == nil || hops > 8 {
+			w.errorf(n.Line, path, "alias *%s cannot be resolved", n.Value)
+			return
+		}
+		n = n.Alias
+	}
+	w.visits++
+	if w.visits == maxNodes {
+		w.errorf(line, path, "the document expands to more than %d YAML nodes (check aliases); it is not a policy", maxNodes)
+	}
+	if w.visits >= maxNodes {
+		return
+	}
+	if _, seen := w.lines[path]; !seen {
+		w.lines[path] = line
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return // absent: the default applies
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == durationType:
+		w.duration(n, path)
+	case t.Kind() == reflect.Struct:
+		w.mapping(n, t, path)
+	case t.Kind() == reflect.Slice:
+		w.sequence(n, t, path)
+	case t.Kind() == reflect.Map:
+		w.dict(n, t, path)
+	default:
+		w.scalar(n, t, path)
+	}
+}
+
+// describe says what a node is, for "expected X, got Y".
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	v := n.Value
+	if len(v) > 40 {
+		v = v[:40] + "..."
+	}
+	if n.ShortTag() == "!!str" {
+		return fmt.Sprintf("%q", v)
+	}
+	return v
+}
+
+func (w *walker) duration(n *yaml.Node, path string) {
+	if n.Kind != yaml.ScalarNode {
+		w.errorf(n.Line, path, "expected a duration such as \"300ms\" or \"5m\", got %s", describe(n))
+		return
+	}
+	if _, err := time.ParseDuration(n.Value); err != nil {
+		w.errorf(n.Line, path, "expected a duration such as \"300ms\" or \"5m\", got %s", describe(n))
+	}
+}
+
+// fieldsOf returns the YAML names of t's fields and their types, in declaration order.
+func fieldsOf(t reflect.Type) ([]string, map[string]reflect.Type) {
+	names := make([]string, 0, t.NumField())
+	types := make(map[string]reflect.Type, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		names = append(names, name)
+		types[name] = f.Type
+	}
+	return names, types
+}
+
+func (w *walker) mapping(n *yaml.Node, t reflect.Type, path string) {
+	names, types := fieldsOf(t)
+	if n.Kind != yaml.MappingNode {
+		w.errorf(n.Line, path, "expected a mapping with fields %s, got %s", strings.Join(names, ", "), describe(n))
+		return
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		key, ok := w.key(k, path, seen)
+		if !ok {
+			continue
+		}
+		ft, known := types[key]
+		if !known {
+			hint := didYouMean(key, names)
+			if hint == "" {
+				hint = "; valid fields: " + strings.Join(names, ", ")
+			}
+			w.errorf(k.Line, path, "unknown field %q%s", key, hint)
+			continue
+		}
+		w.walk(v, ft, joinPath(path, key), k.Line)
+	}
+}
+
+// key checks a mapping key: a plain scalar, not a merge key, not a duplicate.
+func (w *walker) key(k *yaml.Node, path string, seen map[string]int) (string, bool) {
+	if k.Kind == yaml.AliasNode && k.Alias != nil {
+		k = k.Alias
+	}
+	switch {
+	case k.ShortTag() == "!!merge":
+		w.errorf(k.Line, path, "merge keys (<<) are not supported: write the fields out")
+		return "", false
+	case k.Kind != yaml.ScalarNode:
+		w.errorf(k.Line, path, "expected a field name, got %s", describe(k))
+		return "", false
+	}
+	if first, dup := seen[k.Value]; dup {
+		w.errorf(k.Line, joinPath(path, k.Value), "appears twice (first on line %d)", first)
+		return "", false
+	}
+	seen[k.Value] = k.Line
+	return k.Value, true
+}
+
+// joinPath appends a field or map key to a path, bracketing keys that are not plain names.
+func joinPath(path, key string) string {
+	switch {
+	case !plainKey.MatchString(key):
+		return fmt.Sprintf("%s[%q]", path, key)
+	case path == "":
+		return key
+	}
+	return path + "." + key
+}
+
+func (w *walker) sequence(n *yaml.Node, t reflect.Type, path string) {
+	if n.Kind != yaml.SequenceNode {
+		w.errorf(n.Line, path, "expected a list (items starting with \"- \"), got %s", describe(n))
+		return
+	}
+	for i, item := range n.Content {
+		w.walk(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), item.Line)
+	}
+}
+
+func (w *walker) dict(n *yaml.Node, t reflect.Type, path string) {
+	if n.Kind != yaml.MappingNode {
+		w.errorf(n.Line, path, "expected a mapping, got %s", describe(n))
+		return
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if key, ok := w.key(k, path, seen); ok {
+			w.walk(v, t.Elem(), joinPath(path, key), k.Line)
+		}
+	}
+}
+
+// scalar checks strings, integers, floats and booleans.
+func (w *walker) scalar(n *yaml.Node, t reflect.Type, path string) {
+	want := map[reflect.Kind]string{
+		reflect.String: "a string", reflect.Int32: "a whole number", reflect.Float64: "a number",
+		reflect.Bool: "true or false",
+	}[t.Kind()]
+	if want == "" {
+		w.errorf(n.Line, path, "internal error: no YAML rule for %s", t)
+		return
+	}
+	if n.Kind != yaml.ScalarNode || !scalarFits(n, t.Kind()) {
+		w.errorf(n.Line, path, "expected %s, got %s", want, describe(n))
+	}
+}
+
+// scalarFits reports whether a scalar node decodes into a value of kind k.
+func scalarFits(n *yaml.Node, k reflect.Kind) bool {
+	tag := n.ShortTag()
+	switch k {
+	case reflect.String:
+		return tag == "!!str" || tag == "!!int" || tag == "!!float" || tag == "!!bool" || tag == "!!timestamp"
+	case reflect.Bool:
+		return tag == "!!bool"
+	case reflect.Int32:
+		var v int64
+		return tag == "!!int" && n.Decode(&v) == nil && v >= math.MinInt32 && v <= math.MaxInt32
+	case reflect.Float64:
+		var v float64
+		return (tag == "!!int" || tag == "!!float") && n.Decode(&v) == nil
+	}
+	return false
+}
