@@ -1,0 +1,248 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/tidal-planner/tidal/planner"
+	"github.com/tidal-planner/tidal/policies"
+)
+
+// Reasons a value is missing. Each planner.Value.Missing starts with one of these, followed by
+// details (": ..."). Callers should not need to branch on them: any missing value means hold.
+const (
+	ReasonEmpty           = "empty result"
+	ReasonNaN             = "NaN"
+	ReasonInf             = "infinite"
+	ReasonStale           = "stale"
+	ReasonAmbiguous       = "ambiguous result"
+	ReasonUnexpected      = "unexpected result type"
+	ReasonWarnings        = "prometheus warnings"
+	ReasonTimeout         = "timeout"
+	ReasonCanceled        = "canceled"
+	ReasonUnreachable     = "prometheus unreachable"
+	ReasonPrometheusError = "prometheus error"
+	ReasonNotApplicable   = "not applicable"
+)
+
+// observed lists the signals one Observe queries, in a stable order.
+func observed() []policies.Signal {
+	return append(policies.Signals(), SignalActiveTokens)
+}
+
+// grouped reports whether a signal's result is attributed per worker_type.
+func grouped(s policies.Signal) bool {
+	return s == policies.SignalKVUsage || s == SignalActiveTokens
+}
+
+// Observe reads one tick's observations for a policy, as of now (the evaluation time of every
+// query). All queries run concurrently under the Adapter's bound and share one deadline: the
+// policy's metrics.prometheus.timeout (or Options.Timeout). Whatever fails becomes a missing
+// Value with its reason; Observe itself fails only when the policy's queries or Prometheus URL
+// are invalid, which no retry can fix. Services carry only the Prometheus part (KVUsage,
+// ActiveTokens): replica counts are the cluster reader's to fill in.
+func (a *Adapter) Observe(ctx context.Context, p policies.Policy, now time.Time) (planner.Observations, error) {
+	return a.observe(ctx, targetOf(p), now)
+}
+
+// observe is Observe over the adapter's view of a policy.
+func (a *Adapter) observe(ctx context.Context, t target, now time.Time) (planner.Observations, error) {
+	signals := observed()
+	qs := make([]string, len(signals))
+	for i, s := range signals {
+		q, err := a.query(t, s)
+		if err != nil {
+			return planner.Observations{}, fmt.Errorf("observing %s: %w", t.metrics.PrometheusURL, err)
+		}
+		qs[i] = q
+	}
+	client, err := a.api(t.metrics.PrometheusURL)
+	if err != nil {
+		return planner.Observations{}, err
+	}
+	timeout := t.metrics.PrometheusTimeout
+	if timeout <= 0 {
+		timeout = a.opts.Timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	results := make(map[policies.Signal]result, len(signals))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, s := range signals {
+		if r, skip := notApplicable(t, s); skip {
+			results[s] = r
+			continue
+		}
+		wg.Go(func() {
+			r := a.run(ctx, client, qs[i], now, grouped(s), timeout)
+			mu.Lock()
+			results[s] = r
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return assemble(t, now, results, a.opts.StaleAfter), nil
+}
+
+// notApplicable reports signals that need no query for this target (a percentile the SLO does
+// not set).
+func notApplicable(t target, s policies.Signal) (result, bool) {
+	if (s == policies.SignalTTFTPercentile && t.ttftQ <= 0) || (s == policies.SignalITLPercentile && t.itlQ <= 0) {
+		return result{reason: ReasonNotApplicable + ": the SLO sets no percentile"}, true
+	}
+	return result{}, false
+}
+
+// assemble builds the observations from the per-signal results.
+func assemble(t target, now time.Time, r map[policies.Signal]result, stale time.Duration) planner.Observations {
+	v := func(s policies.Signal) planner.Value { return r[s].single(stale) }
+	kv, active := r[policies.SignalKVUsage], r[SignalActiveTokens]
+	o := planner.Observations{
+		Time:           now,
+		Window:         t.metrics.Window,
+		RequestRate:    v(policies.SignalRequestRate),
+		InputTokens:    v(policies.SignalInputTokens),
+		OutputTokens:   v(policies.SignalOutputTokens),
+		TTFT:           v(policies.SignalTTFT),
+		TTFTPercentile: v(policies.SignalTTFTPercentile),
+		ITL:            v(policies.SignalITL),
+		ITLPercentile:  v(policies.SignalITLPercentile),
+		QueueDepth:     v(policies.SignalQueueDepth),
+		Inflight:       v(policies.SignalInflight),
+		KVUsage:        kv.attribute(policies.RoleDecode, stale),
+		ArrivalCV:      v(policies.SignalArrivalCV),
+	}
+	for _, s := range t.services {
+		o.Services = append(o.Services, planner.ServiceObservation{
+			Name:         s.Name,
+			KVUsage:      kv.attribute(s.Role, stale),
+			ActiveTokens: active.attribute(s.Role, stale),
+		})
+	}
+	return o
+}
+
+// run executes one instant query under the concurrency bound and parses its result.
+func (a *Adapter) run(ctx context.Context, c v1.API, q string, now time.Time, byWorker bool, timeout time.Duration) result {
+	if err := a.acquire(ctx); err != nil {
+		return result{reason: errReason(err, timeout)}
+	}
+	defer a.release()
+	val, warnings, _, err := c.Query(ctx, q, now, evalOptions(timeout)...)
+	if err != nil {
+		return result{reason: errReason(err, timeout)}
+	}
+	if len(warnings) > 0 {
+		return result{reason: ReasonWarnings + ": " + clip(strings.Join(warnings, "; "))}
+	}
+	return parse(val, byWorker)
+}
+
+// group is the value and age parts of one worker_type's result ("" when unlabelled).
+type group struct {
+	value, age       float64
+	hasValue, hasAge bool
+	duplicate        bool
+}
+
+// result is one query's outcome: a reason when the whole query failed, else its groups.
+type result struct {
+	reason string
+	groups map[string]*group
+}
+
+// parse reads an instant-query result. Samples are grouped by worker_type when byWorker is set
+// (else all into ""), and split into value and age parts by the tidal_part label.
+func parse(v model.Value, byWorker bool) result {
+	r := result{groups: map[string]*group{}}
+	switch v := v.(type) {
+	case *model.Scalar:
+		r.groups[""] = &group{value: float64(v.Value), hasValue: true}
+	case model.Vector:
+		for _, s := range v {
+			key := ""
+			if byWorker {
+				key = string(s.Metric[LabelWorkerType])
+			}
+			g := r.groups[key]
+			if g == nil {
+				g = &group{}
+				r.groups[key] = g
+			}
+			g.add(string(s.Metric[LabelPart]), float64(s.Value))
+		}
+	default:
+		r.reason = fmt.Sprintf("%s: %s (want an instant vector or scalar)", ReasonUnexpected, v.Type())
+	}
+	return r
+}
+
+// add records one sample of a part ("age", or "value"/"" for the value).
+func (g *group) add(part string, v float64) {
+	if part == "age" {
+		g.age, g.hasAge = max(g.age, v), true
+		return
+	}
+	g.duplicate = g.duplicate || g.hasValue
+	g.value, g.hasValue = v, true
+}
+
+// single returns the value of a signal that is not split by worker_type.
+func (r result) single(stale time.Duration) planner.Value {
+	if r.reason != "" {
+		return planner.Unknown(r.reason)
+	}
+	if len(r.groups) == 0 {
+		return planner.Unknown(ReasonEmpty + ": no series (absent, or marked stale by Prometheus)")
+	}
+	return r.groups[""].check(stale)
+}
+
+// attribute returns the value for a service of the given role: prefill reads the
+// worker_type="prefill" group, decode the "decode" group, aggregated the "decode" group or the
+// unlabelled one; a frontend has no workers.
+func (r result) attribute(role policies.Role, stale time.Duration) planner.Value {
+	if role == policies.RoleFrontend {
+		return planner.Unknown(ReasonNotApplicable + ": a frontend has no engine workers")
+	}
+	if r.reason != "" {
+		return planner.Unknown(r.reason)
+	}
+	keys := []string{string(role)}
+	if role == policies.RoleAggregated || role == policies.RoleDecode {
+		keys = []string{"decode", ""}
+	}
+	for _, k := range keys {
+		if g, ok := r.groups[k]; ok {
+			return g.check(stale)
+		}
+	}
+	return planner.Unknown(fmt.Sprintf("%s: no series with worker_type=%q", ReasonEmpty, keys[0]))
+}
+
+// check turns a group into a Value, rejecting duplicates, NaN, infinities and stale inputs.
+func (g *group) check(stale time.Duration) planner.Value {
+	switch {
+	case g == nil:
+		return planner.Unknown(ReasonEmpty + ": no unlabelled series")
+	case g.duplicate:
+		return planner.Unknown(ReasonAmbiguous + ": several series; aggregate them in the query")
+	case !g.hasValue:
+		return planner.Unknown(ReasonEmpty + ": no value series")
+	case math.IsNaN(g.value):
+		return planner.Unknown(ReasonNaN + ": e.g. 0/0 when no request completed in the window")
+	case math.IsInf(g.value, 0):
+		return planner.Unknown(fmt.Sprintf("%s: %v (e.g. a quantile in the +Inf bucket)", ReasonInf, g.value))
+	case g.hasAge && g.age > stale.Seconds():
+		return planner.Unknown(fmt.Sprintf("%s: oldest input sample is %.0fs old (limit %s)", ReasonStale, g.age, stale))
+	}
+	return planner.Known(g.value)
+}

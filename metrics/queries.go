@@ -1,0 +1,191 @@
+package metrics
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/tidal-planner/tidal/policies"
+)
+
+// SignalActiveTokens is the per-service work in flight: prefill tokens per prefill worker and
+// decode KV blocks per decode (or aggregated) worker, attributed by worker_type. It is not in
+// policies.Signals yet; a policy can override it once the policies package accepts the name.
+const SignalActiveTokens policies.Signal = "activeTokens"
+
+// Labels the adapter reads in query results.
+const (
+	// LabelWorkerType attributes a sample to prefill or decode workers (Dynamo's label).
+	LabelWorkerType = "worker_type"
+	// LabelPart marks which part of a result a sample is: "value" (or no label) for the value,
+	// "age" for the age in seconds of the oldest input sample (see the stale-series rule).
+	LabelPart = "tidal_part"
+)
+
+// Dynamo metric names the default queries read (DESIGN.md §1).
+const (
+	frontend       = "dynamo_frontend_"
+	mRequests      = frontend + "requests_total"
+	mInputTokens   = frontend + "input_sequence_tokens"
+	mOutputTokens  = frontend + "output_sequence_tokens"
+	mTTFT          = frontend + "time_to_first_token_seconds"
+	mITL           = frontend + "inter_token_latency_seconds"
+	mQueued        = frontend + "queued_requests"
+	mInflight      = frontend + "inflight_requests"
+	mActivePrefill = frontend + "worker_active_prefill_tokens"
+	mActiveDecode  = frontend + "worker_active_decode_blocks"
+	mGPUCacheUsage = "dynamo_component_gpu_cache_usage_percent"
+)
+
+// defaultQueries are the PromQL templates used when a policy does not override a signal. The
+// placeholders are listed in expand's documentation.
+func defaultQueries() map[policies.Signal]string {
+	mean := func(h string) string {
+		return "sum(rate(" + h + "_sum{${selector}}[${window}])) / sum(rate(" + h + "_count{${selector}}[${window}]))"
+	}
+	quantile := func(h string) string {
+		return "histogram_quantile(${quantile}, sum by (le) (rate(" + h + "_bucket{${selector}}[${window}])))"
+	}
+	return map[policies.Signal]string{
+		policies.SignalRequestRate:    "sum(rate(" + mRequests + "{${selector}}[${window}]))",
+		policies.SignalInputTokens:    mean(mInputTokens),
+		policies.SignalOutputTokens:   mean(mOutputTokens),
+		policies.SignalTTFT:           mean(mTTFT),
+		policies.SignalTTFTPercentile: quantile(mTTFT),
+		policies.SignalITL:            mean(mITL),
+		policies.SignalITLPercentile:  quantile(mITL),
+		policies.SignalQueueDepth:     gauge("sum", "", mQueued+"{${selector}}"),
+		policies.SignalInflight:       gauge("sum", "", mInflight+"{${selector}}"),
+		policies.SignalKVUsage:        gauge("avg", LabelWorkerType, mGPUCacheUsage+"{${nsselector}}"),
+		SignalActiveTokens: gauge("avg", LabelWorkerType,
+			mActivePrefill+`{worker_type="prefill",${selector}}`,
+			mActiveDecode+`{worker_type!="prefill",${selector}}`),
+		policies.SignalArrivalCV: arrivalCV(mRequests + "{${selector}}"),
+	}
+}
+
+// gauge returns a query whose result holds two parts per group: the aggregated value of the
+// selectors, and the age in seconds of the oldest sample that went into it, so the adapter can
+// reject stale series that Prometheus's 5-minute lookback would still return. timestamp() is
+// applied to each selector directly because only then does it return the sample's own time.
+func gauge(agg, group string, selectors ...string) string {
+	by := ""
+	if group != "" {
+		by = " by (" + group + ")"
+	}
+	ages := make([]string, len(selectors))
+	for i, s := range selectors {
+		ages[i] = "timestamp(" + s + ")"
+	}
+	return "label_replace(" + agg + by + " (" + strings.Join(selectors, " or ") + `), "` + LabelPart +
+		`", "value", "", "") or label_replace(time() - min` + by + " (" + strings.Join(ages, " or ") +
+		`), "` + LabelPart + `", "age", "", "")`
+}
+
+// arrivalCV estimates the coefficient of variation of inter-arrival times as the square root of
+// the Allan factor of request counts over consecutive sub-windows of length ${cvstep}:
+// A = E[(N_{i+1}-N_i)^2] / (2 E[N_i]), averaged over ${cvrange}. See docs/metrics.md.
+func arrivalCV(counter string) string {
+	n := "sum(increase(" + counter + "[${cvstep}]))"
+	prev := "sum(increase(" + counter + "[${cvstep}] offset ${cvstep}))"
+	return "sqrt(avg_over_time(((" + n + " - " + prev + ") ^ 2)[${cvrange}:${cvstep}]) / (2 * avg_over_time(" +
+		n + "[${cvrange}:${cvstep}])))"
+}
+
+// params are the values substituted into a query template.
+type params struct {
+	window, cvStep, cvRange time.Duration
+	model, namespace        string
+	// quantile is the SLO percentile / 100 for the percentile signals; 0 otherwise.
+	quantile float64
+}
+
+// expand substitutes the placeholders of a query template:
+//
+//	${window}      the policy's metrics window as a PromQL duration (e.g. 1m)
+//	${model}       the model name, escaped for a PromQL double-quoted string
+//	${namespace}   the dynamo_namespace, escaped likewise
+//	${selector}    model="<model>",dynamo_namespace="<namespace>" (empty parts omitted)
+//	${nsselector}  dynamo_namespace="<namespace>" (worker metrics may lack the model label)
+//	${quantile}    the SLO percentile as a fraction (ttftPercentile and itlPercentile only)
+//	${cvstep}      the arrival-count sub-window; ${cvrange} the range it is averaged over
+//
+// An unknown placeholder, or ${quantile} in another signal's query, is an error.
+func expand(tmpl string, s policies.Signal, p params) (string, error) {
+	var b strings.Builder
+	rest := tmpl
+	for {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			b.WriteString(rest)
+			return b.String(), nil
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return "", fmt.Errorf("query for %s: unterminated placeholder at %q", s, rest[i:])
+		}
+		b.WriteString(rest[:i])
+		v, err := placeholder(rest[i+2:i+j], s, p)
+		if err != nil {
+			return "", fmt.Errorf("query for %s: %w", s, err)
+		}
+		b.WriteString(v)
+		rest = rest[i+j+1:]
+	}
+}
+
+// placeholder returns the text of one placeholder.
+func placeholder(name string, s policies.Signal, p params) (string, error) {
+	switch name {
+	case "window":
+		return promDuration(p.window), nil
+	case "cvstep":
+		return promDuration(p.cvStep), nil
+	case "cvrange":
+		return promDuration(p.cvRange), nil
+	case "model":
+		return escape(p.model), nil
+	case "namespace":
+		return escape(p.namespace), nil
+	case "selector":
+		return selector(p.model, p.namespace), nil
+	case "nsselector":
+		return selector("", p.namespace), nil
+	case "quantile":
+		if s != policies.SignalTTFTPercentile && s != policies.SignalITLPercentile {
+			return "", fmt.Errorf("${quantile} is defined only for %s and %s",
+				policies.SignalTTFTPercentile, policies.SignalITLPercentile)
+		}
+		return strconv.FormatFloat(p.quantile, 'g', -1, 64), nil
+	}
+	return "", fmt.Errorf("unknown placeholder ${%s}", name)
+}
+
+// selector builds the label matchers for the model and namespace, omitting empty ones.
+func selector(modelName, namespace string) string {
+	var parts []string
+	if modelName != "" {
+		parts = append(parts, `model="`+escape(modelName)+`"`)
+	}
+	if namespace != "" {
+		parts = append(parts, `dynamo_namespace="`+escape(namespace)+`"`)
+	}
+	return strings.Join(parts, ",")
+}
+
+// escape quotes s for the inside of a PromQL double-quoted string.
+func escape(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
+
+// promDuration formats d in PromQL's duration syntax (whole milliseconds, at least 1ms).
+func promDuration(d time.Duration) string {
+	if d < time.Millisecond {
+		d = time.Millisecond
+	}
+	return model.Duration(d.Truncate(time.Millisecond)).String()
+}
