@@ -102,6 +102,10 @@ func validateOverrides(p *problems, path string, s *Spec, sch *ScheduleSpec) {
 		}
 		svc := s.Services[idx]
 		lo, hi := *svc.MinReplicas, svc.MaxReplicas
+		var base problems
+		if checkBounds(&base, "", lo, hi, svc.Actuation); len(base) > 0 {
+			continue // the service's own bounds are wrong and reported there
+		}
 		if o.MinReplicas != nil {
 			lo = *o.MinReplicas
 		}
