@@ -1,0 +1,153 @@
+package sim
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// Result is what one run produced.
+type Result struct {
+	// Requests is every request of the workload except those filtered out as over-context.
+	Requests int
+	// Met counts requests whose TTFT and mean ITL both met the SLO; Attainment is Met/Requests.
+	Met        int
+	Attainment float64
+	// Rejected counts over-context requests (counted as misses); Filtered those dropped instead.
+	Rejected, Filtered int
+	// GPUHours charges every replica from its request until it is released (starting and
+	// draining replicas included).
+	GPUHours float64
+	// TTFT and ITL are percentiles over served requests (ITL: each request's mean), seconds.
+	TTFT, ITL Percentiles
+	// ScaleEvents counts changes of any service's desired replicas.
+	ScaleEvents int
+	// Aborted is true when the run stopped at Options.AbortAfterMisses; the numbers are partial.
+	Aborted bool
+	// Simulated is how much simulated time the run covered.
+	Simulated time.Duration
+	Series    Series
+}
+
+// Percentiles are the 50th, 90th and 99th percentiles of a latency, seconds.
+type Percentiles struct {
+	P50, P90, P99 float64
+}
+
+// Series is the run over time at Step resolution; every slice has one point per step, stamped
+// with the step's end (seconds from the workload's start).
+type Series struct {
+	Step time.Duration
+	Time []float64
+	// RequestRate is arrivals per second.
+	RequestRate []float64
+	// PrefillLoad is input tokens arriving per second; PrefillCapacity what the ready prefill
+	// engines could prefill per second at the step's mean input length.
+	PrefillLoad, PrefillCapacity []float64
+	// DecodeLoad is output tokens completed per second; DecodeCapacity what the ready decode
+	// engines could generate within the ITL target (the profile's best throughput under it).
+	DecodeLoad, DecodeCapacity []float64
+	GPUs                       []float64
+	TTFT, ITL                  PercentileSeries
+	Services                   []ServiceSeries
+}
+
+// PercentileSeries holds latency percentiles per step, seconds; NaN where no sample fell.
+type PercentileSeries struct {
+	P50, P90, P99 []float64
+}
+
+// ServiceSeries is one service's desired and ready replicas per step.
+type ServiceSeries struct {
+	Name           string
+	Desired, Ready []float64
+}
+
+// record appends the step ending at t to the series.
+func (o *observer) record(t float64) {
+	w, b, s := o.w, &o.step, &o.series
+	s.Time = append(s.Time, t)
+	s.RequestRate = append(s.RequestRate, float64(b.arrivals)/o.stepS)
+	s.PrefillLoad = append(s.PrefillLoad, b.prefillToken/o.stepS)
+	s.DecodeLoad = append(s.DecodeLoad, b.outSum/o.stepS)
+	isl, osl := 3000.0, 150.0
+	if b.arrivals > 0 {
+		isl = b.inSum / float64(b.arrivals)
+	}
+	if b.done > 0 {
+		osl = b.outSum / float64(b.done)
+	}
+	_, preReady := w.counts(w.pre)
+	_, decReady := w.counts(w.dec)
+	m := w.d.Model
+	s.PrefillCapacity = append(s.PrefillCapacity, float64(preReady)*prefillCapacity(m, isl, w.d.PrefillTokenBudget))
+	thpt, _ := m.BestDecodeThroughput(w.d.ITL.Seconds(), isl+osl/2)
+	s.DecodeCapacity = append(s.DecodeCapacity, float64(decReady)*thpt*float64(w.svcs[w.dec].cfg.GPUsPerReplica))
+	s.GPUs = append(s.GPUs, w.gpus)
+	appendQuantiles(&s.TTFT, &b.ttftH)
+	appendQuantiles(&s.ITL, &b.itlH)
+	for i := range w.svcs {
+		_, ready := w.counts(i)
+		s.Services[i].Desired = append(s.Services[i].Desired, float64(w.svcs[i].desired))
+		s.Services[i].Ready = append(s.Services[i].Ready, float64(ready))
+	}
+}
+
+// prefillCapacity is one engine's saturated prefill throughput (tokens/s) for requests of isl
+// input tokens: full batches under the token budget, back to back.
+func prefillCapacity(m *Model, isl float64, budget int) float64 {
+	isl = max(isl, 1)
+	k := max(math.Floor(float64(budget)/isl), 1)
+	return k * isl / m.PrefillSeconds(k*isl)
+}
+
+// PrefillCapacity is one engine's saturated prefill throughput in tokens/s for requests of isl
+// input tokens, batched under the deployment's token budget.
+func (d Deployment) PrefillCapacity(isl float64) float64 {
+	return prefillCapacity(d.Model, isl, d.PrefillTokenBudget)
+}
+
+func appendQuantiles(p *PercentileSeries, h *hist) {
+	for _, x := range []struct {
+		q   float64
+		dst *[]float64
+	}{{0.5, &p.P50}, {0.9, &p.P90}, {0.99, &p.P99}} {
+		v, ok := h.quantile(x.q)
+		if !ok {
+			v = math.NaN()
+		}
+		*x.dst = append(*x.dst, v)
+	}
+}
+
+// result summarises the run.
+func (w *world) result(wl Workload) Result {
+	r := Result{Requests: len(wl.Requests) - w.filtered, Met: w.met, Rejected: w.rejected,
+		Filtered: w.filtered, GPUHours: w.gpuSeconds / 3600, ScaleEvents: w.scaleEvents,
+		Aborted: w.aborted, Simulated: time.Duration(w.t * float64(time.Second)), Series: w.obs.series}
+	if r.Requests > 0 {
+		r.Attainment = float64(w.met) / float64(r.Requests)
+	}
+	r.TTFT = percentiles(w.first)
+	r.ITL = percentiles(w.itl)
+	return r
+}
+
+// percentiles returns exact nearest-rank percentiles of the non-NaN values.
+func percentiles(xs []float32) Percentiles {
+	v := make([]float32, 0, len(xs))
+	for _, x := range xs {
+		if x == x {
+			v = append(v, x)
+		}
+	}
+	if len(v) == 0 {
+		return Percentiles{}
+	}
+	slices.Sort(v)
+	at := func(q float64) float64 {
+		i := int(math.Ceil(q*float64(len(v)))) - 1
+		return float64(v[min(max(i, 0), len(v)-1)])
+	}
+	return Percentiles{P50: at(0.5), P90: at(0.9), P99: at(0.99)}
+}
