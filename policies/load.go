@@ -17,29 +17,30 @@ import (
 // Two policies that plan the same DGD service (same namespace, deployment and service name), or
 // that share metadata.name, are an error naming both files. Load reads the files and nothing else.
 func Load(path string) ([]Policy, error) {
-	files, err := policyFiles(path)
+	files, err := Files(path)
 	if err != nil {
 		return nil, err
 	}
 	var out []Policy
 	var errs []error
 	for _, f := range files {
-		p, err := loadFile(f)
+		p, err := LoadFile(f)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		out = append(out, p)
 	}
-	errs = append(errs, conflicts(out)...)
+	errs = append(errs, CheckConflicts(out))
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// policyFiles lists the files Load reads for path.
-func policyFiles(path string) ([]string, error) {
+// Files lists the policy files Load reads for path: path itself when it is not a directory, or
+// the *.yaml and *.yml files directly inside it, sorted. A directory without any is an error.
+func Files(path string) ([]string, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("loading policies: %w", err)
@@ -65,8 +66,9 @@ func policyFiles(path string) ([]string, error) {
 	return files, nil
 }
 
-// loadFile reads at most MaxFileSize+1 bytes of one file and parses it.
-func loadFile(name string) (Policy, error) {
+// LoadFile reads one policy file (at most MaxFileSize bytes) and parses it with Parse, naming the
+// file in errors. It does not check conflicts with other files: see CheckConflicts.
+func LoadFile(name string) (Policy, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return Policy{}, fmt.Errorf("loading policy: %w", err)
@@ -82,8 +84,9 @@ func loadFile(name string) (Policy, error) {
 	return Parse(data, name)
 }
 
-// conflicts reports policies that share a name or plan the same DGD service.
-func conflicts(ps []Policy) []error {
+// CheckConflicts reports policies that share metadata.name or plan the same DGD service (same
+// namespace, deployment and service name), naming both files; nil when there are none.
+func CheckConflicts(ps []Policy) error {
 	var errs []error
 	names := map[string]string{}
 	owners := map[string]string{}
@@ -92,7 +95,7 @@ func conflicts(ps []Policy) []error {
 			errs = append(errs, &FieldError{File: p.Source, Path: "metadata.name",
 				Msg: fmt.Sprintf("%q is also the name of the policy in %s", p.Name, first)})
 		} else {
-			names[p.Name] = p.Source
+			names[p.Name] = origin(p)
 		}
 		for _, s := range p.services {
 			key := p.Target.Namespace + "/" + p.Target.Deployment + "/" + s.Name
@@ -101,8 +104,16 @@ func conflicts(ps []Policy) []error {
 					Msg: fmt.Sprintf("service %s of DGD %s/%s is also planned by %s", s.Name, p.Target.Namespace, p.Target.Deployment, first)})
 				continue
 			}
-			owners[key] = p.Source
+			owners[key] = origin(p)
 		}
 	}
-	return errs
+	return errors.Join(errs...)
+}
+
+// origin names where a policy came from: its file, or its name when it was built with New.
+func origin(p Policy) string {
+	if p.Source != "" {
+		return p.Source
+	}
+	return fmt.Sprintf("policy %q", p.Name)
 }
