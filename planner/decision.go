@@ -1,0 +1,150 @@
+package planner
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tidal-planner/tidal/policies"
+)
+
+// Decision is what Plan decided for one deployment at one instant.
+type Decision struct {
+	Time time.Time
+	// Services holds one entry per policy service, in policy order.
+	Services []ServiceDecision
+	// GPUs is the number of GPUs the desired replicas use (GPUs per replica x replicas, summed).
+	GPUs int32
+	// ShortfallGPUs is how many more GPUs the services needed than the budget allowed (0 when the
+	// budget sufficed or is unbounded). A shortfall is also a budget reason on each cut service.
+	ShortfallGPUs int32
+}
+
+// Service returns the decision for a service by name.
+func (d Decision) Service(name string) (ServiceDecision, bool) {
+	for _, s := range d.Services {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return ServiceDecision{}, false
+}
+
+// ServiceDecision is the desired replica count of one service and why.
+type ServiceDecision struct {
+	Name string
+	Role policies.Role
+	// Current is the replica count requested before this decision (DGDSA spec.replicas; the last
+	// decision when the cluster could not be read); Ready counts the replicas serving.
+	Current int32
+	Ready   int32
+	// Desired is the decided replica count.
+	Desired int32
+	// Held is true when missing observations made the planner hold rather than size.
+	Held bool
+	// GPUsPerReplica is what the budget counted for one replica.
+	GPUsPerReplica int32
+	// Load is the load the service was sized for.
+	Load Load
+	// Need is the raw replica need from sizing, before any guard, clamp or limit (fractional
+	// where the formula is; 0 when sizing did not run).
+	Need float64
+	// Reasons lists, in pipeline order, what each step saw and changed.
+	Reasons []Reason
+}
+
+// Load is the load a service was sized for: each rate is the maximum of the observed value and the
+// forecast's upper bound over the lead time, times 1 + headroom; token counts are as observed.
+type Load struct {
+	RequestRate     float64 // requests/s
+	InputTokenRate  float64 // prefill tokens/s
+	OutputTokenRate float64 // decode (output) tokens/s
+	InputTokens     float64 // mean input tokens per request (observed)
+	OutputTokens    float64 // mean output tokens per request (observed)
+}
+
+// Step names a stage of the decision pipeline.
+type Step string
+
+// The pipeline's steps, in order.
+const (
+	StepObserve   Step = "observe"
+	StepForecast  Step = "forecast"
+	StepSize      Step = "size"
+	StepGuard     Step = "guard"
+	StepSchedule  Step = "schedule"
+	StepStabilise Step = "stabilise"
+	StepRateLimit Step = "rate-limit"
+	StepBudget    Step = "budget"
+	StepClamp     Step = "clamp"
+)
+
+// Code says what a step found or did; Reason.Detail renders it with the reason's numbers.
+type Code string
+
+// Reason codes, grouped by step.
+const (
+	CodeReplicasUnknown  Code = "replicas-unknown"   // observe: cluster unread; Before = last decision
+	CodeMissing          Code = "missing"            // observe: Note names the signal and why
+	CodeGPUsUnknown      Code = "gpus-unknown"       // observe: counted 1 GPU per replica
+	CodeForecast         Code = "forecast"           // forecast: Value = load used, Limit = observed
+	CodeForecastNone     Code = "forecast-none"      // forecast: no forecast; observed load used
+	CodeSized            Code = "sized"              // size: Value = raw need, Limit = capacity/replica
+	CodeNoModel          Code = "no-model"           // size: no performance model yet; hold
+	CodeInfeasible       Code = "slo-infeasible"     // size: target unreachable at any count
+	CodeHold             Code = "hold"               // size: missing data; keep the current count
+	CodeTTFTBreach       Code = "ttft-breach"        // guard: Value = observed, Limit = target (s)
+	CodeITLBreach        Code = "itl-breach"         // guard: Value = observed, Limit = target (s)
+	CodeQueueBreach      Code = "queue-breach"       // guard: Value = queue wait (s), Limit = target
+	CodeScheduleFloor    Code = "schedule-floor"     // schedule: Note = schedule name
+	CodeScheduleCeiling  Code = "schedule-ceiling"   // schedule: Note = schedule name
+	CodeStarting         Code = "waiting-for-ready"  // stabilise: Value = ready, Limit = timeout s
+	CodeStartupTimeout   Code = "startup-timeout"    // stabilise: stopped waiting for a scale-up
+	CodeWindow           Code = "scale-down-window"  // stabilise: Value = highest need in window
+	CodeSLOBlocksDown    Code = "n-1-would-breach"   // stabilise: Value = need at observed load
+	CodeCooldown         Code = "cooldown"           // stabilise: Value = seconds left
+	CodeMaxStepUp        Code = "max-step-up"        // rate-limit
+	CodeMaxStepDown      Code = "max-step-down"      // rate-limit
+	CodeBudgetCut        Code = "budget-cut"         // budget: Value = GPUs wanted, Limit = budget
+	CodeMin              Code = "min-replicas"       // clamp
+	CodeMax              Code = "max-replicas"       // clamp
+	CodeNeedAboveMax     Code = "need-above-max"     // size: raw need exceeds maxReplicas
+	CodeCalibrated       Code = "calibrated"         // size: Value = TTFT factor, Limit = ITL factor
+	CodeLearnedModel     Code = "learned-model"      // size: the online model was used
+	CodeNoTraffic        Code = "no-traffic"         // size: zero load; the floor applies
+)
+
+// Reason is one structured entry of a decision's explanation. It holds numbers, not text, so
+// building it never allocates; Detail renders it. Before and After are replica counts around the
+// step; Value and Limit are the step's key quantities (see each Code); Note is a name (a signal,
+// a schedule, a model source) taken from the inputs.
+type Reason struct {
+	Step   Step
+	Code   Code
+	Before int32
+	After  int32
+	Value  float64
+	Limit  float64
+	Note   string
+}
+
+// Changed reports whether the step changed the replica count.
+func (r Reason) Changed() bool { return r.Before != r.After }
+
+// Detail renders the reason as one human-readable line.
+func (r Reason) Detail() string {
+	return fmt.Sprintf("%s/%s: %d -> %d%s", r.Step, r.Code, r.Before, r.After, r.numbers())
+}
+
+// String is Detail.
+func (r Reason) String() string { return r.Detail() }
+
+func (r Reason) numbers() string {
+	s := ""
+	if r.Value != 0 || r.Limit != 0 {
+		s = fmt.Sprintf(" (value %.4g, limit %.4g)", r.Value, r.Limit)
+	}
+	if r.Note != "" {
+		s += " " + r.Note
+	}
+	return s
+}

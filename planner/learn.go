@@ -1,0 +1,62 @@
+package planner
+
+import (
+	"github.com/tidal-planner/tidal/policies"
+)
+
+// learn feeds this interval's observed latencies to the service's online models and profile
+// calibrators. It skips replicas still warming up: samples count only when the cluster was read,
+// every requested replica is ready and the last change is at least one startup time old.
+func (r *run) learn() {
+	if !r.p.PerformanceModel.Learn || r.held || !r.known || r.ready <= 0 || r.ready != r.cur {
+		return
+	}
+	if !r.ss.lastChange.IsZero() && r.now.Sub(r.ss.lastChange) < r.svc.StartupTime {
+		return
+	}
+	rate, isl, osl := r.obs.RequestRate.V, r.obs.InputTokens.V, r.obs.OutputTokens.V
+	perReplica := 1 / float64(r.ready)
+	role := r.svc.Role
+	if role != policies.RoleDecode && role != policies.RoleFrontend {
+		if v := r.obs.TTFTPercentile; v.OK {
+			r.ss.ttft.Observe(rate*isl*perReplica, v.V)
+		}
+		r.calibratePrefill(rate, isl)
+	}
+	if role != policies.RolePrefill && role != policies.RoleFrontend {
+		if v := r.obs.ITLPercentile; v.OK {
+			r.ss.itl.Observe(rate*osl*perReplica, v.V)
+		}
+		r.calibrateDecode(isl, osl)
+	}
+}
+
+// calibratePrefill compares the observed mean TTFT with the profile's prediction at the observed
+// load: lone-request TTFT plus the Allen–Cunneen mean wait at the ready replicas.
+func (r *run) calibratePrefill(rate, isl float64) {
+	if !r.st.hasProfile || !r.obs.TTFT.OK {
+		return
+	}
+	pc, ok := r.st.profile.Prefill(isl, r.dec.GPUsPerReplica)
+	if !ok {
+		return
+	}
+	w := meanWait(int(r.ready), rate, pc.ServiceTime, variability(r.obs.ArrivalCV))
+	r.ss.ttftCal.Observe(r.obs.TTFT.V, pc.ServiceTime+w)
+}
+
+// calibrateDecode compares the observed mean ITL with the profile's ITL at the observed KV usage
+// (the service's, else the deployment's) and mean context length.
+func (r *run) calibrateDecode(isl, osl float64) {
+	if !r.st.hasProfile || !r.obs.ITL.OK {
+		return
+	}
+	kv := r.obs.KVUsage
+	if so, ok := r.obs.Service(r.svc.Name); ok && so.KVUsage.OK {
+		kv = so.KVUsage
+	}
+	if !kv.OK {
+		return
+	}
+	r.ss.itlCal.Observe(r.obs.ITL.V, r.st.profile.PredictITL(kv.V, isl+osl/2))
+}

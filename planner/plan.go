@@ -1,0 +1,163 @@
+package planner
+
+import (
+	"math"
+	"time"
+
+	"github.com/tidal-planner/tidal/forecast"
+	"github.com/tidal-planner/tidal/policies"
+)
+
+// maxHorizon bounds the forecast lead time in intervals.
+const maxHorizon = 1000
+
+// Plan decides the desired replicas of every service of one deployment.
+//
+// It is pure and deterministic: no I/O, no clock (now is the decision time), no goroutines, no
+// logging; the same (now, obs, p, st) always gives the same decision. Plan takes ownership of st
+// (it mutates the forecasters and buffers st holds) and returns the state for the next call.
+//
+// Per service it runs observe -> forecast -> size -> guard -> schedule -> stabilise -> rate-limit,
+// then budget across services and finally clamps to each service's min and max. Every step that
+// finds or changes something appends a Reason; docs/planner.md explains each.
+func Plan(now time.Time, obs Observations, p policies.Policy, st State) (Decision, State) {
+	st.syncServices(p)
+	lf := st.forecastLoad(obs, p)
+	n := p.NumServices()
+	d := Decision{Time: now, Services: make([]ServiceDecision, n)}
+	st.scratch = st.scratch[:0]
+	for i := range n {
+		r := run{now: now, obs: obs, p: p, st: &st, i: i, svc: p.ServiceAt(i), ss: &st.services[i], dec: &d.Services[i]}
+		r.ss.reasonStart = len(st.scratch)
+		r.pipeline(lf)
+	}
+	budgetStart := len(st.scratch)
+	d.ShortfallGPUs = st.applyBudget(p, d.Services)
+	for i := range d.Services {
+		st.clamp(p.ServiceAt(i), &d.Services[i], i)
+	}
+	st.assemble(&d, budgetStart)
+	for i := range d.Services {
+		st.services[i].remember(now, d.Services[i].Current, d.Services[i].Desired)
+	}
+	d.GPUs = totalGPUs(d.Services)
+	st.lastTime = now
+	return d, st
+}
+
+// loadForecast is the forecast of the deployment's load over the longest lead time: per step,
+// the upper bounds of request rate and input/output token rates.
+type loadForecast struct {
+	rate, input, output []forecast.Point
+	names               [3]string
+}
+
+// forecastLoad feeds this interval's observations to the forecasters and forecasts the longest
+// lead time any service needs (startup time + one interval).
+func (st *State) forecastLoad(obs Observations, p policies.Policy) loadForecast {
+	rate, in, out := math.NaN(), math.NaN(), math.NaN()
+	if obs.RequestRate.OK {
+		rate = obs.RequestRate.V
+		if obs.InputTokens.OK {
+			in = rate * obs.InputTokens.V
+		}
+		if obs.OutputTokens.OK {
+			out = rate * obs.OutputTokens.V
+		}
+	}
+	h := 1
+	for i := range p.NumServices() {
+		h = max(h, horizon(p.ServiceAt(i).StartupTime, p.Planning.Interval))
+	}
+	var lf loadForecast
+	st.points = st.points[:0]
+	for k, f := range [3]forecast.Forecaster{st.rate, st.input, st.output} {
+		if f == nil {
+			continue
+		}
+		f.Observe([3]float64{rate, in, out}[k])
+		start := len(st.points)
+		st.points = f.Forecast(st.points, h, p.Planning.Forecast.Coverage)
+		pts := st.points[start:len(st.points):len(st.points)]
+		lf.names[k] = f.Name()
+		switch k {
+		case 0:
+			lf.rate = pts
+		case 1:
+			lf.input = pts
+		default:
+			lf.output = pts
+		}
+	}
+	return lf
+}
+
+// horizon is the lead time in intervals: ceil((startup + interval) / interval), at least 1.
+func horizon(startup, interval time.Duration) int {
+	if interval <= 0 {
+		return 1
+	}
+	return min(max(int((startup+2*interval-1)/interval), 1), maxHorizon)
+}
+
+// upper returns the largest finite upper bound among the first h points, and false if none.
+func upper(pts []forecast.Point, h int) (float64, bool) {
+	best, ok := 0.0, false
+	for _, pt := range pts[:min(h, len(pts))] {
+		if !math.IsNaN(pt.Upper) && !math.IsInf(pt.Upper, 0) && pt.Upper >= 0 {
+			best, ok = max(best, pt.Upper), true
+		}
+	}
+	return best, ok
+}
+
+// remember records the decision in the service's memory: a desired count above the current one
+// is a scale-up (it starts the startup hold), any change from the current count is a change.
+func (s *serviceState) remember(now time.Time, current, desired int32) {
+	if desired > current {
+		s.lastUp = now
+	}
+	if desired != current {
+		s.lastChange = now
+	}
+	s.last, s.decided = desired, true
+}
+
+// assemble copies the scratch reasons into one new slice, grouped per service in pipeline order:
+// each service's own steps, then its budget reasons, then its clamp reasons.
+func (st *State) assemble(d *Decision, budgetStart int) {
+	all := make([]Reason, 0, len(st.scratch))
+	for i := range d.Services {
+		start := len(all)
+		end := budgetStart
+		if i+1 < len(d.Services) {
+			end = st.services[i+1].reasonStart
+		}
+		for _, r := range st.scratch[st.services[i].reasonStart:end] {
+			all = append(all, r.Reason)
+		}
+		for _, r := range st.scratch[budgetStart:] {
+			if r.service == i {
+				all = append(all, r.Reason)
+			}
+		}
+		d.Services[i].Reasons = all[start:len(all):len(all)]
+	}
+}
+
+// taggedReason is a reason in the scratch buffer with the index of its service.
+type taggedReason struct {
+	Reason
+	service int
+}
+
+// add appends a reason for service i to the scratch buffer.
+func (st *State) add(i int, r Reason) { st.scratch = append(st.scratch, taggedReason{r, i}) }
+
+func totalGPUs(ss []ServiceDecision) int32 {
+	var g int32
+	for _, s := range ss {
+		g += s.Desired * s.GPUsPerReplica
+	}
+	return g
+}

@@ -1,0 +1,231 @@
+package planner
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// tick is one Plan call in a test: observations at an offset from t0.
+type tick struct {
+	at  time.Duration
+	obs func(now time.Time) Observations
+}
+
+// runTicks plans the ticks in order and returns the last decision.
+func runTicks(t *testing.T, y string, ticks []tick) Decision {
+	t.Helper()
+	p := mustPolicy(t, y)
+	st := NewState(p, Options{Profile: synthProfile(t), NewForecaster: lastValueForecasters(0)})
+	var d Decision
+	for _, tk := range ticks {
+		now := t0.Add(tk.at)
+		d, st = Plan(now, tk.obs(now), p, st)
+	}
+	return d
+}
+
+func at(rate float64, reps map[string]int32, mutate ...func(*Observations)) func(time.Time) Observations {
+	return func(now time.Time) Observations {
+		o := steady(now, rate, reps)
+		for _, m := range mutate {
+			m(&o)
+		}
+		return o
+	}
+}
+
+func reps(f, p, d int32) map[string]int32 {
+	return map[string]int32{"Frontend": f, "Prefill": p, "Decode": d}
+}
+
+func TestSteps(t *testing.T) {
+	noRate := func(o *Observations) { o.RequestRate = Unknown("query failed: timeout") }
+	slowTTFT := func(o *Observations) { o.TTFTPercentile = Known(0.6) }
+	notReady := func(o *Observations) { o.Services[1].Ready = 2 }
+	minute := time.Minute
+	tests := []struct {
+		name     string
+		policy   string
+		ticks    []tick
+		service  string
+		want     int32
+		wantCode []Code
+		noCode   []Code
+	}{
+		{
+			name: "sizes prefill for the load", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(40, reps(1, 1, 1))}}, want: 6, wantCode: []Code{CodeForecast, CodeSized},
+		},
+		{
+			name: "missing request rate holds the current count", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(1, reps(1, 5, 1), noRate)}}, want: 5, wantCode: []Code{CodeMissing, CodeHold},
+			noCode: []Code{CodeSized},
+		},
+		{
+			name: "reactive guard scales up on a valid TTFT breach despite missing rate", policy: disaggYAML,
+			service: "Prefill", ticks: []tick{{0, at(1, reps(1, 3, 1), noRate, slowTTFT)}}, want: 6,
+			wantCode: []Code{CodeHold, CodeTTFTBreach},
+		},
+		{
+			name: "scale-down waits for the window to be covered", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(1, reps(1, 5, 1))}, {minute, at(1, reps(1, 5, 1))}}, want: 5,
+			wantCode: []Code{CodeSized, CodeWindow},
+		},
+		{
+			name: "after the window one step down at a time", policy: disaggYAML, service: "Prefill",
+			ticks: series(7, minute, at(1, reps(1, 5, 1))), want: 4, wantCode: []Code{CodeMaxStepDown},
+		},
+		{
+			name: "hold while an earlier scale-up is starting", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(40, reps(1, 2, 1))}, {minute, at(80, reps(1, 2, 1), func(o *Observations) {
+				o.Services[1].Desired = 6
+				notReady(o)
+			})}},
+			want: 6, wantCode: []Code{CodeStarting},
+		},
+		{
+			name: "stop waiting after the startup timeout", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(40, reps(1, 2, 1))}, {11 * minute, at(80, reps(1, 2, 1), func(o *Observations) {
+				o.Services[1].Desired = 6
+				notReady(o)
+			})}},
+			want: 10, wantCode: []Code{CodeStartupTimeout, CodeSized},
+		},
+		{
+			name: "budget cuts prefill and decode together", service: "Decode",
+			policy: disaggYAML + "  budget: {maxGPUs: 8}\n", ticks: []tick{{0, at(150, reps(1, 1, 1))}},
+			want: 2, wantCode: []Code{CodeBudgetCut},
+		},
+		{
+			name: "schedule floor raises the count", service: "Prefill",
+			policy: disaggYAML + "  schedules:\n    - {name: peak, cron: '0 10 * * 1', duration: 1h, services: {Prefill: {minReplicas: 7}}}\n",
+			ticks:  []tick{{0, at(1, reps(1, 1, 1))}}, want: 7, wantCode: []Code{CodeScheduleFloor},
+		},
+		{
+			name: "max clamps last", service: "Prefill", policy: disaggYAML,
+			ticks: []tick{{0, at(500, reps(1, 1, 1))}}, want: 10, wantCode: []Code{CodeNeedAboveMax, CodeMax},
+		},
+		{
+			name: "replicas unknown holds the last decision", service: "Prefill", policy: disaggYAML,
+			ticks: []tick{{0, at(40, reps(1, 1, 1))}, {minute, at(1, reps(1, 1, 1), func(o *Observations) { o.Services = nil })}},
+			want: 6, wantCode: []Code{CodeReplicasUnknown, CodeHold},
+		},
+		{
+			name: "no profile and no learning means no model: hold", service: "Prefill",
+			policy: strings.Replace(disaggYAML, "  planning:", "  performanceModel: {profile: /absent, learn: false}\n  planning:", 1),
+			ticks:  []tick{{0, at(40, reps(1, 2, 1))}}, want: 2, wantCode: []Code{CodeNoModel},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var d Decision
+			if strings.Contains(tc.name, "no profile") {
+				p := mustPolicy(t, tc.policy)
+				st := NewState(p, Options{NewForecaster: lastValueForecasters(0)})
+				d, _ = Plan(t0, tc.ticks[0].obs(t0), p, st)
+			} else {
+				d = runTicks(t, tc.policy, tc.ticks)
+			}
+			sd, ok := d.Service(tc.service)
+			if !ok {
+				t.Fatalf("no decision for %s", tc.service)
+			}
+			if sd.Desired != tc.want {
+				t.Errorf("desired = %d, want %d; reasons:\n%s", sd.Desired, tc.want, reasonLines(sd))
+			}
+			got := codes(sd)
+			for _, c := range tc.wantCode {
+				if !slices.Contains(got, c) {
+					t.Errorf("missing reason %q; reasons:\n%s", c, reasonLines(sd))
+				}
+			}
+			for _, c := range tc.noCode {
+				if slices.Contains(got, c) {
+					t.Errorf("unexpected reason %q; reasons:\n%s", c, reasonLines(sd))
+				}
+			}
+		})
+	}
+}
+
+func series(n int, every time.Duration, obs func(time.Time) Observations) []tick {
+	out := make([]tick, n)
+	for i := range out {
+		out[i] = tick{time.Duration(i) * every, obs}
+	}
+	return out
+}
+
+func reasonLines(sd ServiceDecision) string {
+	var b strings.Builder
+	for _, r := range sd.Reasons {
+		b.WriteString("  " + r.Detail() + "\n")
+	}
+	return b.String()
+}
+
+// TestBudgetNeverExceeded checks the budget step alone over a table of needs.
+func TestBudgetNeverExceeded(t *testing.T) {
+	p := mustPolicy(t, disaggYAML+"  budget: {maxGPUs: 9}\n")
+	tests := []struct {
+		name               string
+		prefill, decode    int32
+		wantP, wantD, want int32
+	}{
+		{"fits", 3, 3, 3, 3, 0},
+		{"cut in proportion", 8, 8, 3, 3, 15},
+		{"decode heavy", 1, 10, 1, 4, 12},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var st State
+			ds := []ServiceDecision{
+				{Name: "Frontend", Desired: 2, GPUsPerReplica: 0},
+				{Name: "Prefill", Desired: tc.prefill, GPUsPerReplica: 1},
+				{Name: "Decode", Desired: tc.decode, GPUsPerReplica: 2},
+			}
+			short := st.applyBudget(p, ds)
+			got := []int32{ds[0].Desired, ds[1].Desired, ds[2].Desired, short}
+			if diff := cmp.Diff([]int32{2, tc.wantP, tc.wantD, tc.want}, got); diff != "" {
+				t.Errorf("frontend, prefill, decode, shortfall (-want +got):\n%s", diff)
+			}
+			if g := totalGPUs(ds); g > 9 {
+				t.Errorf("uses %d GPUs over a budget of 9", g)
+			}
+		})
+	}
+}
+
+// TestNMinusOneBlocksScaleDown exercises the stabiliser's last check directly: a scale-down the
+// observed load says the smaller count cannot carry is held back.
+func TestNMinusOneBlocksScaleDown(t *testing.T) {
+	p := mustPolicy(t, disaggYAML)
+	st := NewState(p, Options{Profile: synthProfile(t)})
+	obs := steady(t0, 40, reps(1, 6, 1))
+	tests := []struct {
+		name      string
+		cur, want int32
+		wantAfter int32
+	}{
+		{"blocked at the need of 5 at the observed load", 6, 3, 5},
+		{"allowed down to that need", 8, 3, 5},
+		{"no scale-down, nothing to check", 6, 6, 6},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var d ServiceDecision
+			r := run{now: t0, obs: obs, p: p, st: &st, i: 1, svc: p.ServiceAt(1), ss: &st.services[1], dec: &d,
+				cur: tc.cur, ready: tc.cur, known: true, want: tc.want}
+			r.dec.GPUsPerReplica = 1
+			r.load = Load{InputTokens: 2000, OutputTokens: 200}
+			r.keepIfNeeded()
+			if r.want != tc.wantAfter {
+				t.Errorf("want after check = %d, expected %d", r.want, tc.wantAfter)
+			}
+		})
+	}
+}

@@ -1,0 +1,148 @@
+package planner
+
+import (
+	"slices"
+	"time"
+
+	"github.com/tidal-planner/tidal/forecast"
+	"github.com/tidal-planner/tidal/planner/model"
+	"github.com/tidal-planner/tidal/policies"
+)
+
+// State is what the planner remembers between decisions: the load forecasters, each service's
+// recent needs (for the scale-down window), its last scale-up and change times, and the online
+// performance models. Build it with NewState.
+//
+// Plan takes ownership of the State passed in: it mutates the forecasters and buffers it holds and
+// returns the State to pass to the next call. To replay the same inputs twice (determinism tests,
+// what-if runs) pass Clone()s. A State is not safe for concurrent use.
+type State struct {
+	// Forecasters of the deployment's load, one per signal. A nil forecaster means "no forecast":
+	// Plan then sizes for the observed load.
+	rate, input, output forecast.Forecaster
+
+	// profile is the loaded performance profile, if any (immutable).
+	profile    model.Profile
+	hasProfile bool
+
+	services []serviceState
+	points   []forecast.Point // scratch for Forecast
+	scratch  []taggedReason   // scratch for one decision's reasons
+	lastTime time.Time        // time of the previous Plan call
+}
+
+// serviceState is one service's memory, matched to the policy by name.
+type serviceState struct {
+	name        string
+	last        int32 // last desired count decided (valid when decided)
+	decided     bool
+	lastUp      time.Time // when the last scale-up was decided
+	lastChange  time.Time // when the desired count last changed
+	history     []needAt  // needs within the scale-down window, oldest first
+	ttft, itl   model.Learned
+	ttftCal     model.Calibrator
+	itlCal      model.Calibrator
+	reasonStart int
+}
+
+// needAt is one past need, for the scale-down window.
+type needAt struct {
+	t    time.Time
+	need int32
+}
+
+// Options configure NewState.
+type Options struct {
+	// Profile is the performance profile to size with; nil means learn online (when the policy
+	// allows) or rely on the reactive guard alone.
+	Profile *model.Profile
+	// NewForecaster builds one forecaster per load signal. Nil selects DefaultForecaster.
+	NewForecaster func(policies.Forecast, time.Duration) forecast.Forecaster
+}
+
+// NewState returns the initial state for a policy.
+func NewState(p policies.Policy, opts Options) State {
+	newFC := opts.NewForecaster
+	if newFC == nil {
+		newFC = DefaultForecaster
+	}
+	fc, iv := p.Planning.Forecast, p.Planning.Interval
+	st := State{rate: newFC(fc, iv), input: newFC(fc, iv), output: newFC(fc, iv)}
+	if opts.Profile != nil {
+		st.profile, st.hasProfile = *opts.Profile, true
+	}
+	st.syncServices(p)
+	return st
+}
+
+// DefaultForecaster is the forecaster NewState uses when Options.NewForecaster is nil. It returns
+// nil ("no forecast", size for the observed load) until the forecast package's constructor is wired
+// in here.
+func DefaultForecaster(policies.Forecast, time.Duration) forecast.Forecaster { return nil }
+
+// syncServices matches the service memory to the policy's services by name, keeping what is
+// known of services that remain and starting fresh for new ones. It allocates only when the
+// service list changed.
+func (st *State) syncServices(p policies.Policy) {
+	n := p.NumServices()
+	same := len(st.services) == n
+	for i := 0; same && i < n; i++ {
+		same = st.services[i].name == p.ServiceAt(i).Name
+	}
+	if same {
+		return
+	}
+	next := make([]serviceState, n)
+	for i := range next {
+		name := p.ServiceAt(i).Name
+		next[i].name = name
+		for _, old := range st.services {
+			if old.name == name {
+				next[i] = old
+			}
+		}
+	}
+	st.services = next
+}
+
+// Clone returns an independent deep copy (forecasters cloned, buffers copied).
+func (st State) Clone() State {
+	c := st
+	for _, f := range []*forecast.Forecaster{&c.rate, &c.input, &c.output} {
+		if *f != nil {
+			*f = (*f).Clone()
+		}
+	}
+	c.services = slices.Clone(st.services)
+	for i := range c.services {
+		c.services[i].history = slices.Clone(st.services[i].history)
+	}
+	c.points = nil
+	c.scratch = nil
+	return c
+}
+
+// record appends a need to the service's history and drops entries the window no longer needs:
+// it keeps the newest entry at least window old (its need held at the start of the window), so the
+// history covers the window even when intervals jitter. The backing array is reused.
+func (s *serviceState) record(now time.Time, need int32, window time.Duration) {
+	cut := 0
+	for cut+1 < len(s.history) && now.Sub(s.history[cut+1].t) >= window {
+		cut++
+	}
+	if cut > 0 {
+		s.history = append(s.history[:0], s.history[cut:]...)
+	}
+	s.history = append(s.history, needAt{t: now, need: need})
+}
+
+// highestNeed returns the highest need held during the window before now, and whether the history
+// covers the whole window.
+func (s *serviceState) highestNeed(now time.Time, window time.Duration) (int32, bool) {
+	var hi int32
+	for _, h := range s.history {
+		hi = max(hi, h.need)
+	}
+	covered := len(s.history) > 0 && now.Sub(s.history[0].t) >= window
+	return hi, covered
+}

@@ -1,0 +1,191 @@
+package planner
+
+import (
+	"time"
+
+	"github.com/tidal-planner/tidal/policies"
+)
+
+// run carries one service through the per-service steps of the pipeline.
+type run struct {
+	now time.Time
+	obs Observations
+	p   policies.Policy
+	st  *State
+	i   int
+	svc policies.Service
+	ss  *serviceState
+	dec *ServiceDecision
+
+	cur, ready int32
+	known      bool // replica counts were read from the cluster
+	held       bool // missing data: hold instead of sizing
+	want       int32
+	load       Load
+}
+
+func (r *run) add(step Step, code Code, before, after int32, value, limit float64, note string) {
+	r.st.add(r.i, Reason{Step: step, Code: code, Before: before, After: after, Value: value, Limit: limit, Note: note})
+}
+
+// pipeline runs the per-service steps in order and leaves the result in dec.Desired.
+func (r *run) pipeline(lf loadForecast) {
+	r.observe()
+	r.learn()
+	r.forecast(lf)
+	r.size()
+	r.guard()
+	r.schedule()
+	r.ss.record(r.now, r.want, r.p.Stability.ScaleDownWindow)
+	r.stabilise()
+	r.rateLimit()
+	r.dec.Desired = r.want
+	r.dec.Held = r.held
+}
+
+// observe reads the service's replica counts and GPU size and checks the signals sizing needs.
+func (r *run) observe() {
+	r.dec.Name, r.dec.Role = r.svc.Name, r.svc.Role
+	so, found := r.obs.Service(r.svc.Name)
+	r.known = found && so.ReplicasKnown
+	switch {
+	case r.known:
+		r.cur, r.ready = so.Desired, so.Ready
+	case r.ss.decided:
+		r.cur = r.ss.last
+	default:
+		r.cur = r.svc.MinReplicas
+	}
+	if !r.known {
+		r.held = true
+		r.add(StepObserve, CodeReplicasUnknown, r.cur, r.cur, 0, 0, "cluster replica counts unavailable")
+	}
+	r.dec.Current, r.dec.Ready, r.want = r.cur, r.ready, r.cur
+	r.dec.GPUsPerReplica = r.gpus(so)
+	r.checkSignal(policies.SignalRequestRate, r.obs.RequestRate)
+	if r.svc.Role != policies.RoleFrontend {
+		r.checkSignal(policies.SignalInputTokens, r.obs.InputTokens)
+		r.checkSignal(policies.SignalOutputTokens, r.obs.OutputTokens)
+	}
+}
+
+func (r *run) checkSignal(s policies.Signal, v Value) {
+	if v.OK && v.V >= 0 {
+		return
+	}
+	r.held = true
+	why := v.Missing
+	if v.OK {
+		why = "negative value"
+	}
+	r.add(StepObserve, CodeMissing, r.cur, r.cur, 0, 0, string(s)+": "+why)
+}
+
+// gpus is the GPUs one replica counts against the budget: the policy's, else the DGD's, else 0
+// for a frontend and 1 (with a reason) for a worker.
+func (r *run) gpus(so ServiceObservation) int32 {
+	switch {
+	case r.svc.GPUsPerReplica > 0:
+		return r.svc.GPUsPerReplica
+	case so.GPUsPerReplica > 0:
+		return so.GPUsPerReplica
+	case r.svc.Role == policies.RoleFrontend:
+		return 0
+	}
+	r.add(StepObserve, CodeGPUsUnknown, r.cur, r.cur, 1, 0, "")
+	return 1
+}
+
+// forecast sets the load to size for: per rate, the larger of the observed value and the
+// forecast's upper bound over the lead time, times 1 + headroom.
+func (r *run) forecast(lf loadForecast) {
+	if r.held {
+		return
+	}
+	rate := r.obs.RequestRate.V
+	isl, osl := r.obs.InputTokens.V, r.obs.OutputTokens.V
+	if r.svc.Role == policies.RoleFrontend {
+		isl, osl = 0, 0
+	}
+	in, out := rate*isl, rate*osl
+	h := horizon(r.svc.StartupTime, r.p.Planning.Interval)
+	u, ok := upper(lf.rate, h)
+	rate = max(rate, u)
+	if u, ok2 := upper(lf.input, h); ok2 {
+		in = max(in, u)
+	}
+	if u, ok3 := upper(lf.output, h); ok3 {
+		out = max(out, u)
+	}
+	f := 1 + max(r.p.Planning.Headroom, 0)
+	r.load = Load{RequestRate: rate * f, InputTokenRate: in * f, OutputTokenRate: out * f, InputTokens: isl, OutputTokens: osl}
+	r.dec.Load = r.load
+	if ok {
+		r.add(StepForecast, CodeForecast, r.cur, r.cur, r.load.RequestRate, r.obs.RequestRate.V, lf.names[0])
+	} else {
+		r.add(StepForecast, CodeForecastNone, r.cur, r.cur, r.load.RequestRate, r.obs.RequestRate.V, "")
+	}
+}
+
+// sizingFor returns the sizing parameters of this service.
+func (r *run) sizingFor() sizing {
+	return sizing{
+		role: r.svc.Role, slo: r.p.SLO, gpus: r.dec.GPUsPerReplica, variability: variability(r.obs.ArrivalCV),
+		limit: int(max(r.svc.MaxReplicas, 1)), rpsPerRep: r.svc.RequestsPerSecondPerReplica,
+	}
+}
+
+// model returns the performance model for this service: the profile (calibrated when learning is
+// on), else the online fits, else none.
+func (r *run) model() (Model, bool) {
+	learn := r.p.PerformanceModel.Learn
+	if r.st.hasProfile {
+		if !learn {
+			return r.st.profile, true
+		}
+		kt, ki := r.ss.ttftCal.Factor(), r.ss.itlCal.Factor()
+		if kt != 1 || ki != 1 {
+			r.add(StepSize, CodeCalibrated, r.cur, r.cur, kt, ki, r.st.profile.Source())
+		}
+		return r.st.profile.Calibrated(kt, ki), true
+	}
+	if learn {
+		r.add(StepSize, CodeLearnedModel, r.cur, r.cur, float64(r.ss.ttft.Samples()), float64(r.ss.itl.Samples()), "")
+		return learnedModel{ttft: &r.ss.ttft, itl: &r.ss.itl, ttftTarget: r.p.SLO.TTFT.Target.Seconds()}, true
+	}
+	return nil, false
+}
+
+// size turns the load into a replica need, or holds when data or a model is missing.
+func (r *run) size() {
+	if r.held {
+		r.add(StepSize, CodeHold, r.cur, r.cur, 0, 0, "missing observations")
+		return
+	}
+	var m Model
+	if r.svc.Role != policies.RoleFrontend {
+		var ok bool
+		if m, ok = r.model(); !ok {
+			r.hold(CodeNoModel)
+			return
+		}
+	}
+	nd := size(m, r.load, r.sizingFor())
+	if !nd.ok {
+		r.hold(CodeNoModel)
+		return
+	}
+	r.want, r.dec.Need = nd.replicas, nd.raw
+	r.add(StepSize, CodeSized, r.cur, r.want, nd.raw, nd.capacity, "")
+	if !nd.feasible {
+		r.add(StepSize, CodeInfeasible, r.want, r.want, 0, 0, "")
+	}
+	if r.want > r.svc.MaxReplicas {
+		r.add(StepSize, CodeNeedAboveMax, r.want, r.want, float64(r.want), float64(r.svc.MaxReplicas), "")
+	}
+}
+
+func (r *run) hold(code Code) {
+	r.held = true
+	r.add(StepSize, code, r.cur, r.cur, 0, 0, "")
+}
