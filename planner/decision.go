@@ -83,34 +83,34 @@ type Code string
 
 // Reason codes, grouped by step.
 const (
-	CodeReplicasUnknown  Code = "replicas-unknown"   // observe: cluster unread; Before = last decision
-	CodeMissing          Code = "missing"            // observe: Note names the signal and why
-	CodeGPUsUnknown      Code = "gpus-unknown"       // observe: counted 1 GPU per replica
-	CodeForecast         Code = "forecast"           // forecast: Value = load used, Limit = observed
-	CodeForecastNone     Code = "forecast-none"      // forecast: no forecast; observed load used
-	CodeSized            Code = "sized"              // size: Value = raw need, Limit = capacity/replica
-	CodeNoModel          Code = "no-model"           // size: no performance model yet; hold
-	CodeInfeasible       Code = "slo-infeasible"     // size: target unreachable at any count
-	CodeHold             Code = "hold"               // size: missing data; keep the current count
-	CodeTTFTBreach       Code = "ttft-breach"        // guard: Value = observed, Limit = target (s)
-	CodeITLBreach        Code = "itl-breach"         // guard: Value = observed, Limit = target (s)
-	CodeQueueBreach      Code = "queue-breach"       // guard: Value = queue wait (s), Limit = target
-	CodeScheduleFloor    Code = "schedule-floor"     // schedule: Note = schedule name
-	CodeScheduleCeiling  Code = "schedule-ceiling"   // schedule: Note = schedule name
-	CodeStarting         Code = "waiting-for-ready"  // stabilise: Value = ready, Limit = timeout s
-	CodeStartupTimeout   Code = "startup-timeout"    // stabilise: stopped waiting for a scale-up
-	CodeWindow           Code = "scale-down-window"  // stabilise: Value = highest need in window
-	CodeSLOBlocksDown    Code = "n-1-would-breach"   // stabilise: Value = need at observed load
-	CodeCooldown         Code = "cooldown"           // stabilise: Value = seconds left
-	CodeMaxStepUp        Code = "max-step-up"        // rate-limit
-	CodeMaxStepDown      Code = "max-step-down"      // rate-limit
-	CodeBudgetCut        Code = "budget-cut"         // budget: Value = GPUs wanted, Limit = budget
-	CodeMin              Code = "min-replicas"       // clamp
-	CodeMax              Code = "max-replicas"       // clamp
-	CodeNeedAboveMax     Code = "need-above-max"     // size: raw need exceeds maxReplicas
-	CodeCalibrated       Code = "calibrated"         // size: Value = TTFT factor, Limit = ITL factor
-	CodeLearnedModel     Code = "learned-model"      // size: the online model was used
-	CodeNoTraffic        Code = "no-traffic"         // size: zero load; the floor applies
+	CodeReplicasUnknown Code = "replicas-unknown"  // observe: cluster unread; Before = last decision
+	CodeMissing         Code = "missing"           // observe: Note names the signal and why
+	CodeGPUsUnknown     Code = "gpus-unknown"      // observe: counted 1 GPU per replica
+	CodeForecast        Code = "forecast"          // forecast: Value = load used, Limit = observed
+	CodeForecastNone    Code = "forecast-none"     // forecast: no forecast; observed load used
+	CodeSized           Code = "sized"             // size: Value = raw need, Limit = capacity/replica
+	CodeNoModel         Code = "no-model"          // size: no performance model yet; hold
+	CodeInfeasible      Code = "slo-infeasible"    // size: target unreachable at any count
+	CodeHold            Code = "hold"              // size: missing data; keep the current count
+	CodeTTFTBreach      Code = "ttft-breach"       // guard: Value = observed, Limit = target (s)
+	CodeITLBreach       Code = "itl-breach"        // guard: Value = observed, Limit = target (s)
+	CodeQueueBreach     Code = "queue-breach"      // guard: Value = queue wait (s), Limit = target
+	CodeScheduleFloor   Code = "schedule-floor"    // schedule: Note = schedule name
+	CodeScheduleCeiling Code = "schedule-ceiling"  // schedule: Note = schedule name
+	CodeStarting        Code = "waiting-for-ready" // stabilise: Value = ready, Limit = timeout s
+	CodeStartupTimeout  Code = "startup-timeout"   // stabilise: stopped waiting for a scale-up
+	CodeWindow          Code = "scale-down-window" // stabilise: Value = highest need in window
+	CodeSLOBlocksDown   Code = "n-1-would-breach"  // stabilise: Value = need at observed load
+	CodeCooldown        Code = "cooldown"          // stabilise: Value = seconds left
+	CodeMaxStepUp       Code = "max-step-up"       // rate-limit
+	CodeMaxStepDown     Code = "max-step-down"     // rate-limit
+	CodeBudgetCut       Code = "budget-cut"        // budget: Value = GPUs wanted, Limit = budget
+	CodeMin             Code = "min-replicas"      // clamp
+	CodeMax             Code = "max-replicas"      // clamp
+	CodeNeedAboveMax    Code = "need-above-max"    // size: raw need exceeds maxReplicas
+	CodeCalibrated      Code = "calibrated"        // size: Value = TTFT factor, Limit = ITL factor
+	CodeLearnedModel    Code = "learned-model"     // size: the online model was used
+	CodeNoTraffic       Code = "no-traffic"        // size: zero load; the floor applies
 )
 
 // Reason is one structured entry of a decision's explanation. It holds numbers, not text, so

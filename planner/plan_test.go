@@ -112,7 +112,7 @@ func TestSteps(t *testing.T) {
 		{
 			name: "replicas unknown holds the last decision", service: "Prefill", policy: disaggYAML,
 			ticks: []tick{{0, at(40, reps(1, 1, 1))}, {minute, at(1, reps(1, 1, 1), func(o *Observations) { o.Services = nil })}},
-			want: 6, wantCode: []Code{CodeReplicasUnknown, CodeHold},
+			want:  6, wantCode: []Code{CodeReplicasUnknown, CodeHold},
 		},
 		{
 			name: "no profile and no learning means no model: hold", service: "Prefill",

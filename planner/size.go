@@ -103,7 +103,7 @@ func sizePrefill(m Model, l Load, z sizing, decodeShare float64) need {
 		return need{}
 	}
 	lambda := l.InputTokenRate / l.InputTokens // requests/s implied by the token forecast
-	if pc.ServiceTime == 0 { // learned: capacity already includes queueing
+	if pc.ServiceTime == 0 {                   // learned: capacity already includes queueing
 		raw := max(l.InputTokenRate/pc.TokensPerSecond, decodeShare)
 		return need{replicas: ceil32(raw), raw: raw, capacity: pc.TokensPerSecond, feasible: true, ok: true}
 	}
