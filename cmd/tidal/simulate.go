@@ -1,0 +1,417 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tidal-planner/tidal/planner/profile"
+	"github.com/tidal-planner/tidal/planner/sim"
+	"github.com/tidal-planner/tidal/planner/sim/compete"
+	"github.com/tidal-planner/tidal/planner/sim/report"
+	"github.com/tidal-planner/tidal/planner/sim/scenario"
+	"github.com/tidal-planner/tidal/planner/sim/synth"
+	"github.com/tidal-planner/tidal/planner/workload"
+	"github.com/tidal-planner/tidal/policies"
+)
+
+const simulateUsage = `Usage:
+  tidal simulate [flags]
+
+Replay a workload against a simulated Dynamo deployment (engines from a Dynamo profile, replicas
+that take their startup time to serve) scaled by tidal's planner and by the planners it is
+compared with, in the same world with the same seed, and print SLO attainment, GPU-hours and
+latency percentiles for each. With no flags it runs the built-in scenario: one synthetic day (a
+diurnal cycle with bursts) on disaggregated Llama-3.1-8B-Instruct-FP8 on H200, with the embedded
+Dynamo profile and policy.
+
+Planners: tidal (always), static (smallest fixed allocation meeting the SLO, searched), reactive
+(HPA/KEDA-style on queue depth and KV usage), dynamo (Dynamo's SLA planner), oracle (knows the
+future arrivals). A request meets the SLO when its TTFT and its mean ITL meet the policy's targets.
+
+Flags:
+`
+
+const simulateExamples = `
+Examples:
+  # the built-in scenario
+  tidal simulate
+
+  # the Azure code trace with the default policy and profile, results also as JSON and HTML
+  tidal simulate --workload ../shared/traces/azure_llm_2023/AzureLLMInferenceTrace_code.csv \
+      --format azure --json azure.json --report azure-report
+
+  # one ServeGen day at 1/10 of the rate, token lengths from the Azure trace
+  tidal simulate --workload ../shared/traces/servegen/data/language/m-large --format servegen \
+      --tokens-from ../shared/traces/azure_llm_2023/AzureLLMInferenceTrace_code.csv \
+      --rate-scale 0.1 --duration 24h
+
+  # a synthetic step, your policy and profile, only against Dynamo's planner
+  tidal simulate --format synthetic --shape step --rate 20 --duration 2h \
+      --policy my-policy.yaml --profile ./profiles/h200 --compare dynamo
+`
+
+// simulateFlags are the parsed flags of "tidal simulate".
+type simulateFlags struct {
+	workload, format, tokensFrom, shape string
+	policy, profile                     string
+	compare, jsonOut, reportDir         string
+	rate, rateScale, staticGoal         float64
+	start, duration, scrape             time.Duration
+	seed                                uint64
+	maxContext                          int
+	dropOverContext, quiet              bool
+}
+
+func (f *simulateFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.workload, "workload", "", "trace `FILE` (azure CSV, mooncake JSONL) or ServeGen model DIR")
+	fs.StringVar(&f.format, "format", "", "azure|mooncake|servegen|synthetic (default: from --workload's extension, synthetic without one)")
+	fs.StringVar(&f.tokensFrom, "tokens-from", "", "per-request trace `FILE` to draw token lengths from (servegen, synthetic)")
+	fs.StringVar(&f.shape, "shape", "diurnal", "synthetic shape: diurnal|step|spike|ramp")
+	fs.Float64Var(&f.rate, "rate", 0, "synthetic base (diurnal: mean) rate, requests/s (default: the built-in scenario's 15)")
+	fs.Float64Var(&f.rateScale, "rate-scale", 1, "multiply the load: traces replay faster, ServeGen and synthetic rates are multiplied")
+	fs.DurationVar(&f.start, "start", 0, "servegen: offset of the first window replayed")
+	fs.DurationVar(&f.duration, "duration", 0, "span replayed: synthetic (default 24h) and servegen (default 24h)")
+	fs.Uint64Var(&f.seed, "seed", 1, "random seed (synthetic and ServeGen arrivals, token sampling)")
+	fs.StringVar(&f.policy, "policy", "", "policy `FILE` (default: the embedded policy)")
+	fs.StringVar(&f.profile, "profile", "", "Dynamo profile `DIR` (default: the embedded H200 Llama-3.1-8B profile)")
+	fs.StringVar(&f.compare, "compare", "static,reactive,dynamo,oracle", "planners to compare with tidal")
+	fs.Float64Var(&f.staticGoal, "static-goal", 0.99, "SLO attainment the static search must reach")
+	fs.IntVar(&f.maxContext, "max-context", sim.DefaultMaxContext, "longest request (input + output tokens) the engines accept")
+	fs.BoolVar(&f.dropOverContext, "drop-over-context", false, "filter over-context requests out instead of counting them as rejected SLO misses")
+	fs.DurationVar(&f.scrape, "scrape-interval", 15*time.Second, "Prometheus scrape interval of the simulated metrics")
+	fs.StringVar(&f.jsonOut, "json", "", "also write the results as JSON to `FILE` (- for stdout)")
+	fs.StringVar(&f.reportDir, "report", "", "also write an HTML report with SVG plots to `DIR`")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+}
+
+// runSimulate implements "tidal simulate".
+func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var f simulateFlags
+	f.register(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printSimulateUsage(stdout, fs)
+			return 0
+		}
+		fmt.Fprintf(stderr, "tidal simulate: %v\n\n", err)
+		printSimulateUsage(stderr, fs)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tidal simulate: unexpected arguments %q\n\n", fs.Args())
+		printSimulateUsage(stderr, fs)
+		return 2
+	}
+	if err := simulate(ctx, f, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "tidal simulate: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func printSimulateUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, simulateUsage)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fmt.Fprint(w, simulateExamples)
+}
+
+func simulate(ctx context.Context, f simulateFlags, stdout, stderr io.Writer) error {
+	pol, polName, err := loadSimPolicy(f.policy)
+	if err != nil {
+		return err
+	}
+	prof, err := loadSimProfile(f.profile)
+	if err != nil {
+		return err
+	}
+	m := sim.NewModel(prof)
+	dep, err := sim.DeploymentFromPolicy(pol, m)
+	if err != nil {
+		return err
+	}
+	dep.MaxContext = f.maxContext
+	wl, info, err := loadSimWorkload(f)
+	if err != nil {
+		return err
+	}
+	names, err := compete.ParseNames(f.compare)
+	if err != nil {
+		return err
+	}
+	setup := compete.Setup{Deployment: dep, Workload: wl, Policy: pol, Profile: prof, StaticGoal: f.staticGoal,
+		Options: sim.Options{Epoch: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), ScrapeInterval: f.scrape,
+			DropOverContext: f.dropOverContext}}
+	cs, err := compete.Contenders(setup, names)
+	if err != nil {
+		return err
+	}
+	entries, err := runContenders(ctx, cs, progressBar(stderr, f.quiet, len(cs)))
+	if err != nil {
+		return err
+	}
+	info.Policy, info.Profile = polName, prof.Source
+	info.TTFTms, info.ITLms = float64(dep.TTFT.Microseconds())/1000, float64(dep.ITL.Microseconds())/1000
+	if len(entries) > 0 {
+		info.Rejected, info.Filtered = entries[0].Result.Rejected, entries[0].Result.Filtered
+	}
+	return writeSimResults(f, info, entries, stdout)
+}
+
+func writeSimResults(f simulateFlags, info report.Workload, entries []report.Entry, stdout io.Writer) error {
+	if err := report.Table(stdout, info, entries); err != nil {
+		return err
+	}
+	if f.jsonOut != "" {
+		if err := writeJSONFile(f.jsonOut, info, entries, stdout); err != nil {
+			return err
+		}
+	}
+	if f.reportDir != "" {
+		if err := report.HTML(f.reportDir, info, entries); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "report: %s\n", filepath.Join(f.reportDir, "index.html"))
+	}
+	return nil
+}
+
+func writeJSONFile(path string, info report.Workload, entries []report.Entry, stdout io.Writer) (err error) {
+	if path == "-" {
+		return report.JSON(stdout, info, entries)
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing the JSON results: %w", err)
+	}
+	defer func() {
+		if cerr := out.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("writing the JSON results: %w", cerr)
+		}
+	}()
+	return report.JSON(out, info, entries)
+}
+
+// runContenders runs the planners concurrently (at most GOMAXPROCS at once) and returns their
+// entries in the contenders' order. Each run is deterministic, so the order of completion does
+// not matter.
+func runContenders(ctx context.Context, cs []compete.Contender, progress func(int, float64)) ([]report.Entry, error) {
+	entries := make([]report.Entry, len(cs))
+	errs := make([]error, len(cs))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			entries[i], errs[i] = c.Run(func(x float64) { progress(i, x) })
+			progress(i, 1)
+		})
+	}
+	wg.Wait()
+	progress(-1, 1)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return entries, nil
+}
+
+// progressBar returns a progress callback drawing one bar on stderr when it is a terminal (and a
+// no-op otherwise). It is safe for concurrent use; index -1 ends the bar.
+func progressBar(stderr io.Writer, quiet bool, n int) func(int, float64) {
+	file, ok := stderr.(*os.File)
+	if quiet || !ok {
+		return func(int, float64) {}
+	}
+	if st, err := file.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return func(int, float64) {}
+	}
+	var mu sync.Mutex
+	fractions := make([]float64, n)
+	return func(i int, x float64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if i < 0 {
+			fmt.Fprint(file, "\r\033[K")
+			return
+		}
+		if i < len(fractions) {
+			fractions[i] = x
+		}
+		sum := 0.0
+		for _, v := range fractions {
+			sum += v
+		}
+		done := min(sum/float64(max(len(fractions), 1)), 1)
+		const width = 40
+		n := int(done * width)
+		fmt.Fprintf(file, "\rsimulating [%s%s] %3.0f%%", strings.Repeat("#", n), strings.Repeat(" ", width-n), 100*done)
+	}
+}
+
+func loadSimPolicy(path string) (policies.Policy, string, error) {
+	if path == "" {
+		p, err := scenario.Policy()
+		return p, scenario.PolicyName, err
+	}
+	p, err := policies.LoadFile(path)
+	if err != nil {
+		return policies.Policy{}, "", fmt.Errorf("loading the policy: %w", err)
+	}
+	return p, path, nil
+}
+
+func loadSimProfile(dir string) (profile.Profile, error) {
+	if dir == "" {
+		return scenario.Profile()
+	}
+	ps, err := profile.Load(dir)
+	if err != nil {
+		return profile.Profile{}, err
+	}
+	p, err := profile.Match(ps, 0)
+	if err != nil {
+		return profile.Profile{}, fmt.Errorf("choosing a profile in %s: %w", dir, err)
+	}
+	return p, nil
+}
+
+// loadSimWorkload builds the workload the flags describe and its description for the report.
+func loadSimWorkload(f simulateFlags) (sim.Workload, report.Workload, error) {
+	format := f.format
+	if format == "" {
+		format = guessFormat(f.workload)
+	}
+	info := report.Workload{Format: format, Source: f.workload, RateScale: f.rateScale, Seed: f.seed}
+	var wl sim.Workload
+	var err error
+	switch format {
+	case "synthetic":
+		wl, err = syntheticWorkload(f)
+	case "azure", "mooncake":
+		var reqs []workload.Request
+		if reqs, err = readTrace(f.workload, format); err == nil {
+			wl, err = synth.FromTrace(filepath.Base(f.workload), reqs, f.rateScale)
+		}
+	case "servegen":
+		wl, err = servegenWorkload(f)
+	default:
+		err = fmt.Errorf("unknown --format %q (want azure, mooncake, servegen or synthetic)", format)
+	}
+	if err != nil {
+		return sim.Workload{}, report.Workload{}, err
+	}
+	info.Name = wl.Name
+	info.Requests = len(wl.Requests)
+	info.Hours = wl.Duration.Hours()
+	if wl.Duration > 0 {
+		info.MeanRate = float64(len(wl.Requests)) / wl.Duration.Seconds()
+	}
+	return wl, info, nil
+}
+
+func guessFormat(path string) string {
+	switch {
+	case path == "":
+		return "synthetic"
+	case strings.HasSuffix(path, ".csv"):
+		return "azure"
+	case strings.HasSuffix(path, ".jsonl"):
+		return "mooncake"
+	}
+	return "servegen"
+}
+
+// readTrace reads a per-request trace file in the given format.
+func readTrace(path, format string) ([]workload.Request, error) {
+	if path == "" {
+		return nil, fmt.Errorf("--format %s needs --workload FILE", format)
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the workload: %w", err)
+	}
+	defer file.Close()
+	if format == "mooncake" {
+		return workload.ReadMooncake(file, path)
+	}
+	return workload.ReadAzure(file, path)
+}
+
+// tokenSource is where synthetic and ServeGen requests get their lengths: --tokens-from, or the
+// built-in scenario's log-normal lengths.
+func tokenSource(f simulateFlags) (synth.TokenSource, error) {
+	if f.tokensFrom == "" {
+		return scenario.DefaultTokens(), nil
+	}
+	reqs, err := readTrace(f.tokensFrom, guessFormat(f.tokensFrom))
+	if err != nil {
+		return nil, fmt.Errorf("--tokens-from: %w", err)
+	}
+	return synth.NewSampled(synth.Requests(reqs))
+}
+
+func syntheticWorkload(f simulateFlags) (sim.Workload, error) {
+	if f.workload != "" {
+		return sim.Workload{}, errors.New("--format synthetic takes no --workload (use --shape, --rate, --duration)")
+	}
+	tokens, err := tokenSource(f)
+	if err != nil {
+		return sim.Workload{}, err
+	}
+	spec := scenario.Day(f.seed)
+	spec.Shape, spec.Tokens = synth.Shape(f.shape), tokens
+	if spec.Shape != synth.Diurnal {
+		spec.Bursts = 0
+	}
+	if f.rate > 0 {
+		spec.Rate = f.rate
+	}
+	spec.Rate *= f.rateScale
+	if f.duration > 0 {
+		spec.Duration = f.duration
+	}
+	return synth.Synthetic(spec)
+}
+
+func servegenWorkload(f simulateFlags) (sim.Workload, error) {
+	if f.workload == "" {
+		return sim.Workload{}, errors.New("--format servegen needs --workload DIR (a ServeGen model directory)")
+	}
+	if f.tokensFrom == "" {
+		return sim.Workload{}, errors.New("--format servegen needs --tokens-from FILE: ServeGen has no token lengths")
+	}
+	sg, err := workload.ReadServeGen(os.DirFS(f.workload), ".")
+	if err != nil {
+		return sim.Workload{}, fmt.Errorf("reading the workload: %w", err)
+	}
+	tokens, err := tokenSource(f)
+	if err != nil {
+		return sim.Workload{}, err
+	}
+	dur := f.duration
+	if dur == 0 {
+		dur = 24 * time.Hour
+	}
+	wl, err := synth.ServeGen(sg, synth.ServeGenOptions{Start: f.start, Duration: dur, RateScale: f.rateScale,
+		Seed: f.seed, Tokens: tokens})
+	wl.Name = "servegen-" + filepath.Base(f.workload)
+	return wl, err
+}

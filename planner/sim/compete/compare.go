@@ -1,0 +1,152 @@
+package compete
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/tidal-planner/tidal/planner/profile"
+	"github.com/tidal-planner/tidal/planner/sim"
+	"github.com/tidal-planner/tidal/planner/sim/report"
+	"github.com/tidal-planner/tidal/policies"
+)
+
+// Planner names, in the order results are shown.
+const (
+	NameTidal    = "tidal"
+	NameStatic   = "static"
+	NameReactive = "reactive"
+	NameDynamo   = "dynamo"
+	NameOracle   = "oracle"
+)
+
+// Names lists every planner name in display order.
+func Names() []string { return []string{NameTidal, NameStatic, NameReactive, NameDynamo, NameOracle} }
+
+// ParseNames reads a comma-separated planner list ("static,dynamo"), adds tidal first, drops
+// duplicates and orders the result as Names does.
+func ParseNames(list string) ([]string, error) {
+	want := map[string]bool{NameTidal: true}
+	for _, n := range strings.Split(list, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if !slices.Contains(Names(), n) {
+			return nil, fmt.Errorf("unknown planner %q (want some of %s)", n, strings.Join(Names()[1:], ","))
+		}
+		want[n] = true
+	}
+	var out []string
+	for _, n := range Names() {
+		if want[n] {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// Setup is one comparison: the same deployment, workload and options for every planner.
+type Setup struct {
+	Deployment sim.Deployment
+	Workload   sim.Workload
+	Policy     policies.Policy
+	Profile    profile.Profile
+	Options    sim.Options
+	// StaticGoal is the attainment the static search must reach (0.99 if 0).
+	StaticGoal float64
+}
+
+// Contender is one planner ready to run; Run is independent of every other Contender's, so
+// contenders may run concurrently. progress (may be nil) gets the fraction simulated now and then.
+type Contender struct {
+	Name string
+	Run  func(progress func(float64)) (report.Entry, error)
+}
+
+// Contenders prepares the named planners. Every planner but static starts from the same warm
+// allocation: what the oracle would run for the first minutes (a deployment already serving the
+// load of the moment), so no planner is judged on a cold start.
+func Contenders(s Setup, names []string) ([]Contender, error) {
+	if s.StaticGoal == 0 {
+		s.StaticGoal = 0.99
+	}
+	warm := NewOracle(s.Deployment, s.Workload, OracleOptions{Epoch: s.Options.Epoch}).At(0)
+	d := WithInitial(s.Deployment, warm)
+	var out []Contender
+	for _, name := range names {
+		var as func() sim.Autoscaler
+		switch name {
+		case NameTidal:
+			as = func() sim.Autoscaler { return NewTidal(s.Policy, &s.Profile) }
+		case NameReactive:
+			q, kv := ReactiveTargets(s.Deployment, s.Workload)
+			as = func() sim.Autoscaler { return &Reactive{Deployment: d, QueuePerReplica: q, KVUsageTarget: kv} }
+		case NameDynamo:
+			as = func() sim.Autoscaler { return Dynamo{Deployment: d} }
+		case NameOracle:
+			as = func() sim.Autoscaler { return NewOracle(d, s.Workload, OracleOptions{Epoch: s.Options.Epoch}) }
+		case NameStatic:
+			out = append(out, Contender{Name: name, Run: func(func(float64)) (report.Entry, error) { return runStatic(s) }})
+			continue
+		default:
+			return nil, fmt.Errorf("unknown planner %q", name)
+		}
+		out = append(out, Contender{Name: name, Run: func(progress func(float64)) (report.Entry, error) {
+			opt := s.Options
+			opt.Progress = progress
+			r, err := sim.Run(d, s.Workload, as(), opt)
+			if err != nil {
+				return report.Entry{}, fmt.Errorf("running %s: %w", name, err)
+			}
+			return report.Entry{Planner: name, Result: r}, nil
+		}})
+	}
+	return out, nil
+}
+
+func runStatic(s Setup) (report.Entry, error) {
+	sr, err := Search(s.Deployment, s.Workload, s.StaticGoal, s.Options)
+	if err != nil {
+		return report.Entry{}, err
+	}
+	var parts []string
+	for _, svc := range s.Deployment.Services {
+		parts = append(parts, fmt.Sprintf("%s=%d", svc.Name, sr.Replicas[svc.Name]))
+	}
+	note := fmt.Sprintf("smallest fixed allocation reaching %.1f%% attainment: %s (%d runs searched)",
+		100*s.StaticGoal, strings.Join(parts, ", "), sr.Runs)
+	if sr.Result.Attainment < s.StaticGoal {
+		note = fmt.Sprintf("no allocation within the maximums reaches %.1f%%; shown at the maximums: %s",
+			100*s.StaticGoal, strings.Join(parts, ", "))
+	}
+	return report.Entry{Planner: NameStatic, Result: sr.Result, Note: note}, nil
+}
+
+// ReactiveTargets derives the reactive scaler's thresholds the way an operator tuning it for this
+// workload would: a queue of half the requests one prefill engine clears within the TTFT target
+// at the workload's mean input length, and the KV usage at which decode ITL reaches 80% of its
+// target at the mean context (from the profile).
+func ReactiveTargets(d sim.Deployment, wl sim.Workload) (queuePerReplica, kvUsage float64) {
+	isl, osl := meanLengths(wl)
+	perReq := d.PrefillCapacity(isl) / isl // requests/s one engine prefills
+	queuePerReplica = max(1, math.Round(0.5*d.TTFT.Seconds()*perReq))
+	kv, ok := d.Model.Profile().Decode.KVUsageAt(0.8*d.ITL.Seconds(), isl+osl/2)
+	if !ok || kv <= 0 {
+		kv = d.Model.Profile().Decode.MinKVUsage(isl + osl/2)
+	}
+	return queuePerReplica, max(kv, 0.01)
+}
+
+func meanLengths(wl sim.Workload) (isl, osl float64) {
+	if len(wl.Requests) == 0 {
+		return 1, 1
+	}
+	for _, r := range wl.Requests {
+		isl += float64(r.InputTokens)
+		osl += float64(r.OutputTokens)
+	}
+	n := float64(len(wl.Requests))
+	return max(isl/n, 1), max(osl/n, 1)
+}
