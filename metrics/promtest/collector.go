@@ -41,8 +41,12 @@ func (d *deployment) collect(ch chan<- prometheus.Metric) {
 	emit := func(name string, t prometheus.ValueType, v float64, extra prometheus.Labels) {
 		labels := merge(base, extra)
 		m := prometheus.MustNewConstMetric(prometheus.NewDesc(name, "synthetic "+name, nil, labels), t, v)
-		if t == prometheus.GaugeValue && !d.frozenAt.IsZero() {
-			m = prometheus.NewMetricWithTimestamp(d.frozenAt, m)
+		if t == prometheus.GaugeValue && d.spec.ExplicitTimestamps {
+			ts := d.last
+			if !d.frozenAt.IsZero() {
+				ts = d.frozenAt
+			}
+			m = prometheus.NewMetricWithTimestamp(ts, m)
 		}
 		ch <- m
 	}

@@ -63,6 +63,10 @@ type Deployment struct {
 	RequestRate float64
 	Poisson     bool
 	Seed        uint64
+	// ExplicitTimestamps makes the gauges carry the scrape time as an explicit timestamp.
+	// Prometheus then never marks them stale (no staleness markers for such series), which is
+	// what FreezeGauges needs to produce a stale series.
+	ExplicitTimestamps bool
 
 	InputTokens, OutputTokens, TTFT, ITL Uniform
 
@@ -177,9 +181,9 @@ func (e *Exporter) ResetCounters(modelName, namespace string) {
 	}
 }
 
-// FreezeGauges makes a deployment's gauges carry the current time as an explicit timestamp
-// from now on (frozen) or none (thawed). A frozen series is never marked stale by Prometheus, so
-// it stays visible for the 5-minute lookback with an ever older sample: a stale series.
+// FreezeGauges stops (frozen) or resumes the timestamps of a deployment's gauges. With
+// ExplicitTimestamps set, a frozen gauge keeps its last sample, which Prometheus still returns
+// for its 5-minute lookback while it grows older: a stale series without a staleness marker.
 func (e *Exporter) FreezeGauges(modelName, namespace string, frozen bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -37,6 +37,9 @@ type Config struct {
 	Interval time.Duration
 	// ReadyTimeout bounds the wait for /-/ready (default 30s).
 	ReadyTimeout time.Duration
+	// RemoteRead, when set, adds a remote_read endpoint (read_recent) at that URL. Pointing it
+	// at a dead address makes every query answer with warnings, as a failing remote store does.
+	RemoteRead string
 }
 
 // Server is a running (or stopped) Prometheus with a fixed address and storage directory, so a
@@ -130,6 +133,9 @@ scrape_configs:
     static_configs:
       - targets: [%s]
 `, iv, iv, iv, strings.Join(quoted, ", "))
+	if s.cfg.RemoteRead != "" {
+		conf += fmt.Sprintf("remote_read:\n  - url: %q\n    read_recent: true\n    remote_timeout: 1s\n", s.cfg.RemoteRead)
+	}
 	if err := os.WriteFile(filepath.Join(s.dir, "prometheus.yml"), []byte(conf), 0o600); err != nil {
 		return fmt.Errorf("writing the Prometheus configuration: %w", err)
 	}

@@ -1,0 +1,184 @@
+package metrics_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidal-planner/tidal/metrics"
+	"github.com/tidal-planner/tidal/metrics/promtest"
+	"github.com/tidal-planner/tidal/planner"
+	"github.com/tidal-planner/tidal/policies"
+)
+
+// Windows and thresholds of the integration tests, sized for a 1 s scrape interval.
+const (
+	testWindow     = 3 * time.Second
+	testStaleAfter = 3 * time.Second
+	testPoll       = 30 * time.Second // upper bound on any wait for Prometheus to catch up
+)
+
+// testOptions are adapter options for a 1 s scrape interval.
+func testOptions() metrics.Options {
+	return metrics.Options{StaleAfter: testStaleAfter, ArrivalStep: 2 * time.Second, ArrivalRange: 20 * time.Second}
+}
+
+// eventually polls check until it returns "" or testPoll passes, then fails with its last
+// message. Prometheus scrapes in real time, so the tests wait for it rather than sleep.
+func eventually(t *testing.T, what string, check func() string) {
+	t.Helper()
+	deadline := time.NewTimer(testPoll)
+	defer deadline.Stop()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		msg := check()
+		if msg == "" {
+			return
+		}
+		select {
+		case <-deadline.C:
+			t.Fatalf("%s: still not true after %s: %s", what, testPoll, msg)
+		case <-tick.C:
+		}
+	}
+}
+
+// observe reads observations as of Prometheus's current time (a zero now).
+func observe(t *testing.T, a *metrics.Adapter, p policies.Policy) planner.Observations {
+	t.Helper()
+	o, err := a.Observe(context.Background(), p, time.Time{})
+	if err != nil {
+		t.Fatalf("Observe: %v", err)
+	}
+	return o
+}
+
+// variant returns steady() under another dynamo_namespace.
+func variant(namespace string) promtest.Deployment {
+	d := steady()
+	d.Namespace = namespace
+	return d
+}
+
+// TestObserveAgainstPrometheus drives a real Prometheus scraping the synthetic exporter through
+// load changes, a counter reset, stale gauges, vanished series and a Prometheus outage. Each
+// edge has its own deployment (dynamo_namespace) so the edges run in parallel.
+func TestObserveAgainstPrometheus(t *testing.T) {
+	exp := promtest.NewExporterT(t)
+	stale := variant("llm-stale")
+	stale.ExplicitTimestamps = true
+	for _, d := range []promtest.Deployment{steady(), bursty(), variant("llm-reset"), stale, variant("llm-linear"), variant("llm-gone")} {
+		exp.Set(d)
+	}
+	prom := promtest.StartT(t, promtest.Config{Targets: []string{exp.Addr()}})
+	a := metrics.New(testOptions())
+	policyFor := func(ns string) policies.Policy { return testPolicy(t, prom.URL(), "llama", ns, testWindow, "") }
+	main := policyFor("llm-llama")
+
+	matches := func(d promtest.Deployment, rel float64) func() string {
+		return func() string { return diffObservations(expected(d), observe(t, a, main), rel) }
+	}
+	eventually(t, "initial load observed", matches(steady(), 0.02))
+
+	changed := steady()
+	changed.RequestRate, changed.TTFT = 40, promtest.Uniform{Lo: 0.2, Hi: 1.0}
+	changed.Frontends[0].Queued = 11
+	exp.Set(changed)
+	eventually(t, "changed load observed", matches(changed, 0.02))
+
+	t.Run("edges", func(t *testing.T) {
+		t.Run("counter reset", func(t *testing.T) {
+			t.Parallel()
+			checkCounterReset(t, exp, a, policyFor("llm-reset"), variant("llm-reset"))
+		})
+		t.Run("stale gauges", func(t *testing.T) {
+			t.Parallel()
+			checkStale(t, exp, a, policyFor("llm-stale"), stale)
+		})
+		t.Run("arrival CV", func(t *testing.T) {
+			t.Parallel()
+			checkArrivalCV(t, a, policyFor("llm-linear"), policyFor("llm-poisson"))
+		})
+		t.Run("vanished series", func(t *testing.T) {
+			t.Parallel()
+			exp.Remove("llama", "llm-gone")
+			eventually(t, "gauges of a removed deployment empty", func() string {
+				o := observe(t, a, policyFor("llm-gone"))
+				if o.QueueDepth.OK || !strings.HasPrefix(o.QueueDepth.Missing, metrics.ReasonEmpty) {
+					return fmt.Sprintf("QueueDepth = %+v", o.QueueDepth)
+				}
+				return ""
+			})
+		})
+	})
+	t.Run("prometheus down and back", func(t *testing.T) {
+		if err := prom.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		if bad := allMissing(observe(t, a, main), metrics.ReasonUnreachable); len(bad) > 0 {
+			t.Errorf("with Prometheus stopped, not missing as unreachable: %v", bad)
+		}
+		if err := prom.Restart(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "recovered after restart", matches(changed, 0.02))
+	})
+}
+
+// checkCounterReset resets the counters and checks the rate stays within what a reset can cost:
+// at most the arrivals of one scrape interval before it are lost.
+func checkCounterReset(t *testing.T, exp *promtest.Exporter, a *metrics.Adapter, p policies.Policy, d promtest.Deployment) {
+	exp.ResetCounters(d.Model, d.Namespace)
+	lower := d.RequestRate * (1 - 2*time.Second.Seconds()/testWindow.Seconds())
+	upper := d.RequestRate * 1.02
+	for range 2 * int(testWindow/time.Second) {
+		o := observe(t, a, p)
+		if !o.RequestRate.OK || o.RequestRate.V < lower || o.RequestRate.V > upper {
+			t.Fatalf("after a counter reset RequestRate = %+v, want within [%g, %g]", o.RequestRate, lower, upper)
+		}
+		waitScrape()
+	}
+	eventually(t, "rate exact again a window after the reset", func() string {
+		return diffObservations(expected(d), observe(t, a, p), 0.02)
+	})
+}
+
+// waitScrape waits about half a scrape interval between two reads of a changing value.
+func waitScrape() { <-time.After(500 * time.Millisecond) }
+
+// checkStale freezes the gauges and expects them reported stale while the windowed signals stay.
+func checkStale(t *testing.T, exp *promtest.Exporter, a *metrics.Adapter, p policies.Policy, d promtest.Deployment) {
+	exp.FreezeGauges(d.Model, d.Namespace, true)
+	eventually(t, "frozen gauges reported stale", func() string {
+		o := observe(t, a, p)
+		var bad []string
+		for name, v := range map[string]planner.Value{"QueueDepth": o.QueueDepth, "Inflight": o.Inflight, "KVUsage": o.KVUsage} {
+			if v.OK || !strings.HasPrefix(v.Missing, metrics.ReasonStale) {
+				bad = append(bad, fmt.Sprintf("%s=%+v", name, v))
+			}
+		}
+		if !o.RequestRate.OK {
+			bad = append(bad, fmt.Sprintf("RequestRate=%+v", o.RequestRate))
+		}
+		return strings.Join(bad, ", ")
+	})
+	exp.FreezeGauges(d.Model, d.Namespace, false)
+	eventually(t, "thawed gauges fresh again", func() string {
+		return diffObservations(expected(d), observe(t, a, p), 0.02)
+	})
+}
+
+// checkArrivalCV expects a CV near 0 for linear arrivals and near 1 for Poisson arrivals. The
+// estimate is noisy (about 10 sub-window differences), hence the wide band for Poisson.
+func checkArrivalCV(t *testing.T, a *metrics.Adapter, steadyP, poissonP policies.Policy) {
+	eventually(t, "arrival CV of linear and Poisson arrivals", func() string {
+		s, p := observe(t, a, steadyP).ArrivalCV, observe(t, a, poissonP).ArrivalCV
+		if !s.OK || s.V > 0.3 || !p.OK || p.V < 0.4 || p.V > 1.8 {
+			return fmt.Sprintf("steady %+v (want < 0.3), Poisson %+v (want 0.4..1.8)", s, p)
+		}
+		return ""
+	})
+}
