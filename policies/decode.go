@@ -55,7 +55,7 @@ func decode(data []byte, source string) (Document, lineIndex, error) {
 	w := walker{file: source, lines: lineIndex{}}
 	w.walk(root, documentType, "", root.Line)
 	if len(w.probs) > 0 {
-		return Document{}, nil, w.probs.err()
+		return Document{}, nil, w.probs.errDropped(w.dropped)
 	}
 	var doc Document
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -76,17 +76,17 @@ func parseOneDocument(data []byte, source string) (*yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	err := dec.Decode(&doc)
-	if errors.Is(err, io.EOF) || (err == nil && len(doc.Content) == 0) {
+	if errors.Is(err, io.EOF) || (err == nil && (len(doc.Content) == 0 || doc.Content[0].ShortTag() == "!!null")) {
 		return fail(0, "is empty: expected a policy (apiVersion: %s, kind: %s, metadata, spec)", APIVersion, Kind)
 	}
 	if err != nil {
-		return fail(syntaxError(err))
+		return fail(syntaxError(err, data))
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		return fail(syntaxError(err))
+		return fail(syntaxError(err, data))
 	case len(next.Content) > 0 && next.Content[0].ShortTag() != "!!null":
 		return fail(next.Line, "a second YAML document starts here: a policy file holds exactly one policy (use one file per deployment)")
 	}
@@ -113,10 +113,17 @@ func splitYAMLError(err error) (int, string) {
 	return line, msg
 }
 
+var unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+
 // syntaxError formats a YAML parse error. yaml.v3 leaves the line out when the problem is on the
-// first line, so a missing line means line 1.
-func syntaxError(err error) (int, string, string) {
+// first line, and for an unknown anchor, whose first use is then looked up in data.
+func syntaxError(err error, data []byte) (int, string, string) {
 	line, msg := splitYAMLError(err)
+	if m := unknownAnchor.FindStringSubmatch(msg); m != nil && line == 0 {
+		if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
+			line = 1 + bytes.Count(data[:i], []byte("\n"))
+		}
+	}
 	return max(line, 1), "is not valid YAML: %s", msg
 }
 

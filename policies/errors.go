@@ -72,10 +72,23 @@ func (p *problems) addf(path, format string, args ...any) {
 	*p = append(*p, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-// err joins the problems, or returns nil when there are none.
-func (p problems) err() error {
+// maxProblems caps how many problems one document reports, so garbage input gives a readable error.
+const maxProblems = 50
+
+// err joins the problems (at most maxProblems, then a note saying how many were left out), or
+// returns nil when there are none.
+func (p problems) err() error { return p.errDropped(0) }
+
+// errDropped is err for a list from which dropped further problems were already left out.
+func (p problems) errDropped(dropped int) error {
 	if len(p) == 0 {
 		return nil
+	}
+	if more := len(p) + dropped - maxProblems; more > 0 {
+		// Keep the first problems and the last one (the node limit, when it was hit).
+		note := &FieldError{File: p[0].File, Msg: fmt.Sprintf("%d more problems not shown", more)}
+		kept := append(p[:maxProblems-1:maxProblems-1], note)
+		p = append(kept, p[len(p)-1])
 	}
 	errs := make([]error, len(p))
 	for i, e := range p {

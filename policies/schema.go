@@ -26,12 +26,18 @@ var (
 type walker struct {
 	file   string
 	probs  problems
-	lines  lineIndex
-	visits int
+	lines   lineIndex
+	visits  int
+	dropped int // problems counted but not kept
 }
 
-// errorf records a problem at a line.
+// errorf records a problem at a line. Past maxProblems+1 problems it only counts them, which
+// bounds memory; problems.err reports how many were left out.
 func (w *walker) errorf(line int, path, format string, args ...any) {
+	if len(w.probs) > maxProblems {
+		w.dropped++
+		return
+	}
 	w.probs = append(w.probs, &FieldError{File: w.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -44,11 +50,7 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string, line int) {
 		}
 		n = n.Alias
 	}
-	w.visits++
-	if w.visits == maxNodes {
-		w.errorf(line, path, "the document expands to more than %d YAML nodes (check aliases); it is not a policy", maxNodes)
-	}
-	if w.visits >= maxNodes {
+	if !w.visit(line, path) {
 		return
 	}
 	if _, seen := w.lines[path]; !seen {
@@ -72,6 +74,18 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string, line int) {
 	default:
 		w.scalar(n, t, path)
 	}
+}
+
+// visit counts one node or mapping key against maxNodes, reporting the overflow once; it says
+// whether the walk may go on. Keys count too: an alias to a mapping of many keys, used many
+// times, must not make the walk quadratic.
+func (w *walker) visit(line int, path string) bool {
+	w.visits++
+	if w.visits == maxNodes { // kept even past maxProblems: it explains the rest
+		w.probs = append(w.probs, &FieldError{File: w.file, Line: line, Path: path,
+			Msg: fmt.Sprintf("the document expands to more than %d YAML nodes (check aliases); it is not a policy", maxNodes)})
+	}
+	return w.visits < maxNodes
 }
 
 // describe says what a node is, for "expected X, got Y".
@@ -125,7 +139,7 @@ func (w *walker) mapping(n *yaml.Node, t reflect.Type, path string) {
 		return
 	}
 	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
+	for i := 0; i+1 < len(n.Content) && w.visit(n.Line, path); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		key, ok := w.key(k, path, seen)
 		if !ok {
@@ -182,6 +196,9 @@ func (w *walker) sequence(n *yaml.Node, t reflect.Type, path string) {
 		return
 	}
 	for i, item := range n.Content {
+		if w.visits >= maxNodes {
+			return
+		}
 		w.walk(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), item.Line)
 	}
 }
@@ -192,7 +209,7 @@ func (w *walker) dict(n *yaml.Node, t reflect.Type, path string) {
 		return
 	}
 	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
+	for i := 0; i+1 < len(n.Content) && w.visit(n.Line, path); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if key, ok := w.key(k, path, seen); ok {
 			w.walk(v, t.Elem(), joinPath(path, key), k.Line)
