@@ -24,8 +24,8 @@ var (
 
 // walker accumulates problems and the line of every field path it visits.
 type walker struct {
-	file   string
-	probs  problems
+	file    string
+	probs   problems
 	lines   lineIndex
 	visits  int
 	dropped int // problems counted but not kept
