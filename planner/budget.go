@@ -3,60 +3,73 @@ package planner
 import "github.com/tidal-planner/tidal/policies"
 
 // applyBudget cuts the services' desired replicas so their GPUs fit the budget (maxGPUs, 0 =
-// unbounded) and returns the shortfall in GPUs. Every service first keeps its minReplicas; the
-// remaining GPUs go one replica at a time to the service furthest below its need (smallest
-// allocated/desired ratio, ties to the earlier service), so disaggregated prefill and decode are
-// cut in proportion rather than one starving the other. Services with 0 GPUs are never cut.
+// unbounded) and returns the shortfall in GPUs. It works on each service's need clamped to its
+// [minReplicas, maxReplicas] (the clamp step after it then changes nothing a cut decided). Every
+// service first keeps its minReplicas; the remaining GPUs go one replica at a time to the service
+// furthest below its need (smallest allocated/wanted ratio, ties to the earlier service), so
+// disaggregated prefill and decode are cut in proportion rather than one starving the other.
+// Services with 0 GPUs per replica are never cut.
 func (st *State) applyBudget(p policies.Policy, ds []ServiceDecision) int32 {
 	budget := p.Budget.MaxGPUs
-	if budget <= 0 || totalGPUs(ds) <= budget {
+	if budget <= 0 {
 		return 0
 	}
-	var stack [16]int32
-	alloc := stack[:0]
-	if len(ds) > len(stack) {
-		alloc = make([]int32, 0, len(ds))
+	var wantBuf, allocBuf [16]int32
+	want, alloc := wantBuf[:0], allocBuf[:0]
+	if len(ds) > len(wantBuf) {
+		want, alloc = make([]int32, 0, len(ds)), make([]int32, 0, len(ds))
 	}
-	var used int32
+	var total, used int32
 	for i, d := range ds {
-		a := d.Desired
+		svc := p.ServiceAt(i)
+		w := min(max(d.Desired, svc.MinReplicas), svc.MaxReplicas)
+		a := w
 		if d.GPUsPerReplica > 0 {
-			a = min(d.Desired, max(p.ServiceAt(i).MinReplicas, 0))
+			a = min(w, max(svc.MinReplicas, 0))
 		}
-		alloc = append(alloc, a)
+		want, alloc = append(want, w), append(alloc, a)
+		total += w * d.GPUsPerReplica
 		used += a * d.GPUsPerReplica
 	}
+	if total <= budget {
+		return 0
+	}
+	fill(ds, want, alloc, used, budget)
+	return st.cut(ds, want, alloc, total, budget)
+}
+
+// fill hands out the GPUs left under the budget one replica at a time, to the service with the
+// smallest alloc/want ratio.
+func fill(ds []ServiceDecision, want, alloc []int32, used, budget int32) {
 	for {
 		best := -1
 		for i, d := range ds {
-			if alloc[i] >= d.Desired || used+d.GPUsPerReplica > budget {
+			if alloc[i] >= want[i] || used+d.GPUsPerReplica > budget {
 				continue
 			}
-			// alloc[i]/d.Desired < alloc[best]/ds[best].Desired, without division.
-			if best < 0 || int64(alloc[i])*int64(ds[best].Desired) < int64(alloc[best])*int64(d.Desired) {
+			// alloc[i]/want[i] < alloc[best]/want[best], without division.
+			if best < 0 || int64(alloc[i])*int64(want[best]) < int64(alloc[best])*int64(want[i]) {
 				best = i
 			}
 		}
 		if best < 0 {
-			break
+			return
 		}
 		alloc[best]++
 		used += ds[best].GPUsPerReplica
 	}
-	return st.cut(ds, alloc, budget)
 }
 
 // cut applies the allocation, with a budget reason on each service cut, and returns the shortfall.
-func (st *State) cut(ds []ServiceDecision, alloc []int32, budget int32) int32 {
-	wanted := totalGPUs(ds)
+func (st *State) cut(ds []ServiceDecision, want, alloc []int32, total, budget int32) int32 {
 	var short int32
 	for i := range ds {
-		if alloc[i] >= ds[i].Desired {
+		if alloc[i] >= want[i] {
 			continue
 		}
-		short += (ds[i].Desired - alloc[i]) * ds[i].GPUsPerReplica
+		short += (want[i] - alloc[i]) * ds[i].GPUsPerReplica
 		st.add(i, Reason{Step: StepBudget, Code: CodeBudgetCut, Before: ds[i].Desired, After: alloc[i],
-			Value: float64(wanted), Limit: float64(budget)})
+			Value: float64(total), Limit: float64(budget)})
 		ds[i].Desired = alloc[i]
 	}
 	return short

@@ -47,7 +47,7 @@ func (r *run) pipeline(lf loadForecast) {
 func (r *run) observe() {
 	r.dec.Name, r.dec.Role = r.svc.Name, r.svc.Role
 	so, found := r.obs.Service(r.svc.Name)
-	r.known = found && so.ReplicasKnown
+	r.known = found && so.ReplicasKnown && so.Desired >= 0 && so.Ready >= 0
 	switch {
 	case r.known:
 		r.cur, r.ready = so.Desired, so.Ready
@@ -169,6 +169,11 @@ func (r *run) size() {
 			r.hold(CodeNoModel)
 			return
 		}
+	}
+	if r.load.RequestRate <= 0 {
+		r.want = 0
+		r.add(StepSize, CodeNoTraffic, r.cur, 0, 0, 0, "")
+		return
 	}
 	nd := size(m, r.load, r.sizingFor())
 	if !nd.ok {
