@@ -105,17 +105,30 @@ func compile(d *Document) Policy {
 		PerformanceModel: PerformanceModel{Profile: s.PerformanceModel.Profile, Learn: *s.PerformanceModel.Learn},
 		queries:          maps.Clone(s.Metrics.Queries),
 	}
-	for _, svc := range s.Services {
-		p.services = append(p.services, Service{
+	p.services, p.schedules = compileServices(s.Services), compileSchedules(s.Schedules)
+	return p
+}
+
+// compileServices copies valid, defaulted service specs into Services.
+func compileServices(specs []ServiceSpec) []Service {
+	out := make([]Service, 0, len(specs))
+	for _, svc := range specs {
+		out = append(out, Service{
 			Name: svc.Name, Role: svc.Role, MinReplicas: *svc.MinReplicas, MaxReplicas: svc.MaxReplicas,
 			GPUsPerReplica: svc.GPUsPerReplica, StartupTime: svc.StartupTime.Duration, Actuation: svc.Actuation,
 			RequestsPerSecondPerReplica: svc.RequestsPerSecondPerReplica,
 		})
 	}
-	for _, sch := range s.Schedules {
-		p.schedules = append(p.schedules, compileSchedule(sch))
+	return out
+}
+
+// compileSchedules compiles valid schedule specs, in file order.
+func compileSchedules(specs []ScheduleSpec) []Schedule {
+	var out []Schedule
+	for _, sch := range specs {
+		out = append(out, compileSchedule(sch))
 	}
-	return p
+	return out
 }
 
 // compileSchedule builds a Schedule from a valid spec; parse errors cannot happen here.

@@ -65,10 +65,13 @@ type LatencySLO struct {
 
 // Metrics says where to read signals. Query overrides are reached through Policy.Query.
 type Metrics struct {
+	// PrometheusURL is the Prometheus HTTP API base URL (http or https, with a host).
 	PrometheusURL     string
 	PrometheusTimeout time.Duration
-	Model             string
-	DynamoNamespace   string
+	// Model is the frontend's model label value; "" means no model filter.
+	Model string
+	// DynamoNamespace is the dynamo_namespace label value ("<namespace>-<deployment>" by default).
+	DynamoNamespace string
 	// Window is the range of the windowed queries (rate, increase, histogram_quantile).
 	Window time.Duration
 }
@@ -83,20 +86,31 @@ type Planning struct {
 
 // Forecast chooses the forecaster.
 type Forecast struct {
-	Method      string
-	Coverage    float64
+	// Method is one of ForecastMethods().
+	Method string
+	// Coverage is the prediction-interval coverage the planner sizes for, in (0, 1).
+	Coverage float64
+	// Seasonality is the load's period; at least two planning intervals.
 	Seasonality time.Duration
-	History     time.Duration
+	// History is how much past load to read; at least Seasonality.
+	History time.Duration
 }
 
-// Stability bounds change.
+// Stability bounds change. Every value is per service.
 type Stability struct {
-	ScaleDownWindow   time.Duration
-	MaxStepUp         int32
-	MaxStepDown       int32
-	ScaleUpCooldown   time.Duration
+	// ScaleDownWindow is how long a lower need must hold before a scale-down (> 0).
+	ScaleDownWindow time.Duration
+	// MaxStepUp is the most replicas one decision adds; 0 means no limit.
+	MaxStepUp int32
+	// MaxStepDown is the most replicas one decision removes (>= 1 once defaults are applied).
+	MaxStepDown int32
+	// ScaleUpCooldown is the wait after any change before the next scale-up (>= 0).
+	ScaleUpCooldown time.Duration
+	// ScaleDownCooldown is the wait after any change before the next scale-down (>= 0).
 	ScaleDownCooldown time.Duration
-	StartupTimeout    time.Duration
+	// StartupTimeout is how long a scale-up may stay unready (desired != ready) before the planner
+	// stops waiting for it; it is at least every service's StartupTime.
+	StartupTimeout time.Duration
 }
 
 // Budget caps GPUs; MaxGPUs 0 means unbounded.
@@ -104,17 +118,23 @@ type Budget struct {
 	MaxGPUs int32
 }
 
-// PerformanceModel chooses how capacity per replica is known.
+// PerformanceModel chooses how capacity per replica is known. At least one of Profile and Learn
+// is set.
 type PerformanceModel struct {
+	// Profile is a Dynamo profiler output directory; "" means none. It is not read by policies.
 	Profile string
-	Learn   bool
+	// Learn enables learning capacity online and calibrating the profile.
+	Learn bool
 }
 
 // Schedule is a compiled cron window with per-service bound overrides.
 type Schedule struct {
-	Name     string
-	Cron     string
+	Name string
+	// Cron is the expression as written (5 fields or an @descriptor).
+	Cron string
+	// Location is the time zone the expression is read in (UTC when the file names none).
 	Location *time.Location
+	// Duration is how long each window lasts, in elapsed time.
 	Duration time.Duration
 
 	cron      cron.Schedule

@@ -53,9 +53,15 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "tidal validate: name at least one policy file or directory\n\n%s", validateUsage)
 		return 2
 	}
+	return validatePaths(fs.Args(), stdout, stderr)
+}
+
+// validatePaths checks every policy file under paths, printing summaries to stdout and problems
+// to stderr; it returns the exit status.
+func validatePaths(paths []string, stdout, stderr io.Writer) int {
 	var valid []policies.Policy
 	bad, total := 0, 0
-	for _, arg := range fs.Args() {
+	for _, arg := range paths {
 		files, err := policies.Files(arg)
 		if err != nil {
 			fmt.Fprintf(stderr, "%v\n", err)
@@ -78,13 +84,13 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 		printProblems(stderr, err)
 		bad++
 	}
-	if bad > 0 {
-		if total > 0 {
-			fmt.Fprintf(stderr, "tidal validate: %d of %d policy files are valid; fix the problems above\n", len(valid), total)
-		}
-		return 1
+	if bad == 0 {
+		return 0
 	}
-	return 0
+	if total > 0 {
+		fmt.Fprintf(stderr, "tidal validate: %d of %d policy files are valid; fix the problems above\n", len(valid), total)
+	}
+	return 1
 }
 
 // printProblems writes every problem in err on its own line.
