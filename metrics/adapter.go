@@ -2,10 +2,12 @@ package metrics
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -180,7 +182,16 @@ func errReason(err error, timeout time.Duration) string {
 	case errors.Is(err, context.Canceled):
 		return ReasonCanceled
 	case errors.As(err, &perr):
-		return fmt.Sprintf("%s (%s): %s", ReasonPrometheusError, perr.Type, clip(perr.Msg+" "+perr.Detail))
+		// The client decodes Prometheus's JSON error only for 400 and 422; a 503 (evaluation
+		// timeout, too many queries) arrives as a generic server error with the JSON as Detail.
+		var body struct {
+			ErrorType string `json:"errorType"`
+			Error     string `json:"error"`
+		}
+		if json.Unmarshal([]byte(perr.Detail), &body) == nil && body.ErrorType != "" {
+			return fmt.Sprintf("%s (%s): %s", ReasonPrometheusError, body.ErrorType, clip(body.Error))
+		}
+		return fmt.Sprintf("%s (%s): %s", ReasonPrometheusError, perr.Type, clip(strings.TrimSpace(perr.Msg+" "+perr.Detail)))
 	}
 	return fmt.Sprintf("%s: %s", ReasonUnreachable, clip(err.Error()))
 }

@@ -118,8 +118,8 @@ func TestObserveAgainstPrometheus(t *testing.T) {
 		if err := prom.Stop(); err != nil {
 			t.Fatal(err)
 		}
-		if bad := allMissing(observe(t, a, main), metrics.ReasonUnreachable); len(bad) > 0 {
-			t.Errorf("with Prometheus stopped, not missing as unreachable: %v", bad)
+		if diff := diffObservations(missingAll(metrics.ReasonUnreachable), observe(t, a, main), 0); diff != "" {
+			t.Errorf("with Prometheus stopped (-want +got):\n%s", diff)
 		}
 		if err := prom.Restart(context.Background()); err != nil {
 			t.Fatal(err)

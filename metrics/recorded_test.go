@@ -1,0 +1,106 @@
+package metrics_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidal-planner/tidal/metrics"
+	"github.com/tidal-planner/tidal/planner"
+)
+
+// TestObserveRecorded replays Prometheus answers recorded from a real server (see
+// testdata/metrics/README.md) and checks each edge becomes the right missing value.
+func TestObserveRecorded(t *testing.T) {
+	cases := map[string]fixtureCase{}
+	for _, c := range fixtureCases() {
+		cases[c.name] = c
+	}
+	with := func(change func(*planner.Observations)) planner.Observations {
+		o := expected(steady())
+		change(&o)
+		return o
+	}
+	nan := planner.Unknown(metrics.ReasonNaN)
+	tests := []struct {
+		name    string
+		fixture string
+		policy  fixtureCase
+		want    planner.Observations
+	}{
+		{"healthy", "ok", cases["ok"], expected(steady())},
+		{"no series", "empty", cases["empty"], missingAll(metrics.ReasonEmpty)},
+		{"no requests: 0/0 means and quantiles", "nan", cases["nan"], with(func(o *planner.Observations) {
+			o.RequestRate = planner.Known(0)
+			o.InputTokens, o.OutputTokens, o.TTFT, o.TTFTPercentile, o.ITL, o.ITLPercentile = nan, nan, nan, nan, nan, nan
+			o.ArrivalCV = nan
+		})},
+		{"+Inf from an override", "inf", cases["inf"], with(func(o *planner.Observations) {
+			o.TTFT = planner.Unknown(metrics.ReasonInf)
+		})},
+		{"400 bad_data from an override", "bad_data", cases["bad_data"], with(func(o *planner.Observations) {
+			o.TTFT = planner.Unknown(metrics.ReasonPrometheusError + " (bad_data)")
+		})},
+		{"warnings (remote store down)", "warnings", cases["warnings"], missingAll(metrics.ReasonWarnings)},
+		{"503 evaluation timeout", "timeout", cases["ok"], missingAll(metrics.ReasonPrometheusError + " (timeout)")},
+		{"502 from a proxy", "proxy_502", cases["ok"], missingAll(metrics.ReasonPrometheusError + " (server_error)")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := replayServer(t, loadFixture(t, tt.fixture), nil)
+			a := metrics.New(testOptions())
+			o, err := a.Observe(context.Background(), fixturePolicy(t, srv.URL, tt.policy), time.Unix(0, 0))
+			if err != nil {
+				t.Fatalf("Observe: %v", err)
+			}
+			if diff := diffObservations(tt.want, o, 0.02); diff != "" {
+				t.Errorf("observations (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestObserveSlowQuery holds one query until its client gives up: that signal is missing with a
+// timeout and every other signal still arrives, within the tick's deadline.
+func TestObserveSlowQuery(t *testing.T) {
+	xs := loadFixture(t, "ok")
+	// The default TTFT query is the mean: rate of the _sum over rate of the _count.
+	hold := map[string]bool{}
+	for _, x := range xs {
+		if strings.HasPrefix(x.Query, "sum(rate(dynamo_frontend_time_to_first_token_seconds_sum") {
+			hold[x.Query] = true
+		}
+	}
+	if len(hold) != 1 {
+		t.Fatalf("found %d TTFT queries in the fixture, want 1", len(hold))
+	}
+	srv := replayServer(t, xs, hold)
+	p := fixturePolicy(t, srv.URL, fixtureCases()[0])
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	o, err := metrics.New(testOptions()).Observe(ctx, p, time.Unix(0, 0))
+	if err != nil {
+		t.Fatalf("Observe: %v", err)
+	}
+	want := expected(steady())
+	want.TTFT = planner.Unknown(metrics.ReasonTimeout)
+	if diff := diffObservations(want, o, 0.02); diff != "" {
+		t.Errorf("observations (-want +got):\n%s", diff)
+	}
+}
+
+// TestObserveUnreachable points the policy at a closed port.
+func TestObserveUnreachable(t *testing.T) {
+	srv := httptest.NewServer(nil)
+	url := srv.URL
+	srv.Close()
+	o, err := metrics.New(metrics.Options{}).Observe(context.Background(), fixturePolicy(t, url, fixtureCases()[0]), time.Unix(0, 0))
+	if err != nil {
+		t.Fatalf("Observe: %v", err)
+	}
+	if diff := diffObservations(missingAll(metrics.ReasonUnreachable), o, 0); diff != "" {
+		t.Errorf("observations (-want +got):\n%s", diff)
+	}
+}
