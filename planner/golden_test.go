@@ -63,7 +63,7 @@ func runScenario(t *testing.T, dir string) string {
 	var b strings.Builder
 	for _, row := range rows {
 		now := t0.Add(time.Duration(row.minute) * time.Minute)
-		obs := row.observations(now, p)
+		obs := row.observations(now)
 		w.observe(&obs, now)
 		if !row.replicasKnown {
 			for i := range obs.Services {
@@ -90,12 +90,12 @@ func render(b *strings.Builder, minute int, d Decision) {
 
 // scenarioRow is one parsed CSV row; NaN marks a missing value.
 type scenarioRow struct {
-	minute                                  int
-	rate, isl, osl, ttftP, itlP, queue, cv  Value
-	replicasKnown                           bool
+	minute                                 int
+	rate, isl, osl, ttftP, itlP, queue, cv Value
+	replicasKnown                          bool
 }
 
-func (r scenarioRow) observations(now time.Time, p interface{ NumServices() int }) Observations {
+func (r scenarioRow) observations(now time.Time) Observations {
 	o := Observations{Time: now, Window: time.Minute, RequestRate: r.rate, InputTokens: r.isl,
 		OutputTokens: r.osl, TTFTPercentile: r.ttftP, ITLPercentile: r.itlP, QueueDepth: r.queue,
 		ArrivalCV: r.cv, TTFT: Unknown("not in scenario"), ITL: Unknown("not in scenario"),
