@@ -20,3 +20,24 @@ type Forecaster interface {
 	Forecast(dst []Point, h int, coverage float64) []Point
 	Clone() Forecaster
 }
+
+// Status says which method a Forecaster is actually using and why, for the planner's reasons.
+type Status struct {
+	// Method is the method asked for (e.g. "holt-winters", "auto").
+	Method string
+	// Active is the method producing forecasts now: Method itself, a simpler fallback while
+	// history is short, or for auto the blend it chose (e.g. "ar 0.62 + kalman 0.38").
+	Active string
+	// Reason explains Active in one line (fallback cause, fitted parameters, selection error).
+	Reason string
+	// Observed counts every point given to Observe; Missing counts those treated as missing
+	// (NaN, negative, infinite, or inside a zero run long enough to be a collection gap).
+	Observed, Missing int
+	// Refits counts full parameter refits so far.
+	Refits int
+}
+
+// Describer is implemented by every Forecaster this package returns.
+type Describer interface {
+	Status() Status
+}

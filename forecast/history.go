@@ -1,0 +1,98 @@
+package forecast
+
+import "math"
+
+// history is the cleaned series a predictor keeps: vals holds every kept point with missing
+// points imputed, miss marks them. Index i is absolute step base+i.
+type history struct {
+	vals  []float64
+	miss  []bool
+	base  int // absolute step of vals[0]
+	limit int // points kept
+}
+
+// n is the number of kept points.
+func (h *history) n() int { return len(h.vals) }
+
+// last returns the newest value (0 when empty).
+func (h *history) last() float64 {
+	if len(h.vals) == 0 {
+		return 0
+	}
+	return h.vals[len(h.vals)-1]
+}
+
+// next returns the absolute step of the next point to arrive.
+func (h *history) next() int { return h.base + len(h.vals) }
+
+// push appends a point, dropping the oldest beyond limit (amortised O(1)).
+func (h *history) push(v float64, missing bool) {
+	h.vals = append(h.vals, v)
+	h.miss = append(h.miss, missing)
+	if over := len(h.vals) - h.limit; over > 0 && len(h.vals) >= 2*h.limit {
+		h.vals = append(h.vals[:0], h.vals[over:]...)
+		h.miss = append(h.miss[:0], h.miss[over:]...)
+		h.base += over
+	}
+}
+
+// window returns the newest limit points (a view).
+func (h *history) window() ([]float64, []bool) {
+	if over := len(h.vals) - h.limit; over > 0 {
+		return h.vals[over:], h.miss[over:]
+	}
+	return h.vals, h.miss
+}
+
+// view returns the newest limit points and the absolute step of the first.
+func (h *history) view() ([]float64, []bool, int) {
+	vals, miss := h.window()
+	return vals, miss, h.next() - len(vals)
+}
+
+// present counts non-missing points among the newest limit points.
+func (h *history) present() int {
+	_, miss := h.window()
+	c := 0
+	for _, m := range miss {
+		if !m {
+			c++
+		}
+	}
+	return c
+}
+
+// clone returns a deep copy.
+func (h *history) clone() history {
+	c := *h
+	c.vals = append([]float64(nil), h.vals...)
+	c.miss = append([]bool(nil), h.miss...)
+	return c
+}
+
+// GapMask marks the points of values that are collection gaps: runs of at least minRun
+// consecutive exact zeros. NaN, infinite and negative values are also marked (missing). A
+// minRun below 1 marks only those.
+func GapMask(values []float64, minRun int) []bool {
+	mask := make([]bool, len(values))
+	run := 0
+	for i, v := range values {
+		if !usable(v) {
+			mask[i] = true
+		}
+		if v != 0 {
+			run = 0
+			continue
+		}
+		run++
+		if minRun > 0 && run >= minRun {
+			for j := i - run + 1; j <= i; j++ {
+				mask[j] = true
+			}
+		}
+	}
+	return mask
+}
+
+// usable reports whether v is a valid load value: finite and not negative.
+func usable(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) && v >= 0 }

@@ -1,0 +1,394 @@
+package forecast
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// model is one method's engine behind a predictor. The predictor owns the history, gap
+// detection, imputation, residuals and intervals; the model only turns history into point
+// forecasts.
+type model interface {
+	// observe is called after every point is appended to h (imputed when missing); raw is the
+	// value the caller gave. Models update their state incrementally here.
+	observe(h *history, raw float64)
+	// refit re-estimates parameters and state from the whole of h.
+	refit(h *history)
+	// ready reports whether the model can forecast from h, or why not.
+	ready(h *history) (bool, string)
+	// predict fills out[i] with the forecast i+1 steps after h's newest point.
+	predict(h *history, out []float64)
+	clone() model
+	// describe names the fitted form and parameters, for Status.
+	describe() string
+}
+
+// predictor implements Forecaster and Describer around a model.
+type predictor struct {
+	method string
+	o      Options
+	m      model
+	hist   history
+
+	active    string // model name in use (method, or the fallback)
+	reason    string
+	usingBase bool // true while the model is not ready and a fallback forecasts
+
+	zeroRun int       // current run of exact zeros (gap candidates)
+	pending []pending // errors of zero actuals, committed when the run ends short of a gap
+
+	errs    errorStore
+	fcRing  [][]float64 // fcRing[s % MaxHorizon]: forecasts made after step s
+	volRing []float64   // volRing[s % MaxHorizon]: volatility when those forecasts were made
+
+	vol2     float64 // EWMA of squared one-step log changes of the series
+	volN     int
+	prevRaw  float64
+	havePrev bool
+	cur      []float64 // forecasts made after the newest point (clamped at 0)
+	scratch  []float64
+
+	shift        float64 // c in log(v+c) when models see the log scale; 0 until a positive value
+	eps          float64 // floor in log-ratio errors
+	levelSum     float64
+	levelN       int
+	observed     int
+	missing      int
+	refits       int
+	sinceRefit   int
+	driftRecent  float64 // EWMA of |one-step log error|
+	driftAtRefit float64
+}
+
+// pending is an error held back while a zero run may still turn out to be a gap.
+type pending struct {
+	h int
+	e float64
+}
+
+func newPredictor(method string, o Options) *predictor {
+	p := &predictor{
+		method: method, o: o, m: newModel(method, o),
+		hist:    history{limit: o.History},
+		errs:    newErrorStore(o),
+		fcRing:  make([][]float64, o.MaxHorizon),
+		volRing: make([]float64, o.MaxHorizon),
+		cur:     make([]float64, o.MaxHorizon),
+		active:  MethodLast,
+	}
+	for i := range p.fcRing {
+		p.fcRing[i] = make([]float64, o.MaxHorizon)
+	}
+	return p
+}
+
+// Name returns the method name.
+func (p *predictor) Name() string { return p.method }
+
+// Observe appends the next point. NaN, infinite and negative values are missing; a run of exact
+// zeros reaching Options.GapSteps is retroactively treated as missing (a collection gap).
+func (p *predictor) Observe(v float64) {
+	p.observed++
+	missing := !usable(v)
+	gapStart := false
+	switch {
+	case v == 0 && p.o.GapSteps > 0:
+		p.zeroRun++
+		if p.zeroRun >= p.o.GapSteps {
+			gapStart = p.zeroRun == p.o.GapSteps
+			missing = true
+			p.pending = p.pending[:0]
+		}
+	case !missing:
+		p.zeroRun = 0
+		for _, e := range p.pending {
+			p.errs.add(e.h, e.e)
+		}
+		p.pending = p.pending[:0]
+	}
+	p.setShift(v, missing)
+	stored := p.fwd(v)
+	if missing {
+		p.missing++
+		stored = p.fwd(p.impute())
+	} else {
+		p.levelSum += v
+		p.levelN++
+		p.recordErrors(v)
+		p.updateVol(v)
+	}
+	p.hist.push(stored, missing)
+	if gapStart {
+		p.markGap()
+	}
+	p.m.observe(&p.hist, v)
+	p.maybeRefit(gapStart)
+	p.update()
+}
+
+// logScale reports whether models see log(v+shift) rather than v.
+// Only Holt-Winters fits log(v + c) (c a tenth of the first positive value): on that scale its
+// additive recursions act multiplicatively, so the seasonal swing follows the level. The other
+// methods fit the series itself (on the ServeGen series, the log scale made AR and Kalman worse).
+func (p *predictor) logScale() bool { return p.method == MethodHoltWinters }
+
+// setShift fixes the log offset at a tenth of the first positive value, rewriting the zeros
+// stored before it.
+func (p *predictor) setShift(v float64, missing bool) {
+	if !p.logScale() || p.shift > 0 || missing || !(v > 0) {
+		return
+	}
+	p.shift = 0.1 * v
+	for i := range p.hist.vals {
+		p.hist.vals[i] = math.Log(p.shift)
+	}
+}
+
+// fwd maps a value to the scale models see.
+func (p *predictor) fwd(v float64) float64 {
+	if !p.logScale() {
+		return v
+	}
+	if p.shift == 0 {
+		return 0
+	}
+	return math.Log(math.Max(v, 0) + p.shift)
+}
+
+// inv maps a model value back to the series scale.
+func (p *predictor) inv(z float64) float64 {
+	if !p.logScale() {
+		return z
+	}
+	if p.shift == 0 {
+		return 0
+	}
+	return math.Exp(math.Min(z, 700)) - p.shift
+}
+
+// impute returns the value stored for a missing point: the latest one-step forecast.
+func (p *predictor) impute() float64 {
+	if p.hist.n() == 0 {
+		return 0
+	}
+	return p.cur[0]
+}
+
+// markGap turns the zeros that opened a gap (all but the newest, already missing) into missing
+// points imputed with the seasonal or last value before them.
+func (p *predictor) markGap() {
+	n := p.hist.n()
+	first := max(n-p.o.GapSteps, 0)
+	for i := first; i < n-1; i++ {
+		if !p.hist.miss[i] {
+			p.hist.miss[i] = true
+			p.missing++
+			p.levelN--
+		}
+		p.hist.vals[i] = p.fill(i)
+	}
+	p.hist.vals[n-1] = p.fill(n - 1)
+}
+
+// fill is the imputed value of index i: one season back when that exists, else the last
+// non-gap value before i.
+func (p *predictor) fill(i int) float64 {
+	if P := p.o.Period; P > 0 && i >= P {
+		return p.hist.vals[i-P]
+	}
+	if i > 0 {
+		return p.hist.vals[i-1]
+	}
+	return 0
+}
+
+// recordErrors scores the forecasts made 1..MaxHorizon steps ago against actual a.
+func (p *predictor) recordErrors(a float64) {
+	step := p.hist.next()
+	for h := 1; h <= p.o.MaxHorizon && h < p.observed; h++ {
+		f := p.fcRing[(step-h)%p.o.MaxHorizon][h-1]
+		e := logRatio(a, f, p.eps) / p.volRing[(step-h)%p.o.MaxHorizon]
+		if math.IsNaN(e) || (p.sigma() != 1 && p.volN < minErrors) {
+			continue
+		}
+		if h == 1 {
+			p.driftRecent += (math.Min(math.Abs(e), 5) - p.driftRecent) / 24
+		}
+		if a == 0 && p.o.GapSteps > 0 {
+			p.pending = append(p.pending, pending{h - 1, e})
+			continue
+		}
+		p.errs.add(h-1, e)
+	}
+}
+
+// maybeRefit refits when the model first becomes ready, on schedule, after a gap, or when the
+// one-step error has drifted to twice its level at the last refit.
+func (p *predictor) maybeRefit(force bool) {
+	ok, why := p.m.ready(&p.hist)
+	p.sinceRefit++
+	if !ok {
+		p.usingBase = true
+		p.active, p.reason = p.fallbackName(), fmt.Sprintf("%s not ready: %s", p.method, why)
+		return
+	}
+	drift := p.sinceRefit >= max(p.o.RefitEvery/4, 6) && p.driftRecent > 2*p.driftAtRefit && p.driftAtRefit > 0
+	if p.usingBase || force || drift || p.sinceRefit >= p.o.RefitEvery {
+		p.m.refit(&p.hist)
+		p.refits++
+		p.sinceRefit = 0
+		p.driftAtRefit = p.driftRecent
+		p.usingBase = false
+	}
+	p.active, p.reason = p.method, p.m.describe()
+}
+
+// fallbackName is the simple method used while the model is not ready.
+func (p *predictor) fallbackName() string {
+	if P := p.o.Period; P > 0 && p.hist.n() >= P {
+		return MethodSeasonalNaive
+	}
+	return MethodLast
+}
+
+// update recomputes the forecasts after the newest point and files them for scoring.
+func (p *predictor) update() {
+	if p.levelN > 0 && p.method != MethodLastRatio {
+		p.eps = 0.01 * p.levelSum / float64(p.levelN)
+	}
+	p.points(p.cur)
+	copy(p.fcRing[(p.hist.next()-1)%p.o.MaxHorizon], p.cur)
+	p.volRing[(p.hist.next()-1)%p.o.MaxHorizon] = p.sigma()
+}
+
+// points fills out with clamped point forecasts from the model or its fallback.
+func (p *predictor) points(out []float64) {
+	switch {
+	case p.hist.n() == 0:
+		clear(out)
+		return
+	case !p.usingBase:
+		p.m.predict(&p.hist, out)
+	case p.active == MethodSeasonalNaive:
+		(&seasonalNaive{period: p.o.Period}).predict(&p.hist, out)
+	default:
+		(&lastValue{}).predict(&p.hist, out)
+	}
+	for i, v := range out {
+		if math.IsNaN(v) || math.IsInf(v, 1) {
+			v = p.hist.last()
+		}
+		out[i] = math.Max(p.inv(v), 0)
+	}
+}
+
+// Forecast returns forecasts for 1..h steps after the newest point with central intervals at
+// coverage: Lower and Upper are the (1-coverage)/2 and (1+coverage)/2 quantiles of the method's
+// own recent h-step errors (multiplicative, so bands scale with the forecast level).
+func (p *predictor) Forecast(dst []Point, h int, coverage float64) []Point {
+	if h <= 0 {
+		return dst
+	}
+	pts := p.cur
+	if h > len(p.cur) {
+		p.scratch = slices.Grow(p.scratch[:0], h)[:h]
+		p.points(p.scratch)
+		pts = p.scratch
+	}
+	coverage = math.Min(math.Max(coverage, 0), 0.999)
+	lo, hi := (1-coverage)/2, (1+coverage)/2
+	for i := range h {
+		qlo, qhi := p.band(i, lo, hi)
+		v := pts[i]
+		lower := math.Max((v+p.eps)*math.Exp(qlo)-p.eps, 0)
+		upper := (v+p.eps)*math.Exp(qhi) - p.eps
+		if math.IsNaN(upper) || math.IsInf(upper, 0) {
+			upper = v
+		}
+		dst = append(dst, Point{Value: v, Lower: math.Min(lower, v), Upper: math.Max(upper, v)})
+	}
+	return dst
+}
+
+// volAlpha is the smoothing weight of the volatility EWMA (an effective memory of ~1/volAlpha
+// points).
+const volAlpha = 1.0 / 12
+
+// updateVol folds the one-step log change into v into the volatility estimate.
+func (p *predictor) updateVol(v float64) {
+	if p.havePrev {
+		if d := logRatio(v, p.prevRaw, math.Max(p.eps, 1e-12)); !math.IsNaN(d) && !math.IsInf(d, 0) {
+			p.volN++
+			p.vol2 += (d*d - p.vol2) * math.Max(volAlpha, 1/float64(p.volN))
+		}
+	}
+	p.prevRaw, p.havePrev = v, true
+}
+
+// sigma is the scale errors are measured in: the current volatility when intervals adapt to it,
+// else 1 (last-ratio keeps raw ratios, as the baseline is defined).
+func (p *predictor) sigma() float64 {
+	if p.method == MethodLastRatio || !p.o.AdaptiveBands {
+		return 1
+	}
+	return math.Max(math.Sqrt(p.vol2), 1e-3)
+}
+
+// minErrors is how many h-step errors a band needs before it is trusted over the naive band.
+const minErrors = 20
+
+// band returns the log-ratio quantiles for horizon index i (0-based).
+func (p *predictor) band(i int, lo, hi float64) (float64, float64) {
+	k := min(i, p.o.MaxHorizon-1)
+	scale := math.Sqrt(float64(i+1) / float64(k+1))
+	if qlo, qhi, n := p.errs.quantiles(k, lo, hi); n >= minErrors {
+		sig := p.sigma()
+		return qlo * scale * sig, qhi * scale * sig
+	}
+	return p.naiveBand(k+1, lo, hi, scale)
+}
+
+// naiveBand derives a band from the history's own h-step log ratios while the method has too
+// few errors of its own; with almost no history it is a wide default.
+func (p *predictor) naiveBand(h int, lo, hi, scale float64) (float64, float64) {
+	vals, miss := p.hist.window()
+	var r []float64
+	for t := h; t < len(vals); t++ {
+		if !miss[t] && !miss[t-h] {
+			if e := logRatio(p.inv(vals[t]), p.inv(vals[t-h]), p.eps); !math.IsNaN(e) {
+				r = append(r, e)
+			}
+		}
+	}
+	if len(r) < 5 {
+		return -0.7 * scale, 0.7 * scale
+	}
+	slices.Sort(r)
+	return quantile(r, lo) * scale, quantile(r, hi) * scale
+}
+
+// Clone returns an independent deep copy.
+func (p *predictor) Clone() Forecaster {
+	c := *p
+	c.m = p.m.clone()
+	c.hist = p.hist.clone()
+	c.pending = slices.Clone(p.pending)
+	c.errs = p.errs.clone()
+	c.fcRing = make([][]float64, len(p.fcRing))
+	for i := range p.fcRing {
+		c.fcRing[i] = slices.Clone(p.fcRing[i])
+	}
+	c.cur = slices.Clone(p.cur)
+	c.volRing = slices.Clone(p.volRing)
+	c.scratch = nil
+	return &c
+}
+
+// Status reports the method in use and why.
+func (p *predictor) Status() Status {
+	return Status{
+		Method: p.method, Active: p.active, Reason: p.reason,
+		Observed: p.observed, Missing: p.missing, Refits: p.refits,
+	}
+}

@@ -1,0 +1,147 @@
+package forecast
+
+import (
+	"math"
+	"slices"
+)
+
+// ring is a fixed-capacity ring of float64 with a running sum of absolute values.
+type ring struct {
+	buf    []float64
+	next   int
+	full   bool
+	absSum float64
+}
+
+func newRing(capacity int) ring { return ring{buf: make([]float64, max(capacity, 1))} }
+
+// add appends v and returns the value it evicted (ok false when none was).
+func (r *ring) add(v float64) (evicted float64, ok bool) {
+	if r.full {
+		evicted, ok = r.buf[r.next], true
+		r.absSum -= math.Abs(evicted)
+	}
+	r.buf[r.next] = v
+	r.absSum += math.Abs(v)
+	r.next++
+	if r.next == len(r.buf) {
+		r.next, r.full = 0, true
+		r.resum()
+	}
+	return evicted, ok
+}
+
+// resum recomputes the running sum once per lap so rounding never accumulates.
+func (r *ring) resum() {
+	s := 0.0
+	for _, v := range r.buf {
+		s += math.Abs(v)
+	}
+	r.absSum = s
+}
+
+func (r *ring) len() int {
+	if r.full {
+		return len(r.buf)
+	}
+	return r.next
+}
+
+// meanAbs is the mean absolute value held (NaN when empty).
+func (r *ring) meanAbs() float64 {
+	if r.len() == 0 {
+		return math.NaN()
+	}
+	return r.absSum / float64(r.len())
+}
+
+func (r *ring) values() []float64 { return r.buf[:r.len()] }
+
+func (r *ring) clone() ring {
+	c := *r
+	c.buf = slices.Clone(r.buf)
+	return c
+}
+
+// errorStore keeps, per horizon, the recent log-ratio errors ln((a+eps)/(p+eps)) of the forecasts
+// a predictor emitted (for intervals) and a shorter window of the same (for auto's ranking).
+type errorStore struct {
+	wide   []ring      // ErrorWindow per horizon
+	recent []ring      // SelectWindow per horizon
+	sorted [][]float64 // the values of wide, kept sorted incrementally
+}
+
+func newErrorStore(o Options) errorStore {
+	e := errorStore{
+		wide: make([]ring, o.MaxHorizon), recent: make([]ring, o.MaxHorizon),
+		sorted: make([][]float64, o.MaxHorizon),
+	}
+	for i := range e.wide {
+		e.wide[i] = newRing(o.ErrorWindow)
+		e.recent[i] = newRing(o.SelectWindow)
+	}
+	return e
+}
+
+func (e *errorStore) add(h int, v float64) {
+	old, evicted := e.wide[h].add(v)
+	e.recent[h].add(v)
+	s := e.sorted[h]
+	if evicted {
+		i, _ := slices.BinarySearch(s, old)
+		s = slices.Delete(s, i, i+1)
+	}
+	i, _ := slices.BinarySearch(s, v)
+	e.sorted[h] = slices.Insert(s, i, v)
+}
+
+// quantiles returns the lo and hi empirical quantiles of horizon h's errors and how many errors
+// they come from.
+func (e *errorStore) quantiles(h int, lo, hi float64) (float64, float64, int) {
+	n := len(e.sorted[h])
+	if n == 0 {
+		return 0, 0, 0
+	}
+	return quantile(e.sorted[h], lo), quantile(e.sorted[h], hi), n
+}
+
+func (e *errorStore) clone() errorStore {
+	c := errorStore{
+		wide: make([]ring, len(e.wide)), recent: make([]ring, len(e.recent)),
+		sorted: make([][]float64, len(e.sorted)),
+	}
+	for i := range e.wide {
+		c.wide[i] = e.wide[i].clone()
+		c.recent[i] = e.recent[i].clone()
+		c.sorted[i] = slices.Clone(e.sorted[i])
+	}
+	return c
+}
+
+// quantile is the linearly interpolated q-quantile of sorted (Hyndman-Fan type 7).
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	pos := q * float64(len(sorted)-1)
+	i := int(math.Floor(pos))
+	if i >= len(sorted)-1 {
+		return sorted[len(sorted)-1]
+	}
+	if i < 0 {
+		return sorted[0]
+	}
+	f := pos - float64(i)
+	if math.IsInf(sorted[i], -1) {
+		return sorted[i]
+	}
+	return sorted[i] + f*(sorted[i+1]-sorted[i])
+}
+
+// logRatio is ln((a+eps)/(p+eps)); with eps 0 and a zero actual it is -Inf (a lower bound of 0).
+func logRatio(a, p, eps float64) float64 {
+	if p+eps <= 0 {
+		return math.NaN()
+	}
+	return math.Log((a + eps) / (p + eps))
+}
