@@ -23,6 +23,7 @@ type command struct {
 // commands lists the subcommands in the order --help shows them.
 func commands() []command {
 	return []command{
+		{"forecast", "replay a load series with rolling-origin forecasts and score the methods", runForecast},
 		{"simulate", "replay a workload against a simulated deployment and compare planners", runSimulate},
 		{"validate", "check policy files and print a summary or every error", runValidate},
 		{"version", "print the version", runVersion},
