@@ -34,3 +34,20 @@ func BenchmarkPlan(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPlanDefaultForecaster is BenchmarkPlan with the forecast package's forecasters (the
+// policy's method, auto by default) instead of the test's last-value stand-in.
+func BenchmarkPlanDefaultForecaster(b *testing.B) {
+	p := mustPolicy(b, disaggYAML)
+	st := NewState(p, Options{Profile: synthProfile(b)})
+	obs := steady(t0, 40, reps(1, 3, 2))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		now := t0.Add(time.Duration(i) * time.Minute)
+		obs.Time = now
+		obs.RequestRate = Known(40 + 10*float64(i%7))
+		_, st = Plan(now, obs, p, st)
+		i++
+	}
+}

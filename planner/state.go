@@ -75,10 +75,24 @@ func NewState(p policies.Policy, opts Options) State {
 	return st
 }
 
-// DefaultForecaster is the forecaster NewState uses when Options.NewForecaster is nil. It returns
-// nil ("no forecast", size for the observed load) until the forecast package's constructor is wired
-// in here.
-func DefaultForecaster(policies.Forecast, time.Duration) forecast.Forecaster { return nil }
+// DefaultForecaster is the forecaster NewState uses when Options.NewForecaster is nil: the policy's
+// method from the forecast package, one step per planning interval, with the season and history
+// converted to steps. It returns nil, which Plan reports as "no forecast" and answers by sizing for
+// the observed load, when the forecast package rejects the method or options.
+func DefaultForecaster(fc policies.Forecast, interval time.Duration) forecast.Forecaster {
+	if interval <= 0 {
+		return nil
+	}
+	opts := forecast.Options{
+		Period:  int(fc.Seasonality / interval),
+		History: int(fc.History / interval),
+	}
+	f, err := forecast.New(fc.Method, opts)
+	if err != nil {
+		return nil
+	}
+	return f
+}
 
 // syncServices matches the service memory to the policy's services by name, keeping what is
 // known of services that remain and starting fresh for new ones. It allocates only when the
