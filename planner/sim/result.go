@@ -2,7 +2,6 @@ package sim
 
 import (
 	"math"
-	"slices"
 	"time"
 )
 
@@ -133,7 +132,8 @@ func (w *world) result(wl Workload) Result {
 	return r
 }
 
-// percentiles returns exact nearest-rank percentiles of the non-NaN values.
+// percentiles returns exact nearest-rank percentiles of the non-NaN values (by selection, not a
+// full sort: a day holds millions of requests).
 func percentiles(xs []float32) Percentiles {
 	v := make([]float32, 0, len(xs))
 	for _, x := range xs {
@@ -144,10 +144,54 @@ func percentiles(xs []float32) Percentiles {
 	if len(v) == 0 {
 		return Percentiles{}
 	}
-	slices.Sort(v)
-	at := func(q float64) float64 {
-		i := int(math.Ceil(q*float64(len(v)))) - 1
-		return float64(v[min(max(i, 0), len(v)-1)])
+	rank := func(q float64) int { return min(max(int(math.Ceil(q*float64(len(v))))-1, 0), len(v)-1) }
+	r50, r90, r99 := rank(0.5), rank(0.9), rank(0.99)
+	// Select in increasing rank order: each selection leaves larger ranks to its right.
+	p50 := float64(nth(v, r50))
+	p90 := float64(nth(v[r50:], r90-r50))
+	p99 := float64(nth(v[r90:], r99-r90))
+	return Percentiles{P50: p50, P90: p90, P99: p99}
+}
+
+// nth partially orders v so v[k] is its k-th smallest value (Hoare's quickselect with a
+// median-of-three pivot, deterministic) and returns it. Everything left of k is <= v[k] and
+// everything right of it >= v[k].
+func nth(v []float32, k int) float32 {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if v[mid] < v[lo] {
+			v[mid], v[lo] = v[lo], v[mid]
+		}
+		if v[hi] < v[lo] {
+			v[hi], v[lo] = v[lo], v[hi]
+		}
+		if v[hi] < v[mid] {
+			v[hi], v[mid] = v[mid], v[hi]
+		}
+		pivot := v[mid]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < pivot {
+				i++
+			}
+			for v[j] > pivot {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k]
+		}
 	}
-	return Percentiles{P50: at(0.5), P90: at(0.9), P99: at(0.99)}
+	return v[k]
 }

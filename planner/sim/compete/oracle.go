@@ -15,9 +15,10 @@ import (
 // replacement could start. A bin's need is its true work over the capacity of one engine (the
 // simulator's own model) at a utilisation cap:
 //
-//	prefill = input tokens/s / (saturated prefill throughput at the bin's mean ISL x PrefillUtil)
-//	decode  = output tokens/s / (best decode throughput under the ITL target at ISL + OSL/2 x
-//	          GPUs x DecodeUtil)
+//	prefill = max over runs of 1..64 bins from the bin: input tokens of the run /
+//	          ((run length + TTFT target / 2) x saturated prefill throughput at its mean ISL x PrefillUtil)
+//	decode  = output tokens/s over 10 s / (best decode throughput under the ITL target at
+//	          ISL + OSL/2 x GPUs x DecodeUtil)
 //
 // An aggregated engine carries the sum. It is the lower reference: a planner with a perfect
 // forecast and the same capacity model.
@@ -32,8 +33,8 @@ type Oracle struct {
 // OracleOptions tune the oracle; zero fields take the defaults noted.
 type OracleOptions struct {
 	Interval    time.Duration // 30 s
-	Bin         time.Duration // 10 s
-	PrefillUtil float64       // 0.75
+	Bin         time.Duration // 1 s
+	PrefillUtil float64       // 0.85
 	DecodeUtil  float64       // 0.9
 	// Epoch is the run's sim.Options.Epoch: the oracle reads the future from now - Epoch.
 	Epoch time.Time
@@ -45,10 +46,10 @@ func NewOracle(d sim.Deployment, wl sim.Workload, o OracleOptions) *Oracle {
 		o.Interval = 30 * time.Second
 	}
 	if o.Bin <= 0 {
-		o.Bin = 10 * time.Second
+		o.Bin = time.Second
 	}
 	if o.PrefillUtil <= 0 {
-		o.PrefillUtil = 0.75
+		o.PrefillUtil = 0.85
 	}
 	if o.DecodeUtil <= 0 {
 		o.DecodeUtil = 0.9
@@ -73,6 +74,11 @@ func NewOracle(d sim.Deployment, wl sim.Workload, o OracleOptions) *Oracle {
 }
 
 // binNeeds returns per bin the prefill engines and the decode GPUs the arrivals need.
+//
+// Prefill is queue-aware: the input tokens arriving in any run of bins starting at a bin (1, 2,
+// 4, ... 64 bins long) must be prefilled within that run plus half the TTFT target, so a burst
+// shorter than a bin's sum is still provisioned for. Decode is sized on its throughput over
+// decodeSpan-long spans (decode work is smooth: a request decodes for seconds).
 func binNeeds(d sim.Deployment, wl sim.Workload, bin float64, o OracleOptions) (pre, dec []float64) {
 	n := int(math.Ceil(wl.Duration.Seconds()/bin)) + 1
 	if k := len(wl.Requests); k > 0 {
@@ -88,17 +94,54 @@ func binNeeds(d sim.Deployment, wl sim.Workload, bin float64, o OracleOptions) (
 		out[i] += float64(r.OutputTokens)
 		cnt[i]++
 	}
-	pre, dec = make([]float64, n), make([]float64, n)
-	for i := range n {
-		if cnt[i] == 0 {
+	return prefillNeeds(d, in, cnt, bin, o), decodeNeeds(d, in, out, cnt, bin, o)
+}
+
+func prefillNeeds(d sim.Deployment, in, cnt []float64, bin float64, o OracleOptions) []float64 {
+	n := len(in)
+	slack := d.TTFT.Seconds() / 2
+	pre := make([]float64, n)
+	for b := range n {
+		var tok, c float64
+		for w, next := 0, 1; b+w < n && w < 64; w++ {
+			tok += in[b+w]
+			c += cnt[b+w]
+			if w+1 != next {
+				continue
+			}
+			next *= 2
+			if c == 0 {
+				continue
+			}
+			capacity := d.PrefillCapacity(tok/c) * o.PrefillUtil
+			pre[b] = max(pre[b], tok/((float64(w+1)*bin+slack)*capacity))
+		}
+	}
+	return pre
+}
+
+// decodeSpan is the span decode needs are averaged over.
+const decodeSpan = 10.0
+
+func decodeNeeds(d sim.Deployment, in, out, cnt []float64, bin float64, o OracleOptions) []float64 {
+	n := len(in)
+	k := max(int(decodeSpan/bin), 1)
+	dec := make([]float64, n)
+	for start := 0; start < n; start += k {
+		var i, u, c float64
+		for b := start; b < min(start+k, n); b++ {
+			i, u, c = i+in[b], u+out[b], c+cnt[b]
+		}
+		if c == 0 {
 			continue
 		}
-		isl, osl := in[i]/cnt[i], out[i]/cnt[i]
-		pre[i] = in[i] / bin / (d.PrefillCapacity(isl) * o.PrefillUtil)
-		thpt, _ := d.Model.BestDecodeThroughput(d.ITL.Seconds(), isl+osl/2)
-		dec[i] = out[i] / bin / (thpt * o.DecodeUtil)
+		thpt, _ := d.Model.BestDecodeThroughput(d.ITL.Seconds(), i/c+u/c/2)
+		need := u / (float64(k) * bin) / (thpt * o.DecodeUtil)
+		for b := start; b < min(start+k, n); b++ {
+			dec[b] = need
+		}
 	}
-	return pre, dec
+	return dec
 }
 
 // Cadence implements sim.Autoscaler.
@@ -118,6 +161,19 @@ func (o *Oracle) At(t float64) map[string]int32 {
 		best := 0.0
 		for b := max(lo, 0); b < hi; b++ {
 			best = max(best, o.need[i][b])
+		}
+		out[svc.Name] = clampReplicas(math.Ceil(best-1e-9), svc)
+	}
+	return out
+}
+
+// Peak returns the most replicas each service needs at any time of the workload.
+func (o *Oracle) Peak() map[string]int32 {
+	out := map[string]int32{}
+	for i, svc := range o.d.Services {
+		best := 0.0
+		for _, n := range o.need[i] {
+			best = max(best, n)
 		}
 		out[svc.Name] = clampReplicas(math.Ceil(best-1e-9), svc)
 	}

@@ -16,15 +16,20 @@ type SearchResult struct {
 }
 
 // Search finds the smallest fixed allocation whose SLO attainment over the whole workload is at
-// least goal: a binary search per service (fewest GPUs first: prefill with decode at its maximum,
-// then decode with that prefill), then a last check that walks up while the pair falls short.
-// Runs that cannot reach the goal stop early (Options.AbortAfterMisses), which keeps the search
-// to a few full runs. If even the maximum misses the goal, the maximum is returned.
+// least goal. It starts from the oracle's peak need (or every service's maximum if that falls
+// short), binary-searches each service in turn below it with the others at their current
+// counts, then walks up while the result still falls short. Runs that cannot reach the goal
+// stop early (Options.AbortAfterMisses), which keeps the search to a few full runs. If even the
+// maximum misses the goal, the maximum is returned.
 func Search(d sim.Deployment, wl sim.Workload, goal float64, opt sim.Options) (SearchResult, error) {
 	s := searcher{d: d, wl: wl, goal: goal, opt: opt}
-	counts := map[string]int32{}
-	for _, svc := range d.Services {
-		counts[svc.Name] = int32(svc.MaxReplicas)
+	counts := NewOracle(d, wl, OracleOptions{Epoch: opt.Epoch}).Peak()
+	if res, err := s.run(counts, true); err != nil {
+		return SearchResult{}, err
+	} else if res.Aborted || res.Attainment < goal {
+		for _, svc := range d.Services {
+			counts[svc.Name] = int32(svc.MaxReplicas)
+		}
 	}
 	for _, svc := range d.Services {
 		n, err := s.smallest(counts, svc)
@@ -54,7 +59,7 @@ type searcher struct {
 
 // smallest binary-searches svc's count with the other services at their current counts.
 func (s *searcher) smallest(counts map[string]int32, svc sim.Service) (int, error) {
-	lo, hi := svc.MinReplicas, svc.MaxReplicas
+	lo, hi := svc.MinReplicas, int(counts[svc.Name])
 	try := map[string]int32{}
 	for k, v := range counts {
 		try[k] = v

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSimulateSmallSyntheticRun(t *testing.T) {
+	dir := t.TempDir()
+	jsonPath := filepath.Join(dir, "out.json")
+	args := []string{"--format", "synthetic", "--shape", "step", "--rate", "3", "--duration", "20m",
+		"--compare", "dynamo,oracle", "--json", jsonPath, "--report", filepath.Join(dir, "report")}
+	var stdout, stderr bytes.Buffer
+	if code := runSimulate(context.Background(), args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{"synthetic-step", "tidal", "dynamo", "oracle", "GPU-hours"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Results []struct {
+			Planner  string  `json:"planner"`
+			Requests int     `json:"requests"`
+			GPUHours float64 `json:"gpu_hours"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("bad JSON: %v", err)
+	}
+	if len(doc.Results) != 3 || doc.Results[0].Planner != "tidal" || doc.Results[0].Requests == 0 || doc.Results[2].GPUHours <= 0 {
+		t.Errorf("results %+v", doc.Results)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report", "index.html")); err != nil {
+		t.Errorf("no HTML report: %v", err)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr is not a terminal, yet got %q", stderr.String())
+	}
+}
+
+func TestSimulateUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"help", []string{"--help"}, 0, "tidal simulate --workload"},
+		{"unknown flag", []string{"--nope"}, 2, "flag provided but not defined"},
+		{"stray argument", []string{"trace.csv"}, 2, "unexpected arguments"},
+		{"unknown format", []string{"--format", "parquet"}, 1, "unknown --format"},
+		{"unknown planner", []string{"--compare", "hpa"}, 1, "unknown planner"},
+		{"servegen needs tokens", []string{"--format", "servegen", "--workload", "."}, 1, "--tokens-from"},
+		{"missing trace", []string{"--format", "azure", "--workload", "/nonexistent.csv"}, 1, "reading the workload"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runSimulate(context.Background(), tt.args, &stdout, &stderr)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.code, stderr.String())
+			}
+			if out := stdout.String() + stderr.String(); !strings.Contains(out, tt.want) {
+				t.Errorf("output lacks %q:\n%s", tt.want, out)
+			}
+		})
+	}
+}
