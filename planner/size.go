@@ -23,11 +23,15 @@ type learnedModel struct {
 	ttftTarget float64
 }
 
+// Prefill answers with the prefill token rate per replica at which the fitted TTFT percentile
+// reaches the target.
 func (l learnedModel) Prefill(isl float64, _ int32) (model.Prefill, bool) {
 	x, ok := l.ttft.LoadAt(l.ttftTarget)
 	return model.Prefill{TokensPerSecond: x}, ok && x > 0 && isl > 0
 }
 
+// Decode answers with the output token rate per replica at which the fitted ITL percentile
+// reaches the target.
 func (l learnedModel) Decode(_, _, itlTarget float64, _ int32) (model.Decode, bool) {
 	x, ok := l.itl.LoadAt(itlTarget)
 	return model.Decode{TokensPerSecond: x}, ok && x > 0
