@@ -110,6 +110,33 @@ func TestSteps(t *testing.T) {
 			ticks: []tick{{0, at(500, reps(1, 1, 1))}}, want: 10, wantCode: []Code{CodeNeedAboveMax, CodeMax},
 		},
 		{
+			name: "ITL breach scales decode up", policy: disaggYAML, service: "Decode",
+			ticks: []tick{{0, at(1, reps(1, 1, 2), func(o *Observations) { o.ITLPercentile = Known(0.03) })}},
+			want: 3, wantCode: []Code{CodeITLBreach},
+		},
+		{
+			name: "queue wait by Little's law breaches TTFT", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) { o.QueueDepth = Known(8) })}},
+			want: 4, wantCode: []Code{CodeQueueBreach},
+		},
+		{
+			name: "scale-up cooldown holds", service: "Prefill",
+			policy: strings.Replace(disaggYAML, "maxStepDown: 1,", "maxStepDown: 1, scaleUpCooldown: 5m,", 1),
+			ticks:  []tick{{0, at(20, reps(1, 1, 1))}, {minute, at(60, reps(1, 3, 1))}}, want: 3,
+			wantCode: []Code{CodeCooldown},
+		},
+		{
+			name: "scale-down cooldown holds after the window", service: "Prefill",
+			policy: strings.Replace(disaggYAML, "maxStepDown: 1,", "maxStepDown: 1, scaleDownCooldown: 10m,", 1),
+			ticks:  append([]tick{{0, at(40, reps(1, 2, 1))}}, series(7, minute, at(1, reps(1, 6, 1)))[1:]...), want: 6,
+			wantCode: []Code{CodeCooldown},
+		},
+		{
+			name: "schedule ceiling lowers the count", service: "Prefill",
+			policy: disaggYAML + "  schedules:\n    - {name: night, cron: '0 10 * * 1', duration: 1h, services: {Prefill: {maxReplicas: 2}}}\n",
+			ticks:  []tick{{0, at(40, reps(1, 2, 1))}}, want: 2, wantCode: []Code{CodeScheduleCeiling},
+		},
+		{
 			name: "replicas unknown holds the last decision", service: "Prefill", policy: disaggYAML,
 			ticks: []tick{{0, at(40, reps(1, 1, 1))}, {minute, at(1, reps(1, 1, 1), func(o *Observations) { o.Services = nil })}},
 			want:  6, wantCode: []Code{CodeReplicasUnknown, CodeHold},

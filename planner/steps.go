@@ -22,6 +22,7 @@ type run struct {
 	held       bool // missing data: hold instead of sizing
 	want       int32
 	load       Load
+	modelName  string // the performance model sizing used, for the sized reason
 }
 
 func (r *run) add(step Step, code Code, before, after int32, value, limit float64, note string) {
@@ -141,8 +142,10 @@ func (r *run) model() (Model, bool) {
 	learn := r.p.PerformanceModel.Learn
 	if r.st.hasProfile {
 		if !learn {
+			r.modelName = r.st.profile.Source()
 			return r.st.profile, true
 		}
+		r.modelName = r.st.profile.Source()
 		kt, ki := r.ss.ttftCal.Factor(), r.ss.itlCal.Factor()
 		if kt != 1 || ki != 1 {
 			r.add(StepSize, CodeCalibrated, r.cur, r.cur, kt, ki, r.st.profile.Source())
@@ -150,6 +153,7 @@ func (r *run) model() (Model, bool) {
 		return r.st.profile.Calibrated(kt, ki), true
 	}
 	if learn {
+		r.modelName = "learned online"
 		r.add(StepSize, CodeLearnedModel, r.cur, r.cur, float64(r.ss.ttft.Samples()), float64(r.ss.itl.Samples()), "")
 		return learnedModel{ttft: &r.ss.ttft, itl: &r.ss.itl, ttftTarget: r.p.SLO.TTFT.Target.Seconds()}, true
 	}
@@ -163,6 +167,7 @@ func (r *run) size() {
 		return
 	}
 	var m Model
+	r.modelName = "requestsPerSecondPerReplica"
 	if r.svc.Role != policies.RoleFrontend {
 		var ok bool
 		if m, ok = r.model(); !ok {
@@ -181,7 +186,7 @@ func (r *run) size() {
 		return
 	}
 	r.want, r.dec.Need = nd.replicas, nd.raw
-	r.add(StepSize, CodeSized, r.cur, r.want, nd.raw, nd.capacity, "")
+	r.add(StepSize, CodeSized, r.cur, r.want, nd.raw, nd.capacity, r.modelName)
 	if !nd.feasible {
 		r.add(StepSize, CodeInfeasible, r.want, r.want, 0, 0, "")
 	}
