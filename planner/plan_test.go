@@ -112,12 +112,12 @@ func TestSteps(t *testing.T) {
 		{
 			name: "ITL breach scales decode up", policy: disaggYAML, service: "Decode",
 			ticks: []tick{{0, at(1, reps(1, 1, 2), func(o *Observations) { o.ITLPercentile = Known(0.03) })}},
-			want: 3, wantCode: []Code{CodeITLBreach},
+			want:  3, wantCode: []Code{CodeITLBreach},
 		},
 		{
 			name: "queue wait by Little's law breaches TTFT", policy: disaggYAML, service: "Prefill",
 			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) { o.QueueDepth = Known(8) })}},
-			want: 4, wantCode: []Code{CodeQueueBreach},
+			want:  4, wantCode: []Code{CodeQueueBreach},
 		},
 		{
 			name: "scale-up cooldown holds", service: "Prefill",
