@@ -194,32 +194,21 @@ func (s Schedule) Override(service string) (Override, bool) {
 // ActiveAt reports whether the schedule's window covers t: some cron firing f (in the schedule's
 // time zone) satisfies f <= t < f+Duration, i.e. f lies in (t-Duration, t]. Duration is elapsed
 // time, so a window that spans a DST change lasts exactly Duration. Windows may overlap (a firing
-// inside an earlier firing's window); any covering firing makes the schedule active.
-//
-// The first firing strictly after t-Duration is the earliest candidate; the schedule is active
-// exactly when that firing is at or before t. Should the cron library return a firing at or before
-// t-Duration (it works on wall clocks and has DST corner cases), ActiveAt steps forward from it, at
-// most a few times. It is pure.
+// inside an earlier firing's window); any covering firing makes the schedule active. Wall-clock
+// times skipped by a DST change do not fire; repeated ones fire twice. It is pure, allocates
+// nothing, and its work is bounded (see activeat.go).
 func (s Schedule) ActiveAt(t time.Time) bool {
 	if s.cron == nil || s.Duration <= 0 {
 		return false
 	}
-	if s.Location != nil {
-		t = t.In(s.Location)
+	loc := s.Location
+	if loc == nil {
+		loc = time.UTC
 	}
-	start := t.Add(-s.Duration)
-	f := s.cron.Next(start)
-	for range maxActiveSteps {
-		if f.IsZero() || f.After(t) {
-			return false
+	if spec, ok := s.cron.(*cron.SpecSchedule); ok {
+		if active, decided := scanBack(spec, loc, t, t.Add(-s.Duration)); decided {
+			return active
 		}
-		if f.After(start) {
-			return true
-		}
-		f = s.cron.Next(f)
 	}
-	return false
+	return activeByNext(s.cron, loc, t, s.Duration)
 }
-
-// maxActiveSteps bounds ActiveAt's defensive stepping.
-const maxActiveSteps = 8

@@ -98,18 +98,21 @@ func oracleActive(spec *cron.SpecSchedule, loc *time.Location, d time.Duration, 
 
 func TestScheduleActiveAtMatchesOracle(t *testing.T) {
 	crons := []string{"*/7 * * * *", "0 8 * * 1-5", "30 1 * * *", "0 2 * * 0", "15 */3 1,15 * *", "@daily", "59 23 * * *"}
-	zones := []string{"UTC", "America/New_York", "Europe/Paris", "Australia/Lord_Howe", "Asia/Kolkata"}
+	zones := []string{"UTC", "America/New_York", "Europe/Paris", "Australia/Lord_Howe", "Asia/Kolkata", "America/Santiago"}
 	durations := []time.Duration{time.Minute, 7 * time.Minute, 90 * time.Minute, 5 * time.Hour}
 	rng := rand.New(rand.NewPCG(1, 2))
 	// Instants spread over a year and clustered around the 2026 DST changes.
 	base := []time.Time{time.Date(2026, 3, 8, 6, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 5, 0, 0, 0, time.UTC),
-		time.Date(2026, 3, 29, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 5, 15, 0, 0, 0, time.UTC)}
+		time.Date(2026, 3, 29, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 4, 15, 0, 0, 0, time.UTC),
+		time.Date(2026, 10, 3, 15, 30, 0, 0, time.UTC), time.Date(2026, 4, 5, 3, 0, 0, 0, time.UTC),
+		time.Date(2026, 9, 6, 4, 0, 0, 0, time.UTC)}
+	// Changes: US 8 Mar/1 Nov, EU 29 Mar, Lord Howe (30 min) 5 Apr/4 Oct, Santiago (at midnight) 5 Apr/6 Sep.
 	for _, expr := range crons {
 		for _, zone := range zones {
 			for _, d := range durations {
 				s := testSchedule(t, expr, zone, d)
 				spec := s.cron.(*cron.SpecSchedule)
-				for range 60 {
+				for range 80 {
 					at := base[rng.IntN(len(base))].Add(time.Duration(rng.Int64N(int64(48*time.Hour))) - 24*time.Hour)
 					if rng.IntN(4) == 0 {
 						at = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.Int64N(int64(365 * 24 * time.Hour))))
@@ -160,5 +163,37 @@ func TestPolicyBoundsAt(t *testing.T) {
 				t.Errorf("BoundsAt (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestScanBackAgreesWithNext compares the backward scan with the robfig-Next method on random
+// instants, zones and durations, including windows long enough to make the scan give up.
+func TestScanBackAgreesWithNext(t *testing.T) {
+	crons := []string{"* * * * *", "*/7 * * * *", "0 8 * * 1-5", "30 1 * * *", "30 2 * * *", "0 0 1 1 *",
+		"15 */3 1,15 * *", "@weekly", "59 23 28-31 * *", "0 12 * 2 1", "45 1,2 * 3,10,11 0"}
+	zones := []string{"UTC", "America/New_York", "Europe/Paris", "Australia/Lord_Howe", "Asia/Kathmandu", "America/Santiago"}
+	durations := []time.Duration{time.Minute, 61 * time.Minute, 26 * time.Hour, 40 * 24 * time.Hour, 400 * 24 * time.Hour}
+	rng := rand.New(rand.NewPCG(3, 4))
+	undecided := 0
+	for _, expr := range crons {
+		for _, zone := range zones {
+			for _, d := range durations {
+				s := testSchedule(t, expr, zone, d)
+				for range 25 {
+					at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.Int64N(int64(3 * 365 * 24 * time.Hour))))
+					scan, decided := scanBack(s.cron.(*cron.SpecSchedule), s.Location, at, at.Add(-d))
+					if !decided {
+						undecided++
+						continue
+					}
+					if next := activeByNext(s.cron, s.Location, at, d); scan != next {
+						t.Errorf("%q in %s for %s at %s: scan %v, Next %v", expr, zone, d, at.In(s.Location), scan, next)
+					}
+				}
+			}
+		}
+	}
+	if undecided == 0 {
+		t.Error("no case exercised the fallback to Next")
 	}
 }
