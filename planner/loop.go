@@ -1,0 +1,389 @@
+package planner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"k8s.io/utils/clock"
+
+	"github.com/tidal-planner/tidal/policies"
+)
+
+// Observer reads one tick's metric observations of a policy as of now. Missing signals are
+// missing Values, not errors; an error means nothing could be observed (e.g. an invalid query).
+// Implementations must be safe for concurrent use: every policy's ticks call it.
+type Observer interface {
+	Observe(ctx context.Context, p policies.Policy, now time.Time) (Observations, error)
+}
+
+// ReplicaReader reads the cluster's replica state of a policy's services: for each service it
+// can read, an entry with Name, Desired (DGDSA spec.replicas), Ready (DGD status), GPUsPerReplica
+// and ReplicasKnown set. Services it could not read are left out or have ReplicasKnown false;
+// the error says why. Safe for concurrent use.
+type ReplicaReader interface {
+	Replicas(ctx context.Context, p policies.Policy) ([]ServiceObservation, error)
+}
+
+// Applier writes a decision to the cluster. It writes every service whose actuation is
+// policies.ActuationScale and whose desired count differs from what the cluster holds, skipping
+// the others; the error joins every service that failed. Safe for concurrent use.
+type Applier interface {
+	Apply(ctx context.Context, p policies.Policy, d Decision) error
+}
+
+// HistoryReader reads a policy's past load so the forecasters start warm. Optional.
+type HistoryReader interface {
+	History(ctx context.Context, p policies.Policy, now time.Time) (LoadHistory, error)
+}
+
+// Recorder receives every tick's outcome (for metrics and /debug/decisions). Record is called
+// from the policy's own goroutine and must not block for long; it must be safe for concurrent
+// use. The Tick and everything it references must be treated as read-only.
+type Recorder interface {
+	Record(t Tick)
+}
+
+// Stage names the part of a tick that failed.
+type Stage string
+
+// Stages of a tick.
+const (
+	StageHistory  Stage = "history"  // backfilling the forecast history at start
+	StageObserve  Stage = "observe"  // reading Prometheus
+	StageReplicas Stage = "replicas" // reading the cluster's replica counts
+	StagePlan     Stage = "plan"     // Plan panicked (a bug; the policy keeps ticking)
+	StageApply    Stage = "apply"    // writing the decision
+)
+
+// TickError is one failure of a tick.
+type TickError struct {
+	Stage Stage
+	Err   error
+}
+
+// Outcome says what a tick did with its decision.
+type Outcome string
+
+// Outcomes of a tick.
+const (
+	OutcomeApplied  Outcome = "applied"   // a write was made (or attempted: see Errors)
+	OutcomeNoChange Outcome = "no-change" // nothing to write
+	OutcomeDryRun   Outcome = "dry-run"   // the policy or the process is in dry-run
+	OutcomeFollower Outcome = "follower"  // not the leader: computed, not written
+	OutcomeFailed   Outcome = "failed"    // no decision (Plan panicked)
+)
+
+// Tick is the outcome of one policy's tick.
+type Tick struct {
+	Policy       policies.Policy
+	Time         time.Time     // the decision time (from the loop's clock)
+	Duration     time.Duration // wall time the tick took, by the loop's clock
+	Observations Observations
+	Decision     Decision
+	Outcome      Outcome
+	// Changed is true when some service's desired count differs from the previous tick's (or
+	// this is the policy's first decision).
+	Changed bool
+	Errors  []TickError
+}
+
+// LoopConfig wires a Loop. Observer, Replicas and Applier are required.
+type LoopConfig struct {
+	Clock    clock.Clock // default clock.RealClock{}
+	Observer Observer
+	Replicas ReplicaReader
+	Applier  Applier
+	History  HistoryReader // optional: warm the forecasters at start
+	Recorder Recorder      // optional
+	Logger   *slog.Logger  // default slog.Default()
+	// DryRun makes every policy dry-run, whatever its mode says.
+	DryRun bool
+	// Leading reports whether this process may write; nil means always. A follower computes and
+	// records every tick so that it is warm when it takes over.
+	Leading func() bool
+	// NewState builds a policy's initial planner state (default NewState(p, Options{})).
+	NewState func(policies.Policy) State
+	// TickTimeout bounds one tick's I/O (default: the policy's interval).
+	TickTimeout time.Duration
+	// Spread delays each policy's first tick by a fixed fraction of its interval derived from its
+	// name, so many policies do not all query Prometheus at the same instant.
+	Spread bool
+}
+
+// Loop runs every policy's ticks: every planning interval it observes, plans and applies. Each
+// policy runs in its own goroutine, so a slow or failing policy never delays another. A Loop is
+// safe for concurrent use.
+type Loop struct {
+	cfg LoopConfig
+
+	mu      sync.Mutex
+	ctx     context.Context // Run's context; nil until Run starts
+	workers map[string]*worker
+	pending []policies.Policy // policies set before Run started
+	latest  map[string]Tick
+	wg      sync.WaitGroup
+}
+
+// NewLoop returns a Loop; call Run to start it.
+func NewLoop(cfg LoopConfig) (*Loop, error) {
+	if cfg.Observer == nil || cfg.Replicas == nil || cfg.Applier == nil {
+		return nil, errors.New("creating the planning loop: Observer, Replicas and Applier are required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.NewState == nil {
+		cfg.NewState = func(p policies.Policy) State { return NewState(p, Options{}) }
+	}
+	return &Loop{cfg: cfg, workers: map[string]*worker{}, latest: map[string]Tick{}}, nil
+}
+
+// Run ticks the policies given to Update (before or while running) until ctx ends, then lets
+// every tick in progress finish (its I/O keeps its own deadline) and returns ctx's error.
+func (l *Loop) Run(ctx context.Context) error {
+	l.mu.Lock()
+	if l.ctx != nil {
+		l.mu.Unlock()
+		return errors.New("running the planning loop: already running")
+	}
+	l.ctx = ctx
+	pending := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+	l.Update(pending)
+	<-ctx.Done()
+	l.wg.Wait()
+	return ctx.Err()
+}
+
+// Update replaces the set of policies, matched by name: new policies start ticking, removed ones
+// stop after their tick in progress, and changed ones take effect at their next tick, keeping
+// their planner state unless the interval or forecast settings changed.
+func (l *Loop) Update(ps []policies.Policy) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ctx == nil {
+		l.pending = slices.Clone(ps)
+		return
+	}
+	keep := map[string]bool{}
+	for _, p := range ps {
+		keep[p.Name] = true
+		if w, ok := l.workers[p.Name]; ok {
+			w.set(p)
+			continue
+		}
+		l.start(p)
+	}
+	for name, w := range l.workers {
+		if !keep[name] {
+			w.cancel()
+			delete(l.workers, name)
+			delete(l.latest, name)
+		}
+	}
+}
+
+// Policies returns the names of the policies being ticked, sorted.
+func (l *Loop) Policies() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Sorted(maps.Keys(l.workers))
+}
+
+// Latest returns the last tick of a policy, if it has ticked.
+func (l *Loop) Latest(policy string) (Tick, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t, ok := l.latest[policy]
+	return t, ok
+}
+
+// Ticked reports whether every current policy has completed at least one tick.
+func (l *Loop) Ticked() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for name := range l.workers {
+		if _, ok := l.latest[name]; !ok {
+			return false
+		}
+	}
+	return l.ctx != nil
+}
+
+// start launches a worker for p; l.mu must be held.
+func (l *Loop) start(p policies.Policy) {
+	ctx, cancel := context.WithCancel(l.ctx)
+	w := &worker{loop: l, cancel: cancel, updates: make(chan policies.Policy, 1)}
+	l.workers[p.Name] = w
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		w.run(ctx, p)
+	}()
+}
+
+// store records a policy's latest tick unless the policy was removed meanwhile.
+func (l *Loop) store(t Tick) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.workers[t.Policy.Name]; ok {
+		l.latest[t.Policy.Name] = t
+	}
+}
+
+// worker ticks one policy.
+type worker struct {
+	loop    *Loop
+	cancel  context.CancelFunc
+	updates chan policies.Policy // capacity 1: the newest policy wins
+}
+
+// set hands the worker a new version of its policy, replacing one not yet picked up.
+func (w *worker) set(p policies.Policy) {
+	for {
+		select {
+		case w.updates <- p:
+			return
+		default:
+		}
+		select {
+		case <-w.updates:
+		default:
+		}
+	}
+}
+
+// run is the worker's goroutine: warm up, then tick on schedule until ctx ends.
+func (w *worker) run(ctx context.Context, p policies.Policy) {
+	l := w.loop
+	st := l.cfg.NewState(p)
+	l.warm(ctx, p, &st)
+	next := l.cfg.Clock.Now()
+	if l.cfg.Spread {
+		next = next.Add(phase(p.Name, p.Planning.Interval))
+	}
+	var prev *Decision
+	for {
+		if !w.wait(ctx, next) {
+			return
+		}
+		select {
+		case np := <-w.updates:
+			st = l.adopt(ctx, p, np, st)
+			p = np
+		default:
+		}
+		t := l.tick(ctx, p, &st, prev)
+		if t.Outcome != OutcomeFailed {
+			prev = &t.Decision
+		}
+		next = nextTick(next, l.cfg.Clock.Now(), p.Planning.Interval)
+	}
+}
+
+// wait blocks until the clock reaches next or ctx ends; it reports whether to tick.
+func (w *worker) wait(ctx context.Context, next time.Time) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	d := next.Sub(w.loop.cfg.Clock.Now())
+	if d <= 0 {
+		return true
+	}
+	t := w.loop.cfg.Clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C():
+		return true
+	}
+}
+
+// nextTick returns the first tick time after now on the grid prev + k*interval, so a tick that
+// overran its interval skips the missed slots rather than bursting.
+func nextTick(prev, now time.Time, interval time.Duration) time.Time {
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	next := prev.Add(interval)
+	if !next.After(now) {
+		missed := now.Sub(next)/interval + 1
+		next = next.Add(missed * interval)
+	}
+	return next
+}
+
+// phase is a stable offset in [0, interval) derived from the policy name.
+func phase(name string, interval time.Duration) time.Duration {
+	if interval <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(name))
+	return time.Duration(h.Sum64() % uint64(interval))
+}
+
+// adopt switches a worker to a new version of its policy: the planner state is kept (Plan matches
+// services by name) unless the interval or forecast settings changed, which invalidates the
+// forecasters' history; then it starts afresh and warms up again.
+func (l *Loop) adopt(ctx context.Context, old, p policies.Policy, st State) State {
+	if old.Planning.Interval == p.Planning.Interval && old.Planning.Forecast == p.Planning.Forecast {
+		return st
+	}
+	l.cfg.Logger.Info("policy forecast settings changed; restarting its forecasts", "policy", p.Name)
+	st = l.cfg.NewState(p)
+	l.warm(ctx, p, &st)
+	return st
+}
+
+// warm backfills the forecasters from the HistoryReader, if any. A failure is logged and
+// recorded; the policy then starts cold.
+func (l *Loop) warm(ctx context.Context, p policies.Policy, st *State) {
+	if l.cfg.History == nil {
+		return
+	}
+	ctx, cancel := l.tickContext(ctx, p)
+	defer cancel()
+	h, err := l.cfg.History.History(ctx, p, l.cfg.Clock.Now())
+	n := st.Warm(h)
+	if err != nil {
+		l.cfg.Logger.Warn("backfilling the forecast history failed; starting with what arrived",
+			"policy", p.Name, "points", n, "err", err)
+		if l.cfg.Recorder != nil {
+			l.cfg.Recorder.Record(Tick{Policy: p, Time: l.cfg.Clock.Now(), Outcome: OutcomeFailed,
+				Errors: []TickError{{Stage: StageHistory, Err: err}}})
+		}
+		return
+	}
+	l.cfg.Logger.Info("backfilled the forecast history", "policy", p.Name, "points", n)
+}
+
+// tickContext is the context of one tick's I/O: it is not cancelled with the loop (a tick in
+// progress finishes on shutdown) but it has the tick deadline.
+func (l *Loop) tickContext(ctx context.Context, p policies.Policy) (context.Context, context.CancelFunc) {
+	timeout := l.cfg.TickTimeout
+	if timeout <= 0 {
+		timeout = p.Planning.Interval
+	}
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), timeout)
+}
+
+// errPanic wraps a recovered panic.
+type errPanic struct{ v any }
+
+func (e errPanic) Error() string { return fmt.Sprintf("panic: %v", e.v) }

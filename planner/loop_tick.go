@@ -1,0 +1,199 @@
+package planner
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tidal-planner/tidal/policies"
+)
+
+// tick runs one observe -> plan -> apply cycle of a policy, records and logs it, and returns it.
+// prev is the previous tick's decision (nil for the first).
+func (l *Loop) tick(ctx context.Context, p policies.Policy, st *State, prev *Decision) Tick {
+	start := l.cfg.Clock.Now()
+	ctx, cancel := l.tickContext(ctx, p)
+	defer cancel()
+	t := Tick{Policy: p, Time: start}
+	t.Observations = l.observe(ctx, p, start, &t)
+	d, ok := l.plan(start, t.Observations, p, st, &t)
+	if ok {
+		t.Decision = d
+		t.Changed = changed(prev, d)
+		t.Outcome = l.apply(ctx, p, d, &t)
+	} else {
+		t.Outcome = OutcomeFailed
+	}
+	t.Duration = l.cfg.Clock.Since(start)
+	l.store(t)
+	if l.cfg.Recorder != nil {
+		l.cfg.Recorder.Record(t)
+	}
+	l.log(t)
+	return t
+}
+
+// observe reads the metrics and the replica counts concurrently and merges them.
+func (l *Loop) observe(ctx context.Context, p policies.Policy, now time.Time, t *Tick) Observations {
+	var (
+		obs      Observations
+		reps     []ServiceObservation
+		oErr     error
+		rErr     error
+		observed sync.WaitGroup
+	)
+	observed.Go(func() { obs, oErr = l.cfg.Observer.Observe(ctx, p, now) })
+	reps, rErr = l.cfg.Replicas.Replicas(ctx, p)
+	observed.Wait()
+	if oErr != nil {
+		t.Errors = append(t.Errors, TickError{Stage: StageObserve, Err: oErr})
+		obs = unobserved(now, p, oErr.Error())
+	}
+	if rErr != nil {
+		t.Errors = append(t.Errors, TickError{Stage: StageReplicas, Err: rErr})
+	}
+	obs.Time = now
+	return mergeReplicas(obs, p, reps)
+}
+
+// unobserved is the observations of a tick whose observer failed outright: every signal missing.
+func unobserved(now time.Time, p policies.Policy, why string) Observations {
+	u := Unknown("observer failed: " + why)
+	o := Observations{Time: now, Window: p.Metrics.Window, RequestRate: u, InputTokens: u,
+		OutputTokens: u, TTFT: u, TTFTPercentile: u, ITL: u, ITLPercentile: u, QueueDepth: u,
+		Inflight: u, KVUsage: u, ArrivalCV: u}
+	for i := range p.NumServices() {
+		o.Services = append(o.Services, ServiceObservation{Name: p.ServiceAt(i).Name, KVUsage: u, ActiveTokens: u})
+	}
+	return o
+}
+
+// mergeReplicas copies the cluster's replica fields into the observations' services (adding
+// services the observer did not list). Services the reader did not return stay unknown.
+func mergeReplicas(obs Observations, p policies.Policy, reps []ServiceObservation) Observations {
+	out := make([]ServiceObservation, 0, p.NumServices())
+	for i := range p.NumServices() {
+		name := p.ServiceAt(i).Name
+		so, ok := obs.Service(name)
+		if !ok {
+			so = ServiceObservation{Name: name}
+		}
+		so.Desired, so.Ready, so.ReplicasKnown, so.GPUsPerReplica = 0, 0, false, 0
+		for _, r := range reps {
+			if r.Name == name {
+				so.Desired, so.Ready, so.ReplicasKnown, so.GPUsPerReplica = r.Desired, r.Ready, r.ReplicasKnown, r.GPUsPerReplica
+			}
+		}
+		out = append(out, so)
+	}
+	obs.Services = out
+	return obs
+}
+
+// plan calls Plan, turning a panic into a tick error so one policy's bug cannot stop the loop.
+// On a panic the state is rebuilt, since Plan may have left it half-updated.
+func (l *Loop) plan(now time.Time, obs Observations, p policies.Policy, st *State, t *Tick) (d Decision, ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			t.Errors = append(t.Errors, TickError{Stage: StagePlan, Err: errPanic{v}})
+			*st = l.cfg.NewState(p)
+			ok = false
+		}
+	}()
+	d, *st = Plan(now, obs, p, *st)
+	return d, true
+}
+
+// apply writes the decision when this process may and something must change.
+func (l *Loop) apply(ctx context.Context, p policies.Policy, d Decision, t *Tick) Outcome {
+	switch {
+	case !needsWrite(p, d):
+		return OutcomeNoChange
+	case l.cfg.DryRun || p.Mode == policies.ModeDryRun:
+		return OutcomeDryRun
+	case l.cfg.Leading != nil && !l.cfg.Leading():
+		return OutcomeFollower
+	}
+	if err := l.cfg.Applier.Apply(ctx, p, d); err != nil {
+		t.Errors = append(t.Errors, TickError{Stage: StageApply, Err: err})
+	}
+	return OutcomeApplied
+}
+
+// needsWrite reports whether a scale-actuated service's desired count differs from the count the
+// cluster holds. Services whose replicas are unknown are not written: the planner held them.
+func needsWrite(p policies.Policy, d Decision) bool {
+	for _, s := range d.Services {
+		svc, ok := p.Service(s.Name)
+		if ok && svc.Actuation == policies.ActuationScale && s.Desired != s.Current && !unknownReplicas(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownReplicas reports whether the decision's Current came from memory, not the cluster.
+func unknownReplicas(s ServiceDecision) bool {
+	for _, r := range s.Reasons {
+		if r.Code == CodeReplicasUnknown {
+			return true
+		}
+	}
+	return false
+}
+
+// changed reports whether some service's desired count differs from prev's.
+func changed(prev *Decision, d Decision) bool {
+	if prev == nil || len(prev.Services) != len(d.Services) {
+		return true
+	}
+	for i, s := range d.Services {
+		if prev.Services[i].Name != s.Name || prev.Services[i].Desired != s.Desired {
+			return true
+		}
+	}
+	return false
+}
+
+// log writes one Info line when the decision changed (or a tick failed), else a Debug line.
+func (l *Loop) log(t Tick) {
+	level := slog.LevelDebug
+	if t.Changed || t.Outcome == OutcomeFailed {
+		level = slog.LevelInfo
+	}
+	ctx := context.Background()
+	if !l.cfg.Logger.Enabled(ctx, level) && len(t.Errors) == 0 {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("policy", t.Policy.Name), slog.String("outcome", string(t.Outcome)),
+		slog.Duration("took", t.Duration),
+	}
+	for _, s := range t.Decision.Services {
+		attrs = append(attrs, slog.Group(s.Name, "current", s.Current, "ready", s.Ready,
+			"desired", s.Desired, "held", s.Held, "reasons", reasonList(s.Reasons)))
+	}
+	msg := "decision"
+	if t.Changed {
+		msg = "decision changed"
+	}
+	l.cfg.Logger.LogAttrs(ctx, level, msg, attrs...)
+	for _, e := range t.Errors {
+		l.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "tick error", slog.String("policy", t.Policy.Name),
+			slog.String("stage", string(e.Stage)), slog.String("err", e.Err.Error()))
+	}
+}
+
+// reasonList renders reasons as one "; "-separated string.
+func reasonList(rs []Reason) string {
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(r.Detail())
+	}
+	return b.String()
+}

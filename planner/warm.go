@@ -1,0 +1,40 @@
+package planner
+
+import (
+	"math"
+
+	"github.com/tidal-planner/tidal/forecast"
+)
+
+// LoadHistory is a deployment's past load, evenly spaced at the policy's planning interval,
+// oldest first, ending one interval before the first live tick. The three series have the same
+// length; NaN marks a missing point.
+type LoadHistory struct {
+	RequestRate  []float64 // requests/s
+	InputTokens  []float64 // mean input tokens per request
+	OutputTokens []float64 // mean output tokens per request
+}
+
+// Warm feeds past load to the forecasters exactly as Plan feeds live observations (request rate,
+// and input/output token rates as rate x tokens per request), so the first live forecast starts
+// from the history. It returns the number of points fed (the shortest series' length). Series of
+// different lengths are aligned on their newest point. It is pure.
+func (st *State) Warm(h LoadHistory) int {
+	n := min(len(h.RequestRate), len(h.InputTokens), len(h.OutputTokens))
+	rate := h.RequestRate[len(h.RequestRate)-n:]
+	in := h.InputTokens[len(h.InputTokens)-n:]
+	out := h.OutputTokens[len(h.OutputTokens)-n:]
+	for i := range n {
+		r := rate[i]
+		if r < 0 || math.IsInf(r, 0) {
+			r = math.NaN()
+		}
+		vals := [3]float64{r, r * in[i], r * out[i]}
+		for k, f := range [3]forecast.Forecaster{st.rate, st.input, st.output} {
+			if f != nil {
+				f.Observe(vals[k])
+			}
+		}
+	}
+	return n
+}
