@@ -38,7 +38,7 @@ spec:
     ttft: {target: 300ms, percentile: %g}
     itl: {target: 20ms, percentile: %g}
   metrics:
-    prometheus: {url: %q, timeout: 2s}
+    prometheus: {url: %q, timeout: 10s}
     model: %q
     dynamoNamespace: %q
     window: %s
