@@ -38,7 +38,7 @@ func (m *autoRegressive) refit(h *history) {
 	for i, v := range vals {
 		m.d = append(m.d, v-m.season.at(base+i))
 	}
-	m.coef, m.aic = nil, math.Inf(1)
+	m.coef, m.aic = []float64{mean(m.d)}, math.Inf(1) // AR(0) unless a fit succeeds
 	maxP := min(m.maxLags, len(m.d)/arMinPerLag-1)
 	for p := 1; p <= maxP; p++ {
 		coef, aic, ok := fitAR(m.d, p)
@@ -80,7 +80,7 @@ func fitAR(d []float64, p int) ([]float64, float64, bool) {
 
 func (m *autoRegressive) predict(h *history, out []float64) {
 	n, p := h.n(), len(m.coef)-1
-	if p < 1 || n < p {
+	if p < 0 || n < p {
 		(&lastValue{}).predict(h, out)
 		return
 	}
@@ -94,8 +94,10 @@ func (m *autoRegressive) predict(h *history, out []float64) {
 		for j := 1; j <= p; j++ {
 			v += m.coef[j] * lags[j-1]
 		}
-		copy(lags[1:], lags[:p-1])
-		lags[0] = v
+		if p > 0 {
+			copy(lags[1:], lags[:p-1])
+			lags[0] = v
+		}
 		out[i] = v + m.season.at(t0+i+1)
 	}
 }

@@ -119,10 +119,12 @@ func (m *holtWinters) initState(vals []float64, base int) int {
 		return 1
 	}
 	first, second := mean(vals[:P]), mean(vals[P:2*P])
-	m.level, m.trend = first, (second-first)/float64(P)
-	for i := range P {
-		m.season[(base+i)%P] = vals[i] - first
+	m.trend = (second - first) / float64(P)
+	mid := float64(P-1) / 2
+	for i := range P { // detrended deviations of the first season
+		m.season[(base+i)%P] = vals[i] - (first + m.trend*(float64(i)-mid))
 	}
+	m.level = first + m.trend*mid // level at the end of the first season
 	return P
 }
 

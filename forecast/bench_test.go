@@ -1,0 +1,42 @@
+package forecast
+
+import "testing"
+
+// BenchmarkStep measures one live-loop step (Observe one point, then Forecast h = 1..6) with
+// 2,016 points (14 days at 10 minutes) of history already fed. Scheduled refits fall inside the
+// loop at their natural rate (one per RefitEvery steps), so the mean includes them.
+//
+//	go test ./forecast -run '^$' -bench BenchmarkStep -count 10
+func BenchmarkStep(b *testing.B) {
+	const P = 144
+	hist := daily(2016, P, 1000, 400, 0.08, 10)
+	next := daily(4*2016, P, 1000, 400, 0.08, 11)
+	for _, m := range Methods() {
+		b.Run(m, func(b *testing.B) {
+			f := mustNew(b, m, Options{Period: P})
+			feed(f, hist)
+			buf := make([]Point, 0, 6)
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				f.Observe(next[i%len(next)])
+				buf = f.Forecast(buf[:0], 6, 0.8)
+			}
+		})
+	}
+}
+
+// BenchmarkReplay measures a full rolling-origin replay of a 14-day, 10-minute series (2,016
+// points: Observe, then Forecast 6 steps, at every point), as tidal forecast runs it.
+//
+//	go test ./forecast -run '^$' -bench BenchmarkReplay -count 10 -cpu 1
+func BenchmarkReplay(b *testing.B) {
+	const P = 144
+	vals := daily(2016, P, 1000, 400, 0.08, 12)
+	for _, m := range []string{MethodLast, MethodHoltWinters, MethodAR, MethodKalman, MethodAuto} {
+		b.Run(m, func(b *testing.B) {
+			for b.Loop() {
+				Replay(mustNew(b, m, Options{Period: P}), vals, 6, 0.8)
+			}
+		})
+	}
+}
