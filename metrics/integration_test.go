@@ -112,6 +112,18 @@ func TestObserveAgainstPrometheus(t *testing.T) {
 			t.Parallel()
 			checkBackfill(t, prom, a, policyFor("llm-linear"), variant("llm-linear"))
 		})
+		t.Run("override with placeholders", func(t *testing.T) {
+			t.Parallel()
+			extra := "    queries:\n      requestRate: '2 * sum(rate(dynamo_frontend_requests_total{model=\"${model}\",dynamo_namespace=\"${namespace}\"}[${window}]))'\n"
+			p := testPolicy(t, prom.URL(), "llama", "llm-linear", testWindow, extra)
+			want := 2 * variant("llm-linear").RequestRate
+			eventually(t, "overridden request rate", func() string {
+				if got := observe(t, a, p).RequestRate; !got.OK || math.Abs(got.V-want) > 0.02*want {
+					return fmt.Sprintf("RequestRate = %+v, want %g", got, want)
+				}
+				return ""
+			})
+		})
 		t.Run("vanished series", func(t *testing.T) {
 			t.Parallel()
 			exp.Remove("llama", "llm-gone")

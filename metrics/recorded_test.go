@@ -104,3 +104,20 @@ func TestObserveUnreachable(t *testing.T) {
 		t.Errorf("observations (-want +got):\n%s", diff)
 	}
 }
+
+// TestObserveRejectsBadTemplates: a query template that cannot be expanded is a configuration
+// error, reported by Observe rather than hidden in a missing value.
+func TestObserveRejectsBadTemplates(t *testing.T) {
+	tests := []struct{ name, query string }{
+		{"unknown placeholder", "sum(x{${nope}})"},
+		{"quantile outside a percentile signal", "histogram_quantile(${quantile}, x)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := testPolicy(t, "http://127.0.0.1:1", "llama", "llm-llama", testWindow, "    queries:\n      ttft: '"+tt.query+"'\n")
+			if _, err := metrics.New(testOptions()).Observe(context.Background(), p, time.Unix(0, 0)); err == nil {
+				t.Error("Observe succeeded, want an error")
+			}
+		})
+	}
+}
