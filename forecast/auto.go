@@ -66,15 +66,15 @@ func (a *auto) rank(k int) {
 	}
 	var cs []cand
 	bar := math.Inf(1) // a candidate must beat last value by autoMargin to join the blend
-	if last := a.subs[0]; last.errs.recent[k].len() >= minErrors {
-		bar = (1 - autoMargin) * last.errs.recent[k].meanAbs()
+	if last := a.subs[0]; last.bands.fixed.recent[k].len() >= minErrors {
+		bar = (1 - autoMargin) * last.bands.fixed.recent[k].meanAbs()
 	}
 	for i, s := range a.subs {
 		a.weights[k][i] = 0
-		if s.usingBase || s.errs.recent[k].len() < min(a.o.SelectWindow, minErrors) {
+		if s.usingBase || s.bands.fixed.recent[k].len() < min(a.o.SelectWindow, minErrors) {
 			continue
 		}
-		if e := s.errs.recent[k].meanAbs(); i == 0 || e < bar {
+		if e := s.bands.fixed.recent[k].meanAbs(); i == 0 || e < bar {
 			cs = append(cs, cand{i, e})
 		}
 	}

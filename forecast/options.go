@@ -31,10 +31,6 @@ type Options struct {
 	// ErrorWindow is the number of recent errors per horizon kept for intervals (default
 	// 7*Period, at least 200).
 	ErrorWindow int
-	// AdaptiveBands measures errors in units of the recent volatility (an EWMA of squared
-	// one-step log changes) so bands widen and narrow with it. Off by default: on the ServeGen
-	// series it helped one-step bands and hurt six-step ones (docs/forecast.md).
-	AdaptiveBands bool
 	// SelectWindow is the number of recent errors per horizon auto ranks methods by (default
 	// 2*Period, at least 48).
 	SelectWindow int

@@ -35,19 +35,12 @@ type predictor struct {
 	reason    string
 	usingBase bool // true while the model is not ready and a fallback forecasts
 
-	zeroRun int       // current run of exact zeros (gap candidates)
-	pending []pending // errors of zero actuals, committed when the run ends short of a gap
+	zeroRun int // current run of exact zeros (gap candidates)
 
-	errs    errorStore
+	bands   bands       // own errors and interval quantiles
 	fcRing  [][]float64 // fcRing[s % MaxHorizon]: forecasts made after step s
-	volRing []float64   // volRing[s % MaxHorizon]: volatility when those forecasts were made
-
-	vol2     float64 // EWMA of squared one-step log changes of the series
-	volN     int
-	prevRaw  float64
-	havePrev bool
-	cur      []float64 // forecasts made after the newest point (clamped at 0)
-	scratch  []float64
+	cur     []float64   // forecasts made after the newest point (clamped at 0)
+	scratch []float64
 
 	shift        float64 // c in log(v+c) when models see the log scale; 0 until a positive value
 	eps          float64 // floor in log-ratio errors
@@ -61,19 +54,12 @@ type predictor struct {
 	driftAtRefit float64
 }
 
-// pending is an error held back while a zero run may still turn out to be a gap.
-type pending struct {
-	h int
-	e float64
-}
-
 func newPredictor(method string, o Options) *predictor {
 	p := &predictor{
 		method: method, o: o, m: newModel(method, o),
 		hist:    history{limit: o.History},
-		errs:    newErrorStore(o),
+		bands:   newBands(o, method != MethodLastRatio),
 		fcRing:  make([][]float64, o.MaxHorizon),
-		volRing: make([]float64, o.MaxHorizon),
 		cur:     make([]float64, o.MaxHorizon),
 		active:  MethodLast,
 	}
@@ -98,14 +84,11 @@ func (p *predictor) Observe(v float64) {
 		if p.zeroRun >= p.o.GapSteps {
 			gapStart = p.zeroRun == p.o.GapSteps
 			missing = true
-			p.pending = p.pending[:0]
+			p.bands.dropPending()
 		}
 	case !missing:
 		p.zeroRun = 0
-		for _, e := range p.pending {
-			p.errs.add(e.h, e.e)
-		}
-		p.pending = p.pending[:0]
+		p.bands.commitPending()
 	}
 	p.setShift(v, missing)
 	stored := p.fwd(v)
@@ -116,7 +99,7 @@ func (p *predictor) Observe(v float64) {
 		p.levelSum += v
 		p.levelN++
 		p.recordErrors(v)
-		p.updateVol(v)
+		p.bands.observe(v, p.eps)
 	}
 	p.hist.push(stored, missing)
 	if gapStart {
@@ -207,19 +190,15 @@ func (p *predictor) fill(i int) float64 {
 func (p *predictor) recordErrors(a float64) {
 	step := p.hist.next()
 	for h := 1; h <= p.o.MaxHorizon && h < p.observed; h++ {
-		f := p.fcRing[(step-h)%p.o.MaxHorizon][h-1]
-		e := logRatio(a, f, p.eps) / p.volRing[(step-h)%p.o.MaxHorizon]
-		if math.IsNaN(e) || (p.sigma() != 1 && p.volN < minErrors) {
+		idx := (step - h) % p.o.MaxHorizon
+		e := logRatio(a, p.fcRing[idx][h-1], p.eps)
+		if math.IsNaN(e) {
 			continue
 		}
 		if h == 1 {
 			p.driftRecent += (math.Min(math.Abs(e), 5) - p.driftRecent) / 24
 		}
-		if a == 0 && p.o.GapSteps > 0 {
-			p.pending = append(p.pending, pending{h - 1, e})
-			continue
-		}
-		p.errs.add(h-1, e)
+		p.bands.record(h-1, idx, e, a == 0 && p.o.GapSteps > 0)
 	}
 }
 
@@ -255,11 +234,12 @@ func (p *predictor) fallbackName() string {
 // update recomputes the forecasts after the newest point and files them for scoring.
 func (p *predictor) update() {
 	if p.levelN > 0 && p.method != MethodLastRatio {
-		p.eps = 0.01 * p.levelSum / float64(p.levelN)
+		p.eps = p.levelSum / float64(p.levelN)
 	}
 	p.points(p.cur)
-	copy(p.fcRing[(p.hist.next()-1)%p.o.MaxHorizon], p.cur)
-	p.volRing[(p.hist.next()-1)%p.o.MaxHorizon] = p.sigma()
+	idx := (p.hist.next() - 1) % p.o.MaxHorizon
+	copy(p.fcRing[idx], p.cur)
+	p.bands.snapshot(idx)
 }
 
 // points fills out with clamped point forecasts from the model or its fallback.
@@ -311,40 +291,12 @@ func (p *predictor) Forecast(dst []Point, h int, coverage float64) []Point {
 	return dst
 }
 
-// volAlpha is the smoothing weight of the volatility EWMA (an effective memory of ~1/volAlpha
-// points).
-const volAlpha = 1.0 / 12
-
-// updateVol folds the one-step log change into v into the volatility estimate.
-func (p *predictor) updateVol(v float64) {
-	if p.havePrev {
-		if d := logRatio(v, p.prevRaw, math.Max(p.eps, 1e-12)); !math.IsNaN(d) && !math.IsInf(d, 0) {
-			p.volN++
-			p.vol2 += (d*d - p.vol2) * math.Max(volAlpha, 1/float64(p.volN))
-		}
-	}
-	p.prevRaw, p.havePrev = v, true
-}
-
-// sigma is the scale errors are measured in: the current volatility when intervals adapt to it,
-// else 1 (last-ratio keeps raw ratios, as the baseline is defined).
-func (p *predictor) sigma() float64 {
-	if p.method == MethodLastRatio || !p.o.AdaptiveBands {
-		return 1
-	}
-	return math.Max(math.Sqrt(p.vol2), 1e-3)
-}
-
-// minErrors is how many h-step errors a band needs before it is trusted over the naive band.
-const minErrors = 20
-
 // band returns the log-ratio quantiles for horizon index i (0-based).
 func (p *predictor) band(i int, lo, hi float64) (float64, float64) {
 	k := min(i, p.o.MaxHorizon-1)
 	scale := math.Sqrt(float64(i+1) / float64(k+1))
-	if qlo, qhi, n := p.errs.quantiles(k, lo, hi); n >= minErrors {
-		sig := p.sigma()
-		return qlo * scale * sig, qhi * scale * sig
+	if qlo, qhi, ok := p.bands.quantiles(k, lo, hi); ok {
+		return qlo * scale, qhi * scale
 	}
 	return p.naiveBand(k+1, lo, hi, scale)
 }
@@ -373,14 +325,12 @@ func (p *predictor) Clone() Forecaster {
 	c := *p
 	c.m = p.m.clone()
 	c.hist = p.hist.clone()
-	c.pending = slices.Clone(p.pending)
-	c.errs = p.errs.clone()
+	c.bands = p.bands.clone()
 	c.fcRing = make([][]float64, len(p.fcRing))
 	for i := range p.fcRing {
 		c.fcRing[i] = slices.Clone(p.fcRing[i])
 	}
 	c.cur = slices.Clone(p.cur)
-	c.volRing = slices.Clone(p.volRing)
 	c.scratch = nil
 	return &c
 }

@@ -1,0 +1,164 @@
+package forecast
+
+import "math"
+
+// bandQ is the quantile at which the two band variants are compared (the planner's usual
+// provisioning quantile).
+const bandQ = 0.9
+
+// volAlpha is the smoothing weight of the volatility EWMA (an effective memory of ~1/volAlpha
+// points).
+const volAlpha = 1.0 / 12
+
+// minErrors is how many h-step errors a band needs before it is trusted over the naive band.
+const minErrors = 20
+
+// bands keeps a predictor's own h-step errors and turns them into interval quantiles. Errors
+// are log ratios ln((actual+eps)/(forecast+eps)) (eps the mean level: multiplicative at high
+// load, close to additive near zero). Two variants are kept per horizon: fixed (the raw errors)
+// and scaled (errors in units of the volatility when the forecast was made, an EWMA of squared
+// one-step log changes, so the band breathes with it). Per horizon, the variant whose q0.9 upper
+// offsets had the lower recent pinball loss is used; this is re-decided at every point.
+type bands struct {
+	h        int
+	adaptive bool // false: fixed only (last-ratio is defined by raw ratios)
+
+	fixed, scaled errorStore
+	loss          []ring      // [2k+variant] recent pinball losses of the q0.9 offset
+	upRing        [][]float64 // [step%h][2k+variant] q0.9 offsets in force when forecasting
+	volRing       []float64   // [step%h] volatility when forecasting
+	pending       []pending
+
+	vol2     float64
+	volN     int
+	prevRaw  float64
+	havePrev bool
+}
+
+// pending holds an error of a zero actual while its zero run may still turn out to be a gap.
+type pending struct {
+	k      int
+	e, es  float64
+	lf, ls float64
+	scored bool
+}
+
+func newBands(o Options, adaptive bool) bands {
+	b := bands{
+		h: o.MaxHorizon, adaptive: adaptive,
+		fixed: newErrorStore(o), scaled: newErrorStore(o),
+		loss: make([]ring, 2*o.MaxHorizon), upRing: make([][]float64, o.MaxHorizon),
+		volRing: make([]float64, o.MaxHorizon),
+	}
+	for i := range b.loss {
+		b.loss[i] = newRing(o.SelectWindow)
+	}
+	for i := range b.upRing {
+		b.upRing[i] = make([]float64, 2*o.MaxHorizon)
+	}
+	return b
+}
+
+// record files the error e of a forecast made at slot idx for horizon index k. Errors of zero
+// actuals wait in pending until commitPending or dropPending.
+func (b *bands) record(k, idx int, e float64, zero bool) {
+	vol := b.volRing[idx]
+	p := pending{k: k, e: e, es: e / vol, scored: vol > 0 && b.volN >= minErrors}
+	p.lf = pinball(e, b.upRing[idx][2*k])
+	p.ls = pinball(e, b.upRing[idx][2*k+1])
+	if zero {
+		b.pending = append(b.pending, p)
+		return
+	}
+	b.commit(p)
+}
+
+func (b *bands) commit(p pending) {
+	b.fixed.add(p.k, p.e)
+	if p.scored {
+		b.scaled.add(p.k, p.es)
+		b.loss[2*p.k].add(p.lf)
+		b.loss[2*p.k+1].add(p.ls)
+	}
+}
+
+func (b *bands) commitPending() {
+	for _, p := range b.pending {
+		b.commit(p)
+	}
+	b.pending = b.pending[:0]
+}
+
+func (b *bands) dropPending() { b.pending = b.pending[:0] }
+
+// pinball is the q0.9 pinball loss of offset u for error e.
+func pinball(e, u float64) float64 {
+	if math.IsInf(e, 0) || math.IsNaN(u) {
+		return 0
+	}
+	if e >= u {
+		return bandQ * (e - u)
+	}
+	return (1 - bandQ) * (u - e)
+}
+
+// observe folds the one-step log change into v into the volatility.
+func (b *bands) observe(v, eps float64) {
+	if b.havePrev {
+		if d := logRatio(v, b.prevRaw, math.Max(eps, 1e-12)); !math.IsNaN(d) && !math.IsInf(d, 0) {
+			b.volN++
+			b.vol2 += (d*d - b.vol2) * math.Max(volAlpha, 1/float64(b.volN))
+		}
+	}
+	b.prevRaw, b.havePrev = v, true
+}
+
+func (b *bands) sigma() float64 { return math.Max(math.Sqrt(b.vol2), 1e-3) }
+
+// snapshot records, for the forecasts just made at slot idx, the volatility and the q0.9
+// offsets each variant would give.
+func (b *bands) snapshot(idx int) {
+	b.volRing[idx] = b.sigma()
+	for k := range b.h {
+		_, qf, _ := b.fixed.quantiles(k, bandQ, bandQ)
+		_, qs, _ := b.scaled.quantiles(k, bandQ, bandQ)
+		b.upRing[idx][2*k], b.upRing[idx][2*k+1] = qf, qs*b.sigma()
+	}
+}
+
+// quantiles returns the lo and hi offsets of horizon index k from the better variant, and false
+// while there are too few errors.
+func (b *bands) quantiles(k int, lo, hi float64) (float64, float64, bool) {
+	if b.adaptive && b.loss[2*k+1].len() >= minErrors && b.loss[2*k+1].meanAbs() < b.loss[2*k].meanAbs() {
+		if qlo, qhi, n := b.scaled.quantiles(k, lo, hi); n >= minErrors {
+			s := b.sigma()
+			return qlo * s, qhi * s, true
+		}
+	}
+	qlo, qhi, n := b.fixed.quantiles(k, lo, hi)
+	return qlo, qhi, n >= minErrors
+}
+
+// variant names the band in use at horizon index k, for Status.
+func (b *bands) variant(k int) string {
+	if b.adaptive && b.loss[2*k+1].len() >= minErrors && b.loss[2*k+1].meanAbs() < b.loss[2*k].meanAbs() {
+		return "volatility-scaled"
+	}
+	return "fixed"
+}
+
+func (b *bands) clone() bands {
+	c := *b
+	c.fixed, c.scaled = b.fixed.clone(), b.scaled.clone()
+	c.loss = make([]ring, len(b.loss))
+	for i := range b.loss {
+		c.loss[i] = b.loss[i].clone()
+	}
+	c.upRing = make([][]float64, len(b.upRing))
+	for i := range b.upRing {
+		c.upRing[i] = append([]float64(nil), b.upRing[i]...)
+	}
+	c.volRing = append([]float64(nil), b.volRing...)
+	c.pending = append([]pending(nil), b.pending...)
+	return c
+}
