@@ -3,6 +3,7 @@ package policies
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -32,6 +33,9 @@ func FuzzLoad(f *testing.F) {
 			for _, pr := range probs {
 				if pr.File != "f.yaml" || pr.Msg == "" {
 					t.Fatalf("problem without file or message: %#v", pr)
+				}
+				if strings.HasPrefix(pr.Msg, "cannot decode: ") && !strings.Contains(pr.Msg, "aliasing") {
+					t.Fatalf("the schema walk accepted what yaml.v3 rejects: %v", pr)
 				}
 			}
 			return

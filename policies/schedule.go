@@ -85,7 +85,7 @@ func validateOverrides(p *problems, path string, s *Spec, sch *ScheduleSpec) {
 	}
 	for _, name := range sortedKeys(sch.Services) {
 		o := sch.Services[name]
-		opath := path + ".services." + name
+		opath := joinPath(path+".services", name)
 		idx := -1
 		for i, n := range names {
 			if n == name {

@@ -138,7 +138,7 @@ func validateMetrics(p *problems, m *MetricsSpec) {
 		names = append(names, string(s))
 	}
 	for _, k := range sortedKeys(m.Queries) {
-		path := "spec.metrics.queries." + string(k)
+		path := joinPath("spec.metrics.queries", string(k))
 		if !slices.Contains(Signals(), k) {
 			p.addf(path, "%q is not a known signal: one of %s%s", string(k), quoteList(Signals()), didYouMean(string(k), names))
 		} else if m.Queries[k] == "" {
