@@ -75,6 +75,8 @@ func TestParseGarbage(t *testing.T) {
 		{"tabs", "apiVersion: x\n\tkind: y\n", "g.yaml:2: is not valid YAML"},
 		{"huge integer", strings.Replace(minimal, "maxReplicas: 4", "maxReplicas: 99999999999999999999", 1), "spec.services[0].maxReplicas: expected a whole number, got 99999999999999999999"},
 		{"int32 overflow", strings.Replace(minimal, "maxReplicas: 4", "maxReplicas: 2147483648", 1), "spec.services[0].maxReplicas: expected a whole number"},
+		{"days", strings.Replace(minimal, "target: 300ms", "target: 1d", 1), `spec.slo.ttft.target: expected a duration such as "300ms" or "5m", got "1d" (there is no "d" unit: 14 days is "336h")`},
+		{"long value", strings.Replace(minimal, "target: 300ms", "target: "+strings.Repeat("é", 50), 1), `got "` + strings.Repeat("é", 40) + `..."`},
 		{"binary tag", strings.Replace(minimal, "name: p", "name: !!binary aGVsbG8=", 1), "metadata.name: expected a string, got aGVsbG8="},
 		{"custom tag", strings.Replace(minimal, "name: p", "name: !shout p", 1), "metadata.name: expected a string"},
 	}

@@ -20,6 +20,7 @@ var (
 	documentType = reflect.TypeFor[Document]()
 	durationType = reflect.TypeFor[Duration]()
 	plainKey     = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	dayUnit      = regexp.MustCompile(`^[0-9.]+d`)
 )
 
 // walker accumulates problems and the line of every field path it visits.
@@ -97,8 +98,8 @@ func describe(n *yaml.Node) string {
 		return "a list"
 	}
 	v := n.Value
-	if len(v) > 40 {
-		v = v[:40] + "..."
+	if r := []rune(v); len(r) > 40 {
+		v = string(r[:40]) + "..."
 	}
 	if n.ShortTag() == "!!str" {
 		return fmt.Sprintf("%q", v)
@@ -112,7 +113,11 @@ func (w *walker) duration(n *yaml.Node, path string) {
 		return
 	}
 	if _, err := time.ParseDuration(n.Value); err != nil {
-		w.errorf(n.Line, path, "expected a duration such as \"300ms\" or \"5m\", got %s", describe(n))
+		hint := ""
+		if dayUnit.MatchString(n.Value) {
+			hint = ` (there is no "d" unit: 14 days is "336h")`
+		}
+		w.errorf(n.Line, path, "expected a duration such as \"300ms\" or \"5m\", got %s%s", describe(n), hint)
 	}
 }
 
