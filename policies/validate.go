@@ -10,7 +10,8 @@ import (
 )
 
 // validate checks a defaulted document and returns every problem, in document order. It is pure
-// apart from time.LoadLocation, which reads the embedded time zone database.
+// apart from time.LoadLocation, which reads the system time zone database when there is one (the
+// embedded copy otherwise).
 func validate(d *Document) problems {
 	var p problems
 	validateEnvelope(&p, d)
