@@ -1,0 +1,172 @@
+package ops_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/tidal-planner/tidal/cmd/tidal/ops"
+	"github.com/tidal-planner/tidal/planner"
+	"github.com/tidal-planner/tidal/policies"
+)
+
+var t0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+
+func policy(t *testing.T, name string) policies.Policy {
+	t.Helper()
+	p, err := policies.Parse([]byte(fmt.Sprintf(`apiVersion: tidal.dev/v1alpha1
+kind: Policy
+metadata: {name: %s}
+spec:
+  target: {namespace: llm, deployment: d-%s, topology: aggregated}
+  services:
+    - {name: Worker, role: aggregated, minReplicas: 1, maxReplicas: 4, gpusPerReplica: 1}
+  slo: {ttft: {target: 500ms}, itl: {target: 30ms}}
+  metrics: {model: m}
+`, name, name)), name+".yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// tick builds a tick of policy p deciding desired from current, with a missing queue depth.
+func tick(p policies.Policy, at time.Time, current, desired int32, errs ...planner.TickError) planner.Tick {
+	return planner.Tick{
+		Policy: p, Time: at, Duration: 30 * time.Millisecond, Outcome: planner.OutcomeApplied, Changed: true,
+		Observations: planner.Observations{RequestRate: planner.Known(12), QueueDepth: planner.Unknown("empty result")},
+		Decision: planner.Decision{Time: at, GPUs: desired, Services: []planner.ServiceDecision{{
+			Name: "Worker", Role: policies.RoleAggregated, Current: current, Ready: current, Desired: desired,
+			GPUsPerReplica: 1, Need: 2.4, Load: planner.Load{RequestRate: 13.2},
+			Reasons: []planner.Reason{{Step: planner.StepSize, Code: planner.CodeSized, Before: current, After: desired, Value: 2.4}},
+		}}},
+		Errors: errs,
+	}
+}
+
+func TestRecorderMetrics(t *testing.T) {
+	r := ops.NewRecorder(ops.Options{})
+	p := policy(t, "a")
+	r.Record(tick(p, t0, 1, 3, planner.TickError{Stage: planner.StageApply, Err: context.DeadlineExceeded}))
+	r.Record(tick(p, t0.Add(time.Minute), 3, 3))
+	const want = `
+# HELP tidal_desired_replicas Replicas the last decision wants.
+# TYPE tidal_desired_replicas gauge
+tidal_desired_replicas{deployment="d-a",namespace="llm",policy="a",service="Worker"} 3
+# HELP tidal_decision_reasons_total Reasons recorded by decisions, by pipeline step and code.
+# TYPE tidal_decision_reasons_total counter
+tidal_decision_reasons_total{code="sized",deployment="d-a",namespace="llm",policy="a",service="Worker",step="size"} 2
+# HELP tidal_errors_total Tick errors by stage and kind.
+# TYPE tidal_errors_total counter
+tidal_errors_total{kind="timeout",policy="a",stage="apply"} 1
+`
+	names := []string{"tidal_desired_replicas", "tidal_decision_reasons_total", "tidal_errors_total"}
+	if err := testutil.GatherAndCompare(r.Registry(), strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+	tests := []struct {
+		name   string
+		metric string
+		want   int
+	}{
+		{"observed signals present", "tidal_observed", 1},
+		{"missing flags for every signal", "tidal_observation_missing", len(policies.Signals())},
+		{"min and max bounds", "tidal_replica_bounds", 2},
+		{"three planned load signals", "tidal_planned_load", 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := testutil.GatherAndCount(r.Registry(), tc.metric)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != tc.want {
+				t.Errorf("%s has %d series, want %d", tc.metric, n, tc.want)
+			}
+		})
+	}
+	r.SetPolicies(nil)
+	if n, _ := testutil.GatherAndCount(r.Registry(), "tidal_desired_replicas"); n != 0 {
+		t.Errorf("a removed policy keeps %d desired series", n)
+	}
+}
+
+func TestDebugDecisions(t *testing.T) {
+	r := ops.NewRecorder(ops.Options{Keep: 2})
+	a, b := policy(t, "a"), policy(t, "b")
+	for i := range 3 {
+		r.Record(tick(a, t0.Add(time.Duration(i)*time.Minute), 1, int32(2+i)))
+	}
+	r.Record(tick(b, t0, 1, 1, planner.TickError{Stage: planner.StageObserve, Err: errors.New("boom")}))
+	srv := httptest.NewServer(ops.Handler(r, ops.Checks{}))
+	defer srv.Close()
+	tests := []struct {
+		name  string
+		query string
+		want  []string // policy/desired/outcome per entry, newest first
+	}{
+		{"all, newest first, two kept per policy", "", []string{"a/4", "a/3", "b/1"}},
+		{"one policy", "?policy=b", []string{"b/1"}},
+		{"limited", "?limit=1", []string{"a/4"}},
+		{"unknown policy", "?policy=zzz", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.Get(srv.URL + "/debug/decisions" + tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var ds []ops.Decision
+			if err := json.NewDecoder(resp.Body).Decode(&ds); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range ds {
+				got = append(got, fmt.Sprintf("%s/%d", d.Policy, d.Services[0].Desired))
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("decisions (-want +got):\n%s", diff)
+			}
+		})
+	}
+	ds := r.Decisions("b", 0)
+	if len(ds) != 1 || len(ds[0].Errors) != 1 || ds[0].Errors[0].Stage != "observe" ||
+		ds[0].Observed["queueDepth"].Missing != "empty result" || ds[0].Services[0].Reasons[0].Detail == "" {
+		t.Errorf("decision of b lacks its error, missing reason or reason detail: %+v", ds)
+	}
+}
+
+func TestProbes(t *testing.T) {
+	notReady := errors.New("no policy has ticked yet")
+	tests := []struct {
+		name  string
+		path  string
+		check ops.Checks
+		want  int
+	}{
+		{"live", "/healthz", ops.Checks{}, http.StatusOK},
+		{"loop stopped", "/healthz", ops.Checks{Live: func() error { return errors.New("loop stopped") }}, http.StatusServiceUnavailable},
+		{"ready", "/readyz", ops.Checks{Ready: func() error { return nil }}, http.StatusOK},
+		{"not ready", "/readyz", ops.Checks{Ready: func() error { return notReady }}, http.StatusServiceUnavailable},
+		{"metrics", "/metrics", ops.Checks{}, http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			ops.Handler(ops.NewRecorder(ops.Options{}), tc.check).ServeHTTP(rec, httptest.NewRequest("GET", tc.path, nil))
+			if rec.Code != tc.want {
+				t.Errorf("GET %s = %d, want %d: %s", tc.path, rec.Code, tc.want, rec.Body)
+			}
+		})
+	}
+}
