@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -58,39 +59,22 @@ func (a *auto) observe(_ *history, raw float64) {
 
 func (a *auto) refit(*history) {}
 
-// rank sets the blend weights of horizon index k.
+// cand is a candidate's index and recent mean absolute error at one horizon.
+type cand struct {
+	i   int
+	err float64
+}
+
+// rank sets the blend weights of horizon index k: inverse squared error over the autoTop best
+// eligible candidates, last value alone until any has a track record.
 func (a *auto) rank(k int) {
-	type cand struct {
-		i   int
-		err float64
-	}
-	var cs []cand
-	bar := math.Inf(1) // a candidate must beat last value by autoMargin to join the blend
-	if last := a.subs[0]; last.bands.fixed.recent[k].len() >= minErrors {
-		bar = (1 - autoMargin) * last.bands.fixed.recent[k].meanAbs()
-	}
-	for i, s := range a.subs {
-		a.weights[k][i] = 0
-		if s.usingBase || s.bands.fixed.recent[k].len() < min(a.o.SelectWindow, minErrors) {
-			continue
-		}
-		if e := s.bands.fixed.recent[k].meanAbs(); i == 0 || e < bar {
-			cs = append(cs, cand{i, e})
-		}
-	}
+	clear(a.weights[k])
+	cs := a.eligible(k)
 	if len(cs) == 0 {
-		a.weights[k][0] = 1 // last value until some candidate has a track record
+		a.weights[k][0] = 1
 		return
 	}
-	slices.SortStableFunc(cs, func(x, y cand) int {
-		switch {
-		case x.err < y.err:
-			return -1
-		case x.err > y.err:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(cs, func(x, y cand) int { return cmp.Compare(x.err, y.err) })
 	cs = cs[:min(autoTop, len(cs))]
 	total := 0.0
 	for _, c := range cs {
@@ -101,6 +85,26 @@ func (a *auto) rank(k int) {
 	for _, c := range cs {
 		a.weights[k][c.i] /= total
 	}
+}
+
+// eligible lists the candidates with a track record at horizon index k whose recent error beats
+// last value's by autoMargin (last value itself is always eligible).
+func (a *auto) eligible(k int) []cand {
+	bar := math.Inf(1)
+	if last := a.subs[0]; last.bands.fixed.recent[k].len() >= minErrors {
+		bar = (1 - autoMargin) * last.bands.fixed.recent[k].meanAbs()
+	}
+	var cs []cand
+	for i, s := range a.subs {
+		r := &s.bands.fixed.recent[k]
+		if s.usingBase || r.len() < min(a.o.SelectWindow, minErrors) {
+			continue
+		}
+		if e := r.meanAbs(); i == 0 || e < bar {
+			cs = append(cs, cand{i, e})
+		}
+	}
+	return cs
 }
 
 func (a *auto) predict(_ *history, out []float64) {

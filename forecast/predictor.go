@@ -57,11 +57,11 @@ type predictor struct {
 func newPredictor(method string, o Options) *predictor {
 	p := &predictor{
 		method: method, o: o, m: newModel(method, o),
-		hist:    history{limit: o.History},
-		bands:   newBands(o, method != MethodLastRatio),
-		fcRing:  make([][]float64, o.MaxHorizon),
-		cur:     make([]float64, o.MaxHorizon),
-		active:  MethodLast,
+		hist:   history{limit: o.History},
+		bands:  newBands(o, method != MethodLastRatio),
+		fcRing: make([][]float64, o.MaxHorizon),
+		cur:    make([]float64, o.MaxHorizon),
+		active: MethodLast,
 	}
 	for i := range p.fcRing {
 		p.fcRing[i] = make([]float64, o.MaxHorizon)

@@ -24,15 +24,8 @@ func ReadAzure(r io.Reader, name string) ([]Request, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = 3
 	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if err != nil {
-		return nil, fmt.Errorf("reading azure trace %s header: %w", name, err)
-	}
-	want := []string{"TIMESTAMP", "ContextTokens", "GeneratedTokens"}
-	for i, h := range header {
-		if strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) != want[i] {
-			return nil, lineError(name, 1, "header %q, want %q", strings.Join(header, ","), strings.Join(want, ","))
-		}
+	if err := azureHeader(cr, name); err != nil {
+		return nil, err
 	}
 	var (
 		reqs  []Request
@@ -43,24 +36,53 @@ func ReadAzure(r io.Reader, name string) ([]Request, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			return nil, fmt.Errorf("reading azure trace %s: %w", name, err)
 		}
-		ts, err := time.Parse(azureLayout, strings.TrimSpace(rec[0]))
+		line, _ := cr.FieldPos(0)
+		ts, req, err := azureRow(rec)
 		if err != nil {
-			return nil, lineError(name, line, "TIMESTAMP %q: %v", rec[0], err)
+			return nil, lineError(name, line, "%v", err)
 		}
-		in, err1 := tokens(rec[1])
-		out, err2 := tokens(rec[2])
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, lineError(name, line, "token counts: %v", err)
-		}
-		times = append(times, ts)
-		reqs = append(reqs, Request{InputTokens: in, OutputTokens: out})
+		times, reqs = append(times, ts), append(reqs, req)
 	}
+	setOffsets(reqs, times)
+	return reqs, nil
+}
+
+// azureHeader reads and checks the header row.
+func azureHeader(cr *csv.Reader, name string) error {
+	header, err := cr.Read()
+	if err != nil {
+		return fmt.Errorf("reading azure trace %s header: %w", name, err)
+	}
+	want := []string{"TIMESTAMP", "ContextTokens", "GeneratedTokens"}
+	for i, h := range header {
+		if strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) != want[i] {
+			return lineError(name, 1, "header %q, want %q", strings.Join(header, ","), strings.Join(want, ","))
+		}
+	}
+	return nil
+}
+
+// azureRow parses one data row (arrival left for setOffsets).
+func azureRow(rec []string) (time.Time, Request, error) {
+	ts, err := time.Parse(azureLayout, strings.TrimSpace(rec[0]))
+	if err != nil {
+		return ts, Request{}, fmt.Errorf("TIMESTAMP %q: %v", rec[0], err)
+	}
+	in, err1 := tokens(rec[1])
+	out, err2 := tokens(rec[2])
+	if err := errors.Join(err1, err2); err != nil {
+		return ts, Request{}, fmt.Errorf("token counts: %v", err)
+	}
+	return ts, Request{InputTokens: in, OutputTokens: out}, nil
+}
+
+// setOffsets sets each request's arrival to its time minus the earliest time.
+func setOffsets(reqs []Request, times []time.Time) {
 	if len(times) == 0 {
-		return nil, nil
+		return
 	}
 	first := times[0]
 	for _, t := range times {
@@ -71,7 +93,6 @@ func ReadAzure(r io.Reader, name string) ([]Request, error) {
 	for i, t := range times {
 		reqs[i].Arrival = t.Sub(first)
 	}
-	return reqs, nil
 }
 
 // tokens parses a non-negative token count.
