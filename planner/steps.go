@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"math"
 	"time"
 
 	"github.com/tidal-planner/tidal/policies"
@@ -71,13 +72,13 @@ func (r *run) observe() {
 }
 
 func (r *run) checkSignal(s policies.Signal, v Value) {
-	if v.OK && v.V >= 0 {
+	if v.OK && v.V >= 0 && !math.IsInf(v.V, 1) {
 		return
 	}
 	r.held = true
 	why := v.Missing
 	if v.OK {
-		why = "negative value"
+		why = "negative or non-finite value"
 	}
 	r.add(StepObserve, CodeMissing, r.cur, r.cur, 0, 0, string(s)+": "+why)
 }
