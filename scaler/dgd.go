@@ -77,7 +77,7 @@ func (s Service) GPUsPerReplica() int32 { return s.NodeCount * s.GPUsPerNode }
 
 // ServiceStatus is the operator's view of a service's pods.
 type ServiceStatus struct {
-	Known                                                      bool
+	Known                                                       bool
 	Replicas, UpdatedReplicas, ReadyReplicas, AvailableReplicas int32
 }
 
