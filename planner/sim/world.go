@@ -77,23 +77,15 @@ func Run(d Deployment, wl Workload, as Autoscaler, opt Options) (Result, error) 
 }
 
 func newWorld(d Deployment, wl Workload, as Autoscaler, opt Options) (*world, error) {
-	if err := d.Validate(); err != nil {
-		return nil, fmt.Errorf("simulating deployment: %w", err)
+	cad := as.Cadence()
+	if err := checkInputs(d, wl, cad); err != nil {
+		return nil, err
 	}
 	if opt.ScrapeInterval <= 0 {
 		opt.ScrapeInterval = 15 * time.Second
 	}
 	if opt.SeriesStep <= 0 {
 		opt.SeriesStep = time.Minute
-	}
-	cad := as.Cadence()
-	if cad.Interval <= 0 || cad.Window <= 0 {
-		return nil, fmt.Errorf("autoscaler cadence must be positive (interval %v, window %v)", cad.Interval, cad.Window)
-	}
-	for i := 1; i < len(wl.Requests); i++ {
-		if wl.Requests[i].Arrival < wl.Requests[i-1].Arrival {
-			return nil, fmt.Errorf("workload %q: request %d arrives before request %d", wl.Name, i, i-1)
-		}
 	}
 	w := &world{d: d, reqs: wl.Requests, opt: opt, as: as, cad: cad,
 		ev: minHeap[event]{less: eventLess}}
@@ -123,6 +115,22 @@ func newWorld(d Deployment, wl Workload, as Autoscaler, opt Options) (*world, er
 	}
 	w.obs = newObserver(w, opt, cad.Window)
 	return w, nil
+}
+
+// checkInputs validates what Run is given.
+func checkInputs(d Deployment, wl Workload, cad Cadence) error {
+	if err := d.Validate(); err != nil {
+		return fmt.Errorf("simulating deployment: %w", err)
+	}
+	if cad.Interval <= 0 || cad.Window <= 0 {
+		return fmt.Errorf("autoscaler cadence must be positive (interval %v, window %v)", cad.Interval, cad.Window)
+	}
+	for i := 1; i < len(wl.Requests); i++ {
+		if wl.Requests[i].Arrival < wl.Requests[i-1].Arrival {
+			return fmt.Errorf("workload %q: request %d arrives before request %d", wl.Name, i, i-1)
+		}
+	}
+	return nil
 }
 
 // loop merges three sorted streams (arrivals, scheduled events, scrape ticks) in time order.

@@ -12,16 +12,19 @@ import (
 // Oracle knows the future arrivals. Every Interval it sets each service to the most replicas any
 // Bin of the coming [now, now + startup + Interval] needs, so replicas are requested one startup
 // time before the load they serve and released only when no load needing them arrives before a
-// replacement could start. A bin's need is its true work over the capacity of one engine (the
-// simulator's own model) at a utilisation cap:
+// replacement could start. A bin's need comes from the true arrivals and the simulator's own
+// capacity model:
 //
-//	prefill = max over runs of 1..64 bins from the bin: input tokens of the run /
-//	          ((run length + TTFT target / 2) x saturated prefill throughput at its mean ISL x PrefillUtil)
-//	decode  = output tokens/s over 10 s / (best decode throughput under the ITL target at
-//	          ISL + OSL/2 x GPUs x DecodeUtil)
+//   - prefill: the fewest engines n for which a fluid FIFO queue served at n x the saturated
+//     prefill throughput (at the bin's mean input length) finishes all but MissBudget of the
+//     bin's requests within PrefillDelay x the TTFT target of their arrival, the backlog carried
+//     over from the previous bin. Requests no engine could prefill in time alone (too long) add
+//     work but no constraint.
+//   - decode: output tokens/s over the bin / (best decode throughput per GPU under the ITL target
+//     at ISL + OSL/2 x GPUs x DecodeUtil).
 //
 // An aggregated engine carries the sum. It is the lower reference: a planner with a perfect
-// forecast and the same capacity model.
+// forecast and the same capacity model, still bound by startup times.
 type Oracle struct {
 	d        sim.Deployment
 	interval time.Duration
@@ -32,32 +35,51 @@ type Oracle struct {
 
 // OracleOptions tune the oracle; zero fields take the defaults noted.
 type OracleOptions struct {
-	Interval    time.Duration // 30 s
-	Bin         time.Duration // 1 s
-	PrefillUtil float64       // 0.85
-	DecodeUtil  float64       // 0.9
+	Interval     time.Duration // 30 s
+	Bin          time.Duration // 10 s
+	PrefillDelay float64       // 0.9: the share of the TTFT target the fluid queue may use
+	// MissBudget is the share of a bin's requests allowed past the delay bound (0.005).
+	MissBudget float64
+	DecodeUtil float64 // 0.9
 	// Epoch is the run's sim.Options.Epoch: the oracle reads the future from now - Epoch.
 	Epoch time.Time
 }
 
-// NewOracle prepares the oracle's per-bin needs from the whole workload.
-func NewOracle(d sim.Deployment, wl sim.Workload, o OracleOptions) *Oracle {
+func (o OracleOptions) withDefaults() OracleOptions {
 	if o.Interval <= 0 {
 		o.Interval = 30 * time.Second
 	}
 	if o.Bin <= 0 {
-		o.Bin = time.Second
+		o.Bin = 10 * time.Second
 	}
-	if o.PrefillUtil <= 0 {
-		o.PrefillUtil = 0.85
+	if o.PrefillDelay <= 0 {
+		o.PrefillDelay = 0.9
+	}
+	if o.MissBudget <= 0 {
+		o.MissBudget = 0.005
 	}
 	if o.DecodeUtil <= 0 {
 		o.DecodeUtil = 0.9
 	}
+	return o
+}
+
+// NewOracle prepares the oracle's per-bin needs from the whole workload.
+func NewOracle(d sim.Deployment, wl sim.Workload, o OracleOptions) *Oracle {
+	o = o.withDefaults()
 	or := &Oracle{d: d, interval: o.Interval, bin: o.Bin.Seconds(), epoch: o.Epoch}
-	pre, dec := binNeeds(d, wl, or.bin, o)
+	bins := binRequests(d, wl, or.bin)
+	var pre, dec []float64
 	for _, svc := range d.Services {
-		n := make([]float64, len(pre))
+		if svc.Role != policies.RoleDecode && pre == nil {
+			pre = prefillNeeds(d, bins, svc.MaxReplicas, o)
+		}
+		if svc.Role != policies.RolePrefill && dec == nil {
+			dec = decodeNeeds(d, bins, o)
+		}
+	}
+	for _, svc := range d.Services {
+		n := make([]float64, len(bins))
 		for i := range n {
 			switch svc.Role {
 			case policies.RolePrefill:
@@ -73,75 +95,91 @@ func NewOracle(d sim.Deployment, wl sim.Workload, o OracleOptions) *Oracle {
 	return or
 }
 
-// binNeeds returns per bin the prefill engines and the decode GPUs the arrivals need.
-//
-// Prefill is queue-aware: the input tokens arriving in any run of bins starting at a bin (1, 2,
-// 4, ... 64 bins long) must be prefilled within that run plus half the TTFT target, so a burst
-// shorter than a bin's sum is still provisioned for. Decode is sized on its throughput over
-// decodeSpan-long spans (decode work is smooth: a request decodes for seconds).
-func binNeeds(d sim.Deployment, wl sim.Workload, bin float64, o OracleOptions) (pre, dec []float64) {
+// binRequests groups the servable requests by bin, in arrival order.
+func binRequests(d sim.Deployment, wl sim.Workload, bin float64) [][]sim.Request {
 	n := int(math.Ceil(wl.Duration.Seconds()/bin)) + 1
 	if k := len(wl.Requests); k > 0 {
 		n = max(n, int(wl.Requests[k-1].Arrival.Seconds()/bin)+1)
 	}
-	in, out, cnt := make([]float64, n), make([]float64, n), make([]float64, n)
+	bins := make([][]sim.Request, n)
 	for _, r := range wl.Requests {
-		if r.InputTokens+r.OutputTokens > d.MaxContext {
-			continue
+		if r.InputTokens+r.OutputTokens <= d.MaxContext {
+			i := int(r.Arrival.Seconds() / bin)
+			bins[i] = append(bins[i], r)
 		}
-		i := int(r.Arrival.Seconds() / bin)
-		in[i] += float64(r.InputTokens)
-		out[i] += float64(r.OutputTokens)
-		cnt[i]++
 	}
-	return prefillNeeds(d, in, cnt, bin, o), decodeNeeds(d, in, out, cnt, bin, o)
+	return bins
 }
 
-func prefillNeeds(d sim.Deployment, in, cnt []float64, bin float64, o OracleOptions) []float64 {
-	n := len(in)
-	slack := d.TTFT.Seconds() / 2
-	pre := make([]float64, n)
-	for b := range n {
-		var tok, c float64
-		for w, next := 0, 1; b+w < n && w < 64; w++ {
-			tok += in[b+w]
-			c += cnt[b+w]
-			if w+1 != next {
-				continue
-			}
-			next *= 2
-			if c == 0 {
-				continue
-			}
-			capacity := d.PrefillCapacity(tok/c) * o.PrefillUtil
-			pre[b] = max(pre[b], tok/((float64(w+1)*bin+slack)*capacity))
-		}
-	}
-	return pre
-}
-
-// decodeSpan is the span decode needs are averaged over.
-const decodeSpan = 10.0
-
-func decodeNeeds(d sim.Deployment, in, out, cnt []float64, bin float64, o OracleOptions) []float64 {
-	n := len(in)
-	k := max(int(decodeSpan/bin), 1)
-	dec := make([]float64, n)
-	for start := 0; start < n; start += k {
-		var i, u, c float64
-		for b := start; b < min(start+k, n); b++ {
-			i, u, c = i+in[b], u+out[b], c+cnt[b]
-		}
-		if c == 0 {
+// prefillNeeds is, per bin, the fewest prefill engines (up to maxN) whose fluid queue meets the
+// delay bound, carrying the backlog from bin to bin.
+func prefillNeeds(d sim.Deployment, bins [][]sim.Request, maxN int, o OracleOptions) []float64 {
+	limit := o.PrefillDelay * d.TTFT.Seconds()
+	out := make([]float64, len(bins))
+	backlog, last := 0.0, 0.0 // tokens, time of the last update
+	for b, reqs := range bins {
+		if len(reqs) == 0 {
 			continue
 		}
-		thpt, _ := d.Model.BestDecodeThroughput(d.ITL.Seconds(), i/c+u/c/2)
-		need := u / (float64(k) * bin) / (thpt * o.DecodeUtil)
-		for b := start; b < min(start+k, n); b++ {
-			dec[b] = need
+		var tok float64
+		for _, r := range reqs {
+			tok += float64(r.InputTokens)
+		}
+		perEngine := d.PrefillCapacity(tok / float64(len(reqs)))
+		n, allowed := 1, int(o.MissBudget*float64(len(reqs)))
+		for n < maxN && fluidLate(reqs, backlog, last, float64(n)*perEngine, perEngine, limit) > allowed {
+			n++
+		}
+		out[b] = float64(n)
+		backlog, last = fluidBacklog(reqs, backlog, last, float64(n)*perEngine)
+	}
+	return out
+}
+
+// fluidLate counts the requests a fluid queue at rate tokens/s finishes later than limit seconds
+// after their arrival, leaving out requests one engine (perEngine tokens/s) could not finish in
+// time even alone.
+func fluidLate(reqs []sim.Request, backlog, last, rate, perEngine, limit float64) int {
+	late := 0
+	for _, r := range reqs {
+		t := r.Arrival.Seconds()
+		backlog = max(backlog-rate*(t-last), 0) + float64(r.InputTokens)
+		last = t
+		if backlog/rate > limit && float64(r.InputTokens)/perEngine <= limit {
+			late++
 		}
 	}
-	return dec
+	return late
+}
+
+// fluidBacklog returns the queue's backlog after the bin's arrivals and the time it refers to.
+func fluidBacklog(reqs []sim.Request, backlog, last, rate float64) (float64, float64) {
+	for _, r := range reqs {
+		t := r.Arrival.Seconds()
+		backlog = max(backlog-rate*(t-last), 0) + float64(r.InputTokens)
+		last = t
+	}
+	return backlog, last
+}
+
+// decodeNeeds is, per bin, the decode GPUs its output tokens need within the ITL target.
+func decodeNeeds(d sim.Deployment, bins [][]sim.Request, o OracleOptions) []float64 {
+	bin := o.Bin.Seconds()
+	out := make([]float64, len(bins))
+	for b, reqs := range bins {
+		if len(reqs) == 0 {
+			continue
+		}
+		var in, gen float64
+		for _, r := range reqs {
+			in += float64(r.InputTokens)
+			gen += float64(r.OutputTokens)
+		}
+		c := float64(len(reqs))
+		thpt, _ := d.Model.BestDecodeThroughput(d.ITL.Seconds(), in/c+gen/c/2)
+		out[b] = gen / bin / (thpt * o.DecodeUtil)
+	}
+	return out
 }
 
 // Cadence implements sim.Autoscaler.
