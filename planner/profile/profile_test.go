@@ -206,3 +206,27 @@ func TestLoadMissingDir(t *testing.T) {
 		t.Fatalf("error = %v, want a clear 'no profile files' error", err)
 	}
 }
+
+// FuzzParseJSON checks malformed profiles fail cleanly and valid ones answer with finite numbers.
+func FuzzParseJSON(f *testing.F) {
+	f.Add([]byte(`{"prefill_isl": [100, 200], "prefill_ttft": [10, 20], "prefill_thpt_per_gpu": [10000, 10000]}`),
+		[]byte(`{"x_kv_usage": [0.1, 0.2, 0.5], "y_context_length": [100, 100, 900], "z_itl": [5, 4, 6], "z_thpt_per_gpu": [1, 2, 3], "max_kv_tokens": 1000}`))
+	f.Fuzz(func(t *testing.T, pre, dec []byte) {
+		ps, err := ParseJSON(pre, dec)
+		if err != nil {
+			return
+		}
+		for _, p := range ps {
+			for _, x := range []float64{-1, 0, 150, 1e9} {
+				for _, v := range []float64{p.Prefill.TTFT(x), p.Prefill.Throughput(x), p.Decode.ITL(0.5, x), p.Decode.Throughput(x/1e9, x)} {
+					if math.IsNaN(v) || math.IsInf(v, 0) {
+						t.Fatalf("non-finite answer %g at %g", v, x)
+					}
+				}
+				if kv, ok := p.Decode.KVUsageAt(0.01, x); ok && (kv < 0 || kv > 1) {
+					t.Fatalf("KVUsageAt = %g outside [0, 1]", kv)
+				}
+			}
+		}
+	})
+}
