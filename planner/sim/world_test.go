@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/tidal-planner/tidal/policies"
 )
 
 // bursty is a deterministic workload with a busy middle third, enough to queue and scale.
@@ -193,5 +194,27 @@ func TestValidateRejectsBadDeployments(t *testing.T) {
 				t.Error("Run accepted an invalid deployment")
 			}
 		})
+	}
+}
+
+func TestAggregatedEnginesDoBothPhases(t *testing.T) {
+	d := testDeployment(t, 1, 1)
+	d.Services = []Service{{Name: "agg", Role: policies.RoleAggregated, GPUsPerReplica: 1, StartupTime: time.Minute,
+		MinReplicas: 1, MaxReplicas: 4, Initial: 1}}
+	light := steady(600, time.Second, 1000, 100)
+	heavy := steady(6000, 100*time.Millisecond, 3000, 100)
+	lr, err := Run(d, light, &fixed{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr, err := Run(d, heavy, &fixed{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lr.Met != lr.Requests || lr.GPUHours > 0.2 {
+		t.Errorf("light load on one aggregated engine: %d of %d met, %.3f GPU-hours", lr.Met, lr.Requests, lr.GPUHours)
+	}
+	if !(hr.ITL.P50 > 1.5*lr.ITL.P50) {
+		t.Errorf("prefill pauses decode, so heavy prefill must slow ITL: p50 %.4f s heavy vs %.4f s light", hr.ITL.P50, lr.ITL.P50)
 	}
 }
