@@ -6,8 +6,8 @@ import "math"
 // is the lone-request TTFT at the mean input length; requests wait when all servers are busy.
 //
 // Mean wait: the Allen–Cunneen approximation for G/G/c (A. O. Allen, "Probability, Statistics, and
-// Queueing Theory", 2nd ed., Academic Press 1990, §6; also W. Hopp & M. Spearman, "Factory
-// Physics", eq. 8.11), which scales the M/M/c mean wait by (ca² + cs²)/2:
+// Queueing Theory with Computer Science Applications", 2nd ed., Academic Press 1990; also used in
+// W. Hopp & M. Spearman, "Factory Physics"), which scales the M/M/c mean wait by (ca² + cs²)/2:
 //
 //	E[Wq] ≈ C(c, a) / (cμ − λ) × (ca² + cs²)/2,  a = λ/μ,
 //
