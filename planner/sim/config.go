@@ -6,16 +6,13 @@ import (
 	"time"
 
 	"github.com/tidal-planner/tidal/planner"
+	"github.com/tidal-planner/tidal/planner/workload"
 	"github.com/tidal-planner/tidal/policies"
 )
 
 // Request is one request of a workload: when it arrives (offset from the workload's start) and
-// how many tokens it reads and writes.
-type Request struct {
-	Arrival      time.Duration
-	InputTokens  int
-	OutputTokens int
-}
+// how many tokens it reads and writes. It is the trace readers' type, so traces need no copy.
+type Request = workload.Request
 
 // Workload is a request trace sorted by arrival, with the span it covers.
 type Workload struct {
