@@ -20,6 +20,9 @@ type Options struct {
 	// CRDs lists CRD manifest files or folders of them (*.yaml, *.yml, *.json) to create and wait
 	// for (Established) before Start returns.
 	CRDs []string
+	// Manifests lists manifest files or folders to apply as Admin after the CRDs (for example
+	// deploy/rbac), in order.
+	Manifests []string
 	// StartTimeout bounds the whole start, CRDs included (default 2 minutes).
 	StartTimeout time.Duration
 }
@@ -36,7 +39,8 @@ type Cluster struct {
 	apiserver *process
 }
 
-// Start starts etcd and kube-apiserver on free loopback ports and loads opts.CRDs. It fails with an
+// Start starts etcd and kube-apiserver on free loopback ports, loads opts.CRDs and applies
+// opts.Manifests. It fails with an
 // error wrapping ErrNotInstalled when a binary is missing, and within opts.StartTimeout when a
 // program does not come up. The caller must Stop the cluster.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
@@ -57,6 +61,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		c, err := startOnce(ctx, etcdBin, apiBin)
 		if err == nil {
 			if err := c.LoadCRDs(ctx, opts.CRDs...); err != nil {
+				c.Stop()
+				return nil, err
+			}
+			if err := c.Apply(ctx, Admin, opts.Manifests...); err != nil {
 				c.Stop()
 				return nil, err
 			}

@@ -183,6 +183,9 @@ func conditionTrue(u *unstructured.Unstructured, condType string) bool {
 // Apply server-side-applies the objects in paths (files or folders) as user u, in order. Namespaced
 // objects without a namespace go to "default". It is how tests install deploy/rbac unchanged.
 func (c *Cluster) Apply(ctx context.Context, u User, paths ...string) error {
+	if len(paths) == 0 {
+		return nil
+	}
 	objs, err := ReadManifests(paths...)
 	if err != nil {
 		return err

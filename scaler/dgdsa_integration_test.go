@@ -1,0 +1,229 @@
+package scaler_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/tidal-planner/tidal/scaler"
+	"github.com/tidal-planner/tidal/scaler/kubetest"
+)
+
+const (
+	adapterKind    = "DynamoGraphDeploymentScalingAdapter"
+	deploymentKind = "DynamoGraphDeployment"
+)
+
+func TestScaleWritesTheAdapter(t *testing.T) {
+	tests := []struct {
+		name     string
+		service  string
+		from, to int32
+	}{
+		{"decode up", "VllmDecodeWorker", 3, 5},
+		{"prefill down", "VllmPrefillWorker", 2, 1},
+		{"to zero", "VllmPrefillWorker", 2, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, true)
+			dgdBefore := w.dgdVersion()
+			a := w.actuator(kubetest.Tidal, nil, wait.Backoff{})
+			reasons := []string{"size/sized: 3 -> 5 value=4.2", "clamp/max-replicas: 5 -> 5"}
+			res, err := a.Scale(t.Context(), scaler.Request{
+				Namespace: w.ns, Deployment: dgdName, Service: tt.service, Replicas: tt.to, Reasons: reasons,
+			})
+			if err != nil {
+				t.Fatalf("Scale: %v", err)
+			}
+			adapter := scaler.AdapterName(dgdName, tt.service)
+			want := scaler.Result{Adapter: adapter, Previous: tt.from, Replicas: tt.to, Written: true, Attempts: 1}
+			if diff := cmp.Diff(want, res); diff != "" {
+				t.Errorf("Result (-want +got):\n%s", diff)
+			}
+			if got, _ := w.adapter(tt.service); got != tt.to {
+				t.Errorf("DGDSA spec.replicas = %d, want %d", got, tt.to)
+			}
+			if got := w.dgdVersion(); got != dgdBefore {
+				t.Errorf("the DGD changed (resourceVersion %s -> %s); tidal must only write the DGDSA", dgdBefore, got)
+			}
+			wantEvents := []recorded{{Kind: adapterKind, Name: adapter, Type: "Normal", Reason: scaler.ReasonScaled}}
+			if diff := cmp.Diff(wantEvents, w.events.got()); diff != "" {
+				t.Errorf("Events (-want +got):\n%s", diff)
+			}
+			e := w.waitEvent(scaler.ReasonScaled, adapterKind, adapter)
+			for _, r := range reasons {
+				if !strings.Contains(e.Note, r) {
+					t.Errorf("Event note %q lacks reason %q", e.Note, r)
+				}
+			}
+		})
+	}
+}
+
+func TestScaleSkipsAnUnchangedCount(t *testing.T) {
+	w := newWorld(t, true)
+	_, before := w.adapter("VllmDecodeWorker")
+	a := w.actuator(kubetest.Tidal, nil, wait.Backoff{})
+	res, err := a.Scale(t.Context(), scaler.Request{Namespace: w.ns, Deployment: dgdName, Service: "VllmDecodeWorker", Replicas: 3})
+	if err != nil {
+		t.Fatalf("Scale: %v", err)
+	}
+	want := scaler.Result{Adapter: scaler.AdapterName(dgdName, "VllmDecodeWorker"), Previous: 3, Replicas: 3}
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Errorf("Result (-want +got):\n%s", diff)
+	}
+	if _, after := w.adapter("VllmDecodeWorker"); after != before {
+		t.Errorf("DGDSA resourceVersion %s -> %s: an unchanged count must not be written", before, after)
+	}
+	if got := w.events.got(); len(got) != 0 {
+		t.Errorf("Events recorded for an unchanged count: %+v", got)
+	}
+}
+
+func TestScaleDryRunWritesNothing(t *testing.T) {
+	w := newWorld(t, true)
+	_, before := w.adapter("VllmDecodeWorker")
+	a := w.actuator(kubetest.Tidal, nil, wait.Backoff{})
+	res, err := a.Scale(t.Context(), scaler.Request{
+		Namespace: w.ns, Deployment: dgdName, Service: "VllmDecodeWorker", Replicas: 6, DryRun: true,
+		Reasons: []string{"size/sized: 3 -> 6"},
+	})
+	if err != nil {
+		t.Fatalf("Scale: %v", err)
+	}
+	adapter := scaler.AdapterName(dgdName, "VllmDecodeWorker")
+	want := scaler.Result{Adapter: adapter, Previous: 3, Replicas: 6, Attempts: 1}
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Errorf("Result (-want +got):\n%s", diff)
+	}
+	if got, after := w.adapter("VllmDecodeWorker"); got != 3 || after != before {
+		t.Errorf("dry-run changed the DGDSA: replicas %d (want 3), resourceVersion %s -> %s", got, before, after)
+	}
+	wantEvents := []recorded{{Kind: adapterKind, Name: adapter, Type: "Normal", Reason: scaler.ReasonDryRun}}
+	if diff := cmp.Diff(wantEvents, w.events.got()); diff != "" {
+		t.Errorf("Events (-want +got):\n%s", diff)
+	}
+	w.waitEvent(scaler.ReasonDryRun, adapterKind, adapter)
+}
+
+func TestScaleRetriesOnConflict(t *testing.T) {
+	tests := []struct {
+		name      string
+		conflicts int // concurrent writes provoked after a read of /scale
+		backoff   wait.Backoff
+		wantKind  scaler.ErrorKind
+		want      scaler.Result
+		// wantReplicas is the DGDSA's spec.replicas afterwards.
+		wantReplicas int32
+		wantEvent    string
+	}{
+		{
+			name: "one conflict, then the update lands", conflicts: 1,
+			want:         scaler.Result{Previous: 11, Replicas: 5, Written: true, Attempts: 2},
+			wantReplicas: 5, wantEvent: scaler.ReasonScaled,
+		},
+		{
+			name: "conflicts until retries run out", conflicts: 100, backoff: wait.Backoff{Steps: 3, Duration: time.Millisecond},
+			// Three reads saw 3, 11, 12; the writer's third value, 13, stays.
+			wantKind: scaler.ErrConflict, want: scaler.Result{Previous: 12, Replicas: 5, Attempts: 3},
+			wantReplicas: 13, wantEvent: scaler.ReasonScaleFailed,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, true)
+			other := &concurrentWriter{w: w, left: tt.conflicts}
+			a := w.actuator(kubetest.Tidal, other.wrap, tt.backoff)
+			res, err := a.Scale(t.Context(), scaler.Request{Namespace: w.ns, Deployment: dgdName, Service: "VllmDecodeWorker", Replicas: 5})
+			if got := scaler.KindOf(err); got != tt.wantKind {
+				t.Fatalf("Scale error %v of kind %q, want kind %q", err, got, tt.wantKind)
+			}
+			tt.want.Adapter = scaler.AdapterName(dgdName, "VllmDecodeWorker")
+			if diff := cmp.Diff(tt.want, res); diff != "" {
+				t.Errorf("Result (-want +got):\n%s", diff)
+			}
+			if got, _ := w.adapter("VllmDecodeWorker"); got != tt.wantReplicas {
+				t.Errorf("DGDSA spec.replicas = %d, want %d", got, tt.wantReplicas)
+			}
+			w.waitEvent(tt.wantEvent, adapterKind, tt.want.Adapter)
+		})
+	}
+}
+
+// concurrentWriter wraps the actuator's client: after each of the first `left` reads of a DGDSA's
+// /scale it sets that DGDSA's spec.replicas to 11, 12, ... as Admin, so the actuator's update,
+// which carries the resourceVersion it read, meets a real 409 Conflict from the API server.
+type concurrentWriter struct {
+	w     *world
+	mu    sync.Mutex
+	left  int
+	wrote int32
+}
+
+func (c *concurrentWriter) wrap(d dynamic.Interface) dynamic.Interface { return interferingClient{d, c} }
+
+// interfere runs after a /scale read.
+func (c *concurrentWriter) interfere(ctx context.Context, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.left == 0 {
+		return nil
+	}
+	c.left--
+	c.wrote++
+	u, err := c.w.adapters().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if err := unstructured.SetNestedField(u.Object, int64(10+c.wrote), "spec", "replicas"); err != nil {
+		return err
+	}
+	_, err = c.w.adapters().Update(ctx, u, metav1.UpdateOptions{})
+	return err
+}
+
+type interferingClient struct {
+	dynamic.Interface
+	c *concurrentWriter
+}
+
+func (i interferingClient) Resource(gvr schema.GroupVersionResource) dynamic.NamespaceableResourceInterface {
+	return interferingResource{i.Interface.Resource(gvr), gvr, i.c}
+}
+
+type interferingResource struct {
+	dynamic.NamespaceableResourceInterface
+	gvr schema.GroupVersionResource
+	c   *concurrentWriter
+}
+
+func (r interferingResource) Namespace(ns string) dynamic.ResourceInterface {
+	return interferingNamespaced{r.NamespaceableResourceInterface.Namespace(ns), r.gvr, r.c}
+}
+
+type interferingNamespaced struct {
+	dynamic.ResourceInterface
+	gvr schema.GroupVersionResource
+	c   *concurrentWriter
+}
+
+func (r interferingNamespaced) Get(ctx context.Context, name string, opts metav1.GetOptions, sub ...string) (*unstructured.Unstructured, error) {
+	u, err := r.ResourceInterface.Get(ctx, name, opts, sub...)
+	if err == nil && r.gvr == scaler.AdapterResource && len(sub) == 1 && sub[0] == "scale" {
+		if err := r.c.interfere(ctx, name); err != nil {
+			return nil, errors.Join(errors.New("test's concurrent write failed"), err)
+		}
+	}
+	return u, err
+}
