@@ -171,7 +171,9 @@ type concurrentWriter struct {
 	wrote int32
 }
 
-func (c *concurrentWriter) wrap(d dynamic.Interface) dynamic.Interface { return interferingClient{d, c} }
+func (c *concurrentWriter) wrap(d dynamic.Interface) dynamic.Interface {
+	return interferingClient{d, c}
+}
 
 // interfere runs after a /scale read.
 func (c *concurrentWriter) interfere(ctx context.Context, name string) error {
