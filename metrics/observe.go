@@ -43,25 +43,28 @@ func grouped(s policies.Signal) bool {
 }
 
 // Observe reads one tick's observations for a policy, as of now (the evaluation time of every
-// query). All queries run concurrently under the Adapter's bound and share one deadline: the
-// policy's metrics.prometheus.timeout (or Options.Timeout). Whatever fails becomes a missing
-// Value with its reason; Observe itself fails only when the policy's queries or Prometheus URL
-// are invalid, which no retry can fix. Services carry only the Prometheus part (KVUsage,
-// ActiveTokens): replica counts are the cluster reader's to fill in.
+// query; the zero time means Prometheus's own current time). The signals that use their default
+// query go to Prometheus as one batched query; each overridden signal is a query of its own.
+// These requests run concurrently under the Adapter's bound and share one deadline: the policy's
+// metrics.prometheus.timeout (or Options.Timeout), so a slow override cannot hold the others.
+// Whatever fails becomes a missing Value with its reason; Observe itself fails only when the
+// policy's queries or Prometheus URL are invalid, which no retry can fix. Services carry only the
+// Prometheus part (KVUsage, ActiveTokens): replica counts are the cluster reader's to fill in.
 func (a *Adapter) Observe(ctx context.Context, p policies.Policy, now time.Time) (planner.Observations, error) {
 	return a.observe(ctx, targetOf(p), now)
 }
 
+// request is one HTTP query of a tick: a batch of default queries, or one override.
+type request struct {
+	query   string
+	signals []policies.Signal
+}
+
 // observe is Observe over the adapter's view of a policy.
 func (a *Adapter) observe(ctx context.Context, t target, now time.Time) (planner.Observations, error) {
-	signals := observed()
-	qs := make([]string, len(signals))
-	for i, s := range signals {
-		q, err := a.query(t, s)
-		if err != nil {
-			return planner.Observations{}, fmt.Errorf("observing %s: %w", t.metrics.PrometheusURL, err)
-		}
-		qs[i] = q
+	reqs, results, err := a.requests(t)
+	if err != nil {
+		return planner.Observations{}, fmt.Errorf("observing %s: %w", t.metrics.PrometheusURL, err)
 	}
 	client, err := a.api(t.metrics.PrometheusURL)
 	if err != nil {
@@ -73,23 +76,50 @@ func (a *Adapter) observe(ctx context.Context, t target, now time.Time) (planner
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	results := make(map[policies.Signal]result, len(signals))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for i, s := range signals {
-		if r, skip := notApplicable(t, s); skip {
-			results[s] = r
-			continue
-		}
+	for _, req := range reqs {
 		wg.Go(func() {
-			r := a.run(ctx, client, qs[i], now, grouped(s), timeout)
+			rs := a.run(ctx, client, req, now, timeout)
 			mu.Lock()
-			results[s] = r
+			for i, s := range req.signals {
+				results[s] = rs[i]
+			}
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
 	return assemble(t, now, results, a.opts.StaleAfter), nil
+}
+
+// requests expands a target's queries into the requests of one tick, and returns the results
+// already known (signals that need no query).
+func (a *Adapter) requests(t target) ([]request, map[policies.Signal]result, error) {
+	results := map[policies.Signal]result{}
+	var reqs []request
+	batch := request{}
+	parts := []string{}
+	for _, s := range observed() {
+		if r, skip := notApplicable(t, s); skip {
+			results[s] = r
+			continue
+		}
+		q, err := a.query(t, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, overridden := t.overrides(s); overridden {
+			reqs = append(reqs, request{query: q, signals: []policies.Signal{s}})
+			continue
+		}
+		parts = append(parts, "label_replace("+q+`, "`+LabelSignal+`", "`+string(s)+`", "", "")`)
+		batch.signals = append(batch.signals, s)
+	}
+	if len(parts) > 0 {
+		batch.query = strings.Join(parts, " or ")
+		reqs = append(reqs, batch)
+	}
+	return reqs, results, nil
 }
 
 // notApplicable reports signals that need no query for this target (a percentile the SLO does
@@ -130,20 +160,44 @@ func assemble(t target, now time.Time, r map[policies.Signal]result, stale time.
 	return o
 }
 
-// run executes one instant query under the concurrency bound and parses its result.
-func (a *Adapter) run(ctx context.Context, c v1.API, q string, now time.Time, byWorker bool, timeout time.Duration) result {
+// run executes one request under the concurrency bound and returns the result of each of its
+// signals, in order. A batch's samples are told apart by their tidal_signal label.
+func (a *Adapter) run(ctx context.Context, c v1.API, req request, now time.Time, timeout time.Duration) []result {
+	out := make([]result, len(req.signals))
+	fail := func(reason string) []result {
+		for i := range out {
+			out[i] = result{reason: reason}
+		}
+		return out
+	}
 	if err := a.acquire(ctx); err != nil {
-		return result{reason: errReason(err, timeout)}
+		return fail(errReason(err, timeout))
 	}
 	defer a.release()
-	val, warnings, _, err := c.Query(ctx, q, now, evalOptions(timeout)...)
+	val, warnings, _, err := c.Query(ctx, req.query, now, evalOptions(timeout)...)
 	if err != nil {
-		return result{reason: errReason(err, timeout)}
+		return fail(errReason(err, timeout))
 	}
 	if len(warnings) > 0 {
-		return result{reason: ReasonWarnings + ": " + clip(strings.Join(warnings, "; "))}
+		return fail(ReasonWarnings + ": " + clip(strings.Join(warnings, "; ")))
 	}
-	return parse(val, byWorker)
+	if len(req.signals) == 1 {
+		out[0] = parse(val, grouped(req.signals[0]))
+		return out
+	}
+	vec, ok := val.(model.Vector)
+	if !ok {
+		return fail(fmt.Sprintf("%s: %s (want an instant vector)", ReasonUnexpected, val.Type()))
+	}
+	bySignal := map[policies.Signal]model.Vector{}
+	for _, smp := range vec {
+		s := policies.Signal(smp.Metric[LabelSignal])
+		bySignal[s] = append(bySignal[s], smp)
+	}
+	for i, s := range req.signals {
+		out[i] = parse(bySignal[s], grouped(s))
+	}
+	return out
 }
 
 // group is the value and age parts of one worker_type's result ("" when unlabelled).

@@ -23,6 +23,8 @@ const (
 	// LabelPart marks which part of a result a sample is: "value" (or no label) for the value,
 	// "age" for the age in seconds of the oldest input sample (see the stale-series rule).
 	LabelPart = "tidal_part"
+	// LabelSignal names the signal of each sample in a batched query.
+	LabelSignal = "tidal_signal"
 )
 
 // Dynamo metric names the default queries read (DESIGN.md §1).

@@ -62,25 +62,25 @@ func TestObserveRecorded(t *testing.T) {
 	}
 }
 
-// TestObserveSlowQuery holds one query until its client gives up: that signal is missing with a
-// timeout and every other signal still arrives, within the tick's deadline.
+// TestObserveSlowQuery holds the overridden TTFT query until its client gives up: TTFT is missing
+// with a timeout and every other signal (the batched defaults) still arrives, within the tick's
+// deadline.
 func TestObserveSlowQuery(t *testing.T) {
-	xs := loadFixture(t, "ok")
-	// The default TTFT query is the mean: rate of the _sum over rate of the _count.
+	c := fixtureCases()[3]
+	xs := loadFixture(t, c.name)
 	hold := map[string]bool{}
 	for _, x := range xs {
-		if strings.HasPrefix(x.Query, "sum(rate(dynamo_frontend_time_to_first_token_seconds_sum") {
+		if !strings.Contains(x.Query, metrics.LabelSignal) {
 			hold[x.Query] = true
 		}
 	}
 	if len(hold) != 1 {
-		t.Fatalf("found %d TTFT queries in the fixture, want 1", len(hold))
+		t.Fatalf("found %d override queries in fixture %s, want 1", len(hold), c.name)
 	}
 	srv := replayServer(t, xs, hold)
-	p := fixturePolicy(t, srv.URL, fixtureCases()[0])
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	o, err := metrics.New(testOptions()).Observe(ctx, p, time.Unix(0, 0))
+	o, err := metrics.New(testOptions()).Observe(ctx, fixturePolicy(t, srv.URL, c), time.Unix(0, 0))
 	if err != nil {
 		t.Fatalf("Observe: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -107,4 +108,39 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.xs = append(r.xs, exchange{Query: vals.Get("query"), Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: string(body)})
 	r.mu.Unlock()
 	return resp, nil
+}
+
+// replayTransport answers from recorded exchanges in memory, with no server and no network, so
+// a benchmark measures only the adapter's own work.
+type replayTransport struct{ byQuery map[string]exchange }
+
+// newReplayTransport indexes exchanges by query.
+func newReplayTransport(xs []exchange) *replayTransport {
+	m := make(map[string]exchange, len(xs))
+	for _, x := range xs {
+		m[x.Query] = x
+	}
+	return &replayTransport{byQuery: m}
+}
+
+// RoundTrip answers a POSTed query from the recording (404 when none matches).
+func (rt *replayTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	form, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	vals, err := url.ParseQuery(string(form))
+	if err != nil {
+		return nil, err
+	}
+	x, ok := rt.byQuery[vals.Get("query")]
+	if !ok {
+		x = exchange{Status: http.StatusNotFound, ContentType: "text/plain", Body: "no recorded answer"}
+	}
+	return &http.Response{
+		StatusCode: x.Status, Status: http.StatusText(x.Status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {x.ContentType}}, Body: io.NopCloser(strings.NewReader(x.Body)),
+		ContentLength: int64(len(x.Body)), Request: req,
+	}, nil
 }
