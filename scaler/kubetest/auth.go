@@ -21,7 +21,7 @@ const (
 	// Tidal authenticates as the tidal ServiceAccount of deploy/rbac (namespace tidal-system), so
 	// the shipped bindings apply to it unchanged. It is bound to nothing until a test applies them.
 	Tidal User = "tidal"
-	// Nobody is an authenticated user bound to nothing.
+	// Nobody is an authenticated user with no bindings unless a test creates some.
 	Nobody User = "nobody"
 )
 

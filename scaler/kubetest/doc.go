@@ -4,8 +4,8 @@
 //
 // The API server runs with --authorization-mode=RBAC and a static token file holding three
 // identities: Admin (group system:masters), Tidal (the tidal ServiceAccount's user name, bound to
-// nothing until a test applies deploy/rbac) and Nobody (bound to nothing, ever). Config returns a
-// client configuration for each.
+// nothing until a test applies deploy/rbac) and Nobody (bound to nothing unless a test binds it,
+// for example to grant a partial set of rights). Config returns a client configuration for each.
 //
 // One Cluster is meant to serve a whole test package: start it from TestMain with Main, and have
 // each test create its own namespace. Missing binaries fail the package at once with a message that
