@@ -24,6 +24,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"forecast", "replay a load series with rolling-origin forecasts and score the methods", runForecast},
+		{"run", "run the planner: observe, plan and scale every policy's deployment", runRun},
 		{"simulate", "replay a workload against a simulated deployment and compare planners", runSimulate},
 		{"validate", "check policy files and print a summary or every error", runValidate},
 		{"version", "print the version", runVersion},

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"github.com/tidal-planner/tidal/policies"
+)
+
+const runUsage = `Usage:
+  tidal run --policies FILE|DIR [flags]
+
+Run the planner: for every policy, every planning interval, read the deployment's load and
+latency from Prometheus, read its replicas from the DynamoGraphDeployment, decide, and write the
+desired replicas to the scale subresource of its DynamoGraphDeploymentScalingAdapters (services
+with actuation: scale). Policies in mode: dry-run (or all, with --dry-run) are computed and
+published on /metrics and /debug/decisions but never written.
+
+The policy file or directory is watched: a changed set that loads cleanly replaces the running
+one; a bad one is rejected with its problems logged and the last good set keeps running.
+SIGTERM or SIGINT lets every tick in progress finish, releases the leader lease and exits 0.
+
+Flags:
+`
+
+const runExamples = `
+Endpoints on --listen: /healthz, /readyz (ready once every policy has ticked), /metrics (tidal_*
+series), /debug/decisions[?policy=NAME&limit=N] (the last decisions with their reasons, JSON).
+
+Examples:
+  # out of cluster, against the current kubeconfig context, writing nothing
+  tidal run --policies policies/examples --kubeconfig ~/.kube/config --dry-run
+
+  # in cluster (the Deployment in deploy/), two replicas with leader election
+  tidal run --policies /etc/tidal/policies --leader-elect --lease-namespace tidal-system
+
+  # debug logging of every tick, ops endpoints on another port
+  tidal run --policies policy.yaml --log-level debug --listen :9091
+`
+
+// runFlags are tidal run's settings.
+type runFlags struct {
+	policies       string
+	kubeconfig     string
+	listen         string
+	leaderElect    bool
+	leaseName      string
+	leaseNamespace string
+	identity       string
+	leaseDuration  time.Duration
+	renewDeadline  time.Duration
+	retryPeriod    time.Duration
+	logLevel       string
+	logFormat      string
+	dryRun         bool
+	reloadEvery    time.Duration
+	backfill       bool
+}
+
+// parseRunFlags parses tidal run's flags; help is true when --help was asked for.
+func parseRunFlags(args []string, stdout, stderr io.Writer) (f runFlags, code int, done bool) {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.StringVar(&f.policies, "policies", "", "policy `file or directory` (*.yaml, *.yml); required")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig `file` for running outside the cluster (default: in-cluster config, else $KUBECONFIG)")
+	fs.StringVar(&f.listen, "listen", ":8080", "`address` of the ops endpoints (/healthz, /readyz, /metrics, /debug/decisions)")
+	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader on a Lease so several replicas can run; only the leader writes")
+	fs.StringVar(&f.leaseName, "lease-name", "tidal", "`name` of the leader-election Lease")
+	fs.StringVar(&f.leaseNamespace, "lease-namespace", "", "`namespace` of the Lease (default: $POD_NAMESPACE, the in-cluster namespace, else default)")
+	fs.StringVar(&f.identity, "identity", "", "leader-election `identity` (default: $POD_NAME, else the hostname)")
+	fs.DurationVar(&f.leaseDuration, "lease-duration", 15*time.Second, "how long followers wait before taking over a lease the leader stopped renewing")
+	fs.DurationVar(&f.renewDeadline, "renew-deadline", 10*time.Second, "how long the leader keeps retrying to renew before it stops writing")
+	fs.DurationVar(&f.retryPeriod, "retry-period", 2*time.Second, "how often leader-election clients retry")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug (every tick), info (decision changes), warn, error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log `format`: text or json")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "compute and publish every decision but write nothing, whatever the policies' modes say")
+	fs.DurationVar(&f.reloadEvery, "reload-interval", 10*time.Second, "how often to check the policy files for changes (0 disables hot reload)")
+	fs.BoolVar(&f.backfill, "backfill", true, "warm the forecasts from Prometheus history at start-up")
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printRunUsage(stdout, fs)
+			return f, 0, true
+		}
+		fmt.Fprintf(stderr, "tidal run: %v\n\n", err)
+		printRunUsage(stderr, fs)
+		return f, 2, true
+	}
+	if problem := f.check(fs.NArg()); problem != "" {
+		fmt.Fprintf(stderr, "tidal run: %s\n\n", problem)
+		printRunUsage(stderr, fs)
+		return f, 2, true
+	}
+	return f, 0, false
+}
+
+func printRunUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, runUsage)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fmt.Fprint(w, runExamples)
+}
+
+// check returns a usage problem, or "".
+func (f runFlags) check(extraArgs int) string {
+	switch {
+	case f.policies == "":
+		return "--policies is required"
+	case extraArgs > 0:
+		return "unexpected arguments after the flags"
+	case f.reloadEvery < 0:
+		return "--reload-interval must not be negative"
+	case f.logFormat != "text" && f.logFormat != "json":
+		return fmt.Sprintf("--log-format %q: want text or json", f.logFormat)
+	}
+	if _, err := parseLevel(f.logLevel); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// runRun implements "tidal run".
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, code, done := parseRunFlags(args, stdout, stderr)
+	if done {
+		return code
+	}
+	logger := newLogger(stderr, f)
+	klog.SetSlogLogger(logger)
+	ps, err := policies.Load(f.policies)
+	if err != nil {
+		logProblems(logger, "the policies do not load", err)
+		return 1
+	}
+	cfg, err := restConfig(f.kubeconfig)
+	if err != nil {
+		logger.Error("no Kubernetes client configuration", "err", err)
+		return 1
+	}
+	err = serve(ctx, f, ps, deps{clock: clock.RealClock{}, rest: cfg, logger: logger})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		logger.Error("tidal run stopped", "err", err)
+		return 1
+	}
+	logger.Info("tidal run stopped")
+	return 0
+}
+
+// newLogger builds the slog logger the flags ask for.
+func newLogger(w io.Writer, f runFlags) *slog.Logger {
+	level, _ := parseLevel(f.logLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if f.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// logProblems logs every problem of a policy load error, one line each.
+func logProblems(logger *slog.Logger, msg string, err error) {
+	probs := policies.Problems(err)
+	if len(probs) == 0 {
+		logger.Error(msg, "err", err)
+		return
+	}
+	for _, p := range probs {
+		logger.Error(msg, "problem", p.Error())
+	}
+}
+
+// restConfig returns the client configuration: the kubeconfig file when given, else the
+// in-cluster configuration, else $KUBECONFIG / ~/.kube/config.
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("reading kubeconfig %s: %w", kubeconfig, err)
+		}
+		return cfg, nil
+	}
+	cfg, err := rest.InClusterConfig()
+	if err == nil {
+		return cfg, nil
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	kc, kerr := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	if kerr != nil {
+		return nil, fmt.Errorf("not in a cluster (%v) and no kubeconfig: %w", err, kerr)
+	}
+	return kc, nil
+}
+
+// leaseNamespace resolves the Lease namespace: the flag, $POD_NAMESPACE, the in-cluster
+// service-account namespace, else "default".
+func leaseNamespace(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil {
+		if ns := strings.TrimSpace(string(b)); ns != "" {
+			return ns
+		}
+	}
+	return "default"
+}
+
+// identity resolves the leader-election identity: the flag, $POD_NAME, else the hostname.
+func identity(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if n := os.Getenv("POD_NAME"); n != "" {
+		return n
+	}
+	h, err := os.Hostname()
+	if err != nil {
+		return fmt.Sprintf("tidal-%d", os.Getpid())
+	}
+	return h
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+
+	"github.com/tidal-planner/tidal/cmd/tidal/ops"
+	"github.com/tidal-planner/tidal/metrics"
+	"github.com/tidal-planner/tidal/planner"
+	"github.com/tidal-planner/tidal/planner/model"
+	"github.com/tidal-planner/tidal/planner/profile"
+	"github.com/tidal-planner/tidal/policies"
+	"github.com/tidal-planner/tidal/scaler"
+)
+
+// deps are what serve needs from its environment; tests substitute them.
+type deps struct {
+	clock  clock.Clock
+	rest   *rest.Config
+	logger *slog.Logger
+	// listener, when set, serves the ops endpoints instead of listening on --listen.
+	listener net.Listener
+	// started, when set, receives the running loop and recorder once everything is wired.
+	started func(*planner.Loop, *ops.Recorder)
+}
+
+// serve runs tidal until ctx ends: the planning loop over ps, the ops endpoints, policy hot
+// reload and leader election, as the flags say. It returns after every tick in progress has
+// finished and the lease is released.
+func serve(ctx context.Context, f runFlags, ps []policies.Policy, d deps) error {
+	kube, err := kubernetes.NewForConfig(d.rest)
+	if err != nil {
+		return fmt.Errorf("creating the Kubernetes client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(d.rest)
+	if err != nil {
+		return fmt.Errorf("creating the Kubernetes dynamic client: %w", err)
+	}
+	events, stopEvents, err := scaler.NewEventRecorder(context.WithoutCancel(ctx), kube)
+	if err != nil {
+		return err
+	}
+	defer stopEvents()
+	act, err := scaler.NewActuator(scaler.ActuatorConfig{Client: dyn, Recorder: events})
+	if err != nil {
+		return err
+	}
+	rec := ops.NewRecorder(ops.Options{Kind: errorKind})
+	prom := metrics.New(metrics.Options{})
+	var leading atomic.Bool
+	leading.Store(!f.leaderElect)
+	rec.SetLeader(!f.leaderElect)
+	cfg := planner.LoopConfig{
+		Clock: d.clock, Observer: prom, Replicas: cluster{client: dyn}, Applier: cluster{client: dyn, actuator: act},
+		Recorder: rec, Logger: d.logger, DryRun: f.dryRun, Leading: leading.Load, Spread: true,
+		NewState: stateBuilder(d.logger),
+	}
+	if f.backfill {
+		cfg.History = history{adapter: prom}
+	}
+	loop, err := planner.NewLoop(cfg)
+	if err != nil {
+		return err
+	}
+	setPolicies(loop, rec, ps)
+	if d.started != nil {
+		d.started(loop, rec)
+	}
+	return runAll(ctx, f, d, loop, rec, kube, &leading)
+}
+
+// setPolicies hands a policy set to the loop and the recorder.
+func setPolicies(loop *planner.Loop, rec *ops.Recorder, ps []policies.Policy) {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+	}
+	loop.Update(ps)
+	rec.SetPolicies(names)
+}
+
+// runAll runs the loop, the ops server, the policy watcher and the election until ctx ends. The
+// election outlives the loop so that the lease is released only after the last tick's writes.
+func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *ops.Recorder,
+	kube kubernetes.Interface, leading *atomic.Bool) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	var loopDone atomic.Bool
+	wg.Go(func() {
+		_ = loop.Run(ctx)
+		loopDone.Store(true)
+	})
+	checks := ops.Checks{
+		Live: func() error {
+			if loopDone.Load() && ctx.Err() == nil {
+				return errors.New("the planning loop stopped")
+			}
+			return nil
+		},
+		Ready: func() error {
+			if !loop.Ticked() {
+				return errors.New("not every policy has completed its first tick")
+			}
+			return nil
+		},
+	}
+	wg.Go(func() {
+		if err := serveOps(ctx, f.listen, d.listener, ops.Handler(rec, checks)); err != nil {
+			cancel(err)
+		}
+	})
+	if f.reloadEvery > 0 {
+		w := &policyWatcher{path: f.policies, clock: d.clock, every: f.reloadEvery, logger: d.logger,
+			apply:    func(ps []policies.Policy) { setPolicies(loop, rec, ps); rec.Reloaded(true) },
+			rejected: func(error) { rec.Reloaded(false) }}
+		w.init()
+		wg.Go(func() { w.run(ctx) })
+	}
+	electionCtx, stopElection := context.WithCancel(context.WithoutCancel(ctx))
+	var ewg sync.WaitGroup
+	if f.leaderElect {
+		e := election{namespace: leaseNamespace(f.leaseNamespace), name: f.leaseName, identity: identity(f.identity),
+			leaseDuration: f.leaseDuration, renewDeadline: f.renewDeadline, period: f.retryPeriod}
+		ewg.Go(func() {
+			if err := runElection(electionCtx, kube, e, leading, rec.SetLeader, d.logger); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	stopElection()
+	ewg.Wait()
+	return context.Cause(ctx)
+}
+
+// serveOps serves the ops endpoints on the given listener, else on addr.
+func serveOps(ctx context.Context, addr string, ln net.Listener, h http.Handler) error {
+	if ln != nil {
+		return ops.ServeListener(ctx, ln, h)
+	}
+	return ops.Serve(ctx, addr, h)
+}
+
+// stateBuilder returns the loop's NewState: it loads the policy's performance profile, if any
+// (a profile that does not load is logged and the policy learns online instead).
+func stateBuilder(logger *slog.Logger) func(policies.Policy) planner.State {
+	return func(p policies.Policy) planner.State {
+		opts := planner.Options{}
+		if dir := p.PerformanceModel.Profile; dir != "" {
+			m, err := loadProfile(dir)
+			if err != nil {
+				logger.Error("the performance profile does not load; sizing without it", "policy", p.Name, "err", err)
+			} else {
+				opts.Profile = &m
+			}
+		}
+		return planner.NewState(p, opts)
+	}
+}
+
+// loadProfile loads the first profiled configuration in a Dynamo profiler directory.
+func loadProfile(dir string) (model.Profile, error) {
+	ps, err := profile.Load(dir)
+	if err != nil {
+		return model.Profile{}, err
+	}
+	p, err := profile.Match(ps, 0)
+	if err != nil {
+		return model.Profile{}, fmt.Errorf("choosing a profile in %s: %w", dir, err)
+	}
+	return model.FromProfile(p), nil
+}
+
+// history adapts metrics.Adapter.Backfill to planner.HistoryReader: the request rate and token
+// lengths over the policy's forecast history, one point per planning interval, ending one
+// interval before now.
+type history struct{ adapter *metrics.Adapter }
+
+// History implements planner.HistoryReader.
+func (h history) History(ctx context.Context, p policies.Policy, now time.Time) (planner.LoadHistory, error) {
+	step := p.Planning.Interval
+	end := now.Add(-step)
+	start := now.Add(-p.Planning.Forecast.History)
+	if step <= 0 || !start.Before(end) {
+		return planner.LoadHistory{}, nil
+	}
+	var out [3][]float64
+	var errs []error
+	for i, s := range []policies.Signal{policies.SignalRequestRate, policies.SignalInputTokens, policies.SignalOutputTokens} {
+		series, err := h.adapter.Backfill(ctx, p, s, start, end, step)
+		out[i] = series.Values
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return planner.LoadHistory{RequestRate: out[0], InputTokens: out[1], OutputTokens: out[2]}, errors.Join(errs...)
+}
