@@ -163,11 +163,10 @@ func (m *holtWinters) clone() model {
 }
 
 func (m *holtWinters) describe() string {
-	form := "damped Holt (no seasonality: history under two seasons)"
-	if m.seasonalOn {
-		form = "additive damped Holt-Winters"
+	if !m.seasonalOn {
+		return fmt.Sprintf("damped Holt on log scale (no seasonality: history under two seasons), alpha %.3f beta %.3f phi %.3f", m.alpha, m.beta, m.phi)
 	}
-	return fmt.Sprintf("%s, alpha %.3f beta %.3f gamma %.3f phi %.3f", form, m.alpha, m.beta, m.gamma, m.phi)
+	return fmt.Sprintf("damped Holt-Winters on log scale, alpha %.3f beta %.3f gamma %.3f phi %.3f", m.alpha, m.beta, m.gamma, m.phi)
 }
 
 func logistic(x float64) float64 { return 1 / (1 + math.Exp(-x)) }

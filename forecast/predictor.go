@@ -335,10 +335,25 @@ func (p *predictor) Clone() Forecaster {
 	return &c
 }
 
-// Status reports the method in use and why.
+// Status reports the method in use and why; auto counts its candidates' refits.
 func (p *predictor) Status() Status {
-	return Status{
-		Method: p.method, Active: p.active, Reason: p.reason,
-		Observed: p.observed, Missing: p.missing, Refits: p.refits,
+	refits := p.refits
+	if a, ok := p.m.(*auto); ok {
+		refits = 0
+		for _, s := range a.subs {
+			refits += s.refits
+		}
 	}
+	return Status{
+		Method: p.method, Active: p.active, Reason: p.reason + p.bandNote(),
+		Observed: p.observed, Missing: p.missing, Refits: refits,
+	}
+}
+
+// bandNote names the interval variant in use at horizons 1 and MaxHorizon.
+func (p *predictor) bandNote() string {
+	if p.observed == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; bands h=1 %s, h=%d %s", p.bands.variant(0), p.o.MaxHorizon, p.bands.variant(p.o.MaxHorizon-1))
 }
