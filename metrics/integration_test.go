@@ -95,47 +95,7 @@ func TestObserveAgainstPrometheus(t *testing.T) {
 	exp.Set(changed)
 	eventually(t, "changed load observed", matches(changed, 0.02))
 
-	t.Run("edges", func(t *testing.T) {
-		t.Run("counter reset", func(t *testing.T) {
-			t.Parallel()
-			checkCounterReset(t, exp, a, policyFor("llm-reset"), variant("llm-reset"))
-		})
-		t.Run("stale gauges", func(t *testing.T) {
-			t.Parallel()
-			checkStale(t, exp, a, policyFor("llm-stale"), stale)
-		})
-		t.Run("arrival CV", func(t *testing.T) {
-			t.Parallel()
-			checkArrivalCV(t, a, policyFor("llm-linear"), policyFor("llm-poisson"))
-		})
-		t.Run("backfill past the 11,000-point limit", func(t *testing.T) {
-			t.Parallel()
-			checkBackfill(t, prom, a, policyFor("llm-linear"), variant("llm-linear"))
-		})
-		t.Run("override with placeholders", func(t *testing.T) {
-			t.Parallel()
-			extra := "    queries:\n      requestRate: '2 * sum(rate(dynamo_frontend_requests_total{model=\"${model}\",dynamo_namespace=\"${namespace}\"}[${window}]))'\n"
-			p := testPolicy(t, prom.URL(), "llama", "llm-linear", testWindow, extra)
-			want := 2 * variant("llm-linear").RequestRate
-			eventually(t, "overridden request rate", func() string {
-				if got := observe(t, a, p).RequestRate; !got.OK || math.Abs(got.V-want) > 0.02*want {
-					return fmt.Sprintf("RequestRate = %+v, want %g", got, want)
-				}
-				return ""
-			})
-		})
-		t.Run("vanished series", func(t *testing.T) {
-			t.Parallel()
-			exp.Remove("llama", "llm-gone")
-			eventually(t, "gauges of a removed deployment empty", func() string {
-				o := observe(t, a, policyFor("llm-gone"))
-				if o.QueueDepth.OK || !strings.HasPrefix(o.QueueDepth.Missing, metrics.ReasonEmpty) {
-					return fmt.Sprintf("QueueDepth = %+v", o.QueueDepth)
-				}
-				return ""
-			})
-		})
-	})
+	t.Run("edges", func(t *testing.T) { runEdges(t, exp, prom, a, stale) })
 	t.Run("prometheus down and back", func(t *testing.T) {
 		if err := prom.Stop(); err != nil {
 			t.Fatal(err)
@@ -150,15 +110,60 @@ func TestObserveAgainstPrometheus(t *testing.T) {
 	})
 }
 
-// checkCounterReset resets the counters, as a frontend restart does. rate() must read through it:
-// never negative and never above the true rate (the arrivals between the last scrape before the
-// reset and the reset are lost, so it may read low for a window), and exact again a window later.
+// runEdges runs the edge cases in parallel, each on its own deployment.
+func runEdges(t *testing.T, exp *promtest.Exporter, prom *promtest.Server, a *metrics.Adapter, stale promtest.Deployment) {
+	policyFor := func(ns string) policies.Policy { return testPolicy(t, prom.URL(), "llama", ns, testWindow, "") }
+	t.Run("counter reset", func(t *testing.T) {
+		t.Parallel()
+		checkCounterReset(t, exp, a, policyFor("llm-reset"), variant("llm-reset"))
+	})
+	t.Run("stale gauges", func(t *testing.T) {
+		t.Parallel()
+		checkStale(t, exp, a, policyFor("llm-stale"), stale)
+	})
+	t.Run("arrival CV", func(t *testing.T) {
+		t.Parallel()
+		checkArrivalCV(t, a, policyFor("llm-linear"), policyFor("llm-poisson"))
+	})
+	t.Run("backfill past the 11,000-point limit", func(t *testing.T) {
+		t.Parallel()
+		checkBackfill(t, prom, a, policyFor("llm-linear"), variant("llm-linear"))
+	})
+	t.Run("override with placeholders", func(t *testing.T) {
+		t.Parallel()
+		extra := "    queries:\n      requestRate: '2 * sum(rate(dynamo_frontend_requests_total{model=\"${model}\",dynamo_namespace=\"${namespace}\"}[${window}]))'\n"
+		p := testPolicy(t, prom.URL(), "llama", "llm-linear", testWindow, extra)
+		want := 2 * variant("llm-linear").RequestRate
+		eventually(t, "overridden request rate", func() string {
+			if got := observe(t, a, p).RequestRate; !got.OK || math.Abs(got.V-want) > 0.02*want {
+				return fmt.Sprintf("RequestRate = %+v, want %g", got, want)
+			}
+			return ""
+		})
+	})
+	t.Run("vanished series", func(t *testing.T) {
+		t.Parallel()
+		exp.Remove("llama", "llm-gone")
+		eventually(t, "gauges of a removed deployment empty", func() string {
+			o := observe(t, a, policyFor("llm-gone"))
+			if o.QueueDepth.OK || !strings.HasPrefix(o.QueueDepth.Missing, metrics.ReasonEmpty) {
+				return fmt.Sprintf("QueueDepth = %+v", o.QueueDepth)
+			}
+			return ""
+		})
+	})
+}
+
+// checkCounterReset resets the counters, as a frontend restart does. A known rate must never be
+// negative or above the true rate (the arrivals between the last scrape before the reset and the
+// reset are lost, so it may read low for a window; on a loaded machine a late scrape may also
+// leave the window with one sample, which is missing, not wrong), and exact again a window later.
 func checkCounterReset(t *testing.T, exp *promtest.Exporter, a *metrics.Adapter, p policies.Policy, d promtest.Deployment) {
 	exp.ResetCounters(d.Model, d.Namespace)
 	upper := d.RequestRate * 1.02
 	for range 2 * int(testWindow/time.Second) {
 		o := observe(t, a, p)
-		if !o.RequestRate.OK || o.RequestRate.V < 0 || o.RequestRate.V > upper {
+		if o.RequestRate.OK && (o.RequestRate.V < 0 || o.RequestRate.V > upper) {
 			t.Fatalf("after a counter reset RequestRate = %+v, want within [0, %g]", o.RequestRate, upper)
 		}
 		waitScrape()
