@@ -1,0 +1,48 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestRunFlags(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantDone bool
+		wantErr  string
+	}{
+		{name: "help", args: []string{"--help"}, wantCode: 0, wantDone: true},
+		{name: "policies required", args: nil, wantCode: 2, wantDone: true, wantErr: "--policies is required"},
+		{name: "bad level", args: []string{"--policies", "x", "--log-level", "loud"}, wantCode: 2, wantDone: true, wantErr: "--log-level"},
+		{name: "bad format", args: []string{"--policies", "x", "--log-format", "xml"}, wantCode: 2, wantDone: true, wantErr: "--log-format"},
+		{name: "stray argument", args: []string{"--policies", "x", "extra"}, wantCode: 2, wantDone: true, wantErr: "unexpected arguments"},
+		{name: "valid", args: []string{"--policies", "x", "--dry-run", "--leader-elect"}, wantCode: 0, wantDone: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			_, code, done := parseRunFlags(tc.args, &out, &errOut)
+			if code != tc.wantCode || done != tc.wantDone {
+				t.Errorf("code, done = %d, %v; want %d, %v", code, done, tc.wantCode, tc.wantDone)
+			}
+			if !strings.Contains(errOut.String(), tc.wantErr) {
+				t.Errorf("stderr %q lacks %q", errOut.String(), tc.wantErr)
+			}
+			if tc.name == "help" && !strings.Contains(out.String(), "Examples:") {
+				t.Errorf("--help prints no examples:\n%s", out.String())
+			}
+		})
+	}
+}
+
+func TestRunRejectsBadPolicies(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	code := runRun(t.Context(), []string{"--policies", dir, "--log-format", "json"}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "no *.yaml") {
+		t.Errorf("exit %d, stderr %q; want 1 naming the empty directory", code, errOut.String())
+	}
+}
