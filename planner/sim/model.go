@@ -46,25 +46,40 @@ func (m *Model) PrefillThroughput(isl float64) float64 { return m.p.Prefill.Thro
 // (0..1) and whose sequences hold ctx tokens of context on average (clamped to the profile).
 func (m *Model) DecodeITL(kvUsage, ctx float64) float64 { return m.p.Decode.ITL(kvUsage, ctx) }
 
-// BestDecodeThroughput is the highest decode throughput per GPU whose ITL stays within itl
-// seconds at context length ctx, and the KV usage where it is reached: the rule Dynamo's SLA
-// planner sizes decode with. With no point under the target it returns the lowest-load point.
+// BestDecodeThroughput is the highest decode throughput per GPU (tokens/s/GPU) whose ITL stays
+// within itl seconds for sequences of ctx tokens, and the KV usage where it is reached. The
+// throughput is the simulated engine's own: a batch filling kvUsage of the KV cache holds
+// kvUsage x capacity / ctx sequences, each producing one token per DecodeITL. At the profile's
+// measured points this equals the profile's z_thpt_per_gpu; between measured context lengths it
+// stays consistent with the ITL the engines run at, where blending the throughput column would
+// not. With no usage under the target it returns the lowest measured point.
 func (m *Model) BestDecodeThroughput(itl, ctx float64) (thpt, kvUsage float64) {
 	const steps = 100
 	d := m.p.Decode
 	lo := d.MinKVUsage(ctx)
 	hi, ok := d.KVUsageAt(itl, ctx)
 	if !ok {
-		return d.Throughput(lo, ctx), lo
+		hi = lo
 	}
-	thpt, kvUsage = d.Throughput(lo, ctx), lo
-	for i := 1; i <= steps; i++ {
+	for i := 0; i <= steps; i++ {
 		x := lo + (hi-lo)*float64(i)/steps
-		if t := d.Throughput(x, ctx); t > thpt {
+		if t := m.decodeRate(x, ctx); t > thpt {
 			thpt, kvUsage = t, x
 		}
 	}
 	return thpt, kvUsage
+}
+
+// decodeRate is the engine's decode tokens/s per GPU at a KV usage and context length.
+func (m *Model) decodeRate(kv, ctx float64) float64 {
+	batch := max(kv*m.MaxKVTokens()/max(ctx, 1), 1)
+	return batch / m.DecodeITL(kv, ctx) / float64(m.engineGPUs)
+}
+
+// ProfileDecodeThroughput is the profile's own decode throughput per GPU at a KV usage and
+// context length (its z_thpt_per_gpu column, interpolated): what Dynamo's planner reads.
+func (m *Model) ProfileDecodeThroughput(kv, ctx float64) float64 {
+	return m.p.Decode.Throughput(kv, ctx)
 }
 
 // MaxKVTokens is the KV-cache capacity of one decode engine, tokens.

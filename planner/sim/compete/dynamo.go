@@ -44,7 +44,7 @@ func (d Dynamo) Scale(_ time.Time, obs planner.Observations) map[string]int32 {
 	for _, svc := range d.Deployment.Services {
 		g := float64(svc.GPUsPerReplica)
 		pre := rate * isl / m.PrefillThroughput(isl) / g
-		thpt, _ := m.BestDecodeThroughput(d.Deployment.ITL.Seconds(), isl+osl/2)
+		thpt := DynamoDecodeThroughput(m, d.Deployment.ITL.Seconds(), isl+osl/2)
 		dec := rate * osl / thpt / g
 		var need float64
 		switch svc.Role {
@@ -66,4 +66,22 @@ func clampReplicas(n float64, svc sim.Service) int32 {
 		n = 0
 	}
 	return int32(min(max(n, float64(svc.MinReplicas), 1), float64(svc.MaxReplicas)))
+}
+
+// DynamoDecodeThroughput is the decode throughput per GPU Dynamo's SLA planner sizes with: the
+// highest value of the profile's throughput column (z_thpt_per_gpu, interpolated) over the KV
+// usages whose profiled ITL meets the target at context length ctx.
+func DynamoDecodeThroughput(m *sim.Model, itl, ctx float64) float64 {
+	const steps = 100
+	d := m.Profile().Decode
+	lo := d.MinKVUsage(ctx)
+	hi, ok := d.KVUsageAt(itl, ctx)
+	if !ok {
+		hi = lo
+	}
+	best := 0.0
+	for i := 0; i <= steps; i++ {
+		best = max(best, m.ProfileDecodeThroughput(lo+(hi-lo)*float64(i)/steps, ctx))
+	}
+	return best
 }

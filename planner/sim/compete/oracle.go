@@ -20,8 +20,8 @@ import (
 //     bin's requests within PrefillDelay x the TTFT target of their arrival, the backlog carried
 //     over from the previous bin. Requests no engine could prefill in time alone (too long) add
 //     work but no constraint.
-//   - decode: output tokens/s over the bin / (best decode throughput per GPU under the ITL target
-//     at ISL + OSL/2 x GPUs x DecodeUtil).
+//   - decode: output tokens/s over the bin / (best decode throughput per GPU under DecodeITL x
+//     the ITL target at ISL + OSL/2 x GPUs x DecodeUtil).
 //
 // An aggregated engine carries the sum. It is the lower reference: a planner with a perfect
 // forecast and the same capacity model, still bound by startup times.
@@ -38,6 +38,8 @@ type OracleOptions struct {
 	Interval     time.Duration // 30 s
 	Bin          time.Duration // 10 s
 	PrefillDelay float64       // 0.9: the share of the TTFT target the fluid queue may use
+	// DecodeITL is the share of the ITL target decode is sized for (0.8).
+	DecodeITL float64
 	// MissBudget is the share of a bin's requests allowed past the delay bound (0.005).
 	MissBudget float64
 	DecodeUtil float64 // 0.9
@@ -60,6 +62,9 @@ func (o OracleOptions) withDefaults() OracleOptions {
 	}
 	if o.DecodeUtil <= 0 {
 		o.DecodeUtil = 0.9
+	}
+	if o.DecodeITL <= 0 {
+		o.DecodeITL = 0.8
 	}
 	return o
 }
@@ -176,7 +181,7 @@ func decodeNeeds(d sim.Deployment, bins [][]sim.Request, o OracleOptions) []floa
 			gen += float64(r.OutputTokens)
 		}
 		c := float64(len(reqs))
-		thpt, _ := d.Model.BestDecodeThroughput(d.ITL.Seconds(), in/c+gen/c/2)
+		thpt, _ := d.Model.BestDecodeThroughput(o.DecodeITL*d.ITL.Seconds(), in/c+gen/c/2)
 		out[b] = gen / bin / (thpt * o.DecodeUtil)
 	}
 	return out
