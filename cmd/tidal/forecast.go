@@ -52,8 +52,8 @@ Flags:
 // forecastFlags are the parsed flags of tidal forecast.
 type forecastFlags struct {
 	format, method, out string
-	interval, gap       time.Duration
-	warmup, period      time.Duration
+	interval, period    time.Duration
+	gap, warmup         autoDuration
 	horizon             int
 	coverage            float64
 }
@@ -69,9 +69,9 @@ func parseForecastFlags(args []string, stderr io.Writer) (forecastFlags, string,
 	fs.StringVar(&f.method, "method", "all", "a method ("+strings.Join(forecast.Methods(), ", ")+") or all")
 	fs.Float64Var(&f.coverage, "coverage", 0.9, "quantile of the upper bound, in (0.5, 1)")
 	fs.StringVar(&f.out, "out", "", "write timestamp,actual,predicted,lower,upper for the chosen --method to this CSV")
-	fs.DurationVar(&f.gap, "gap", -1, "runs of exact zeros at least this long are collection gaps, 0 disables (default: one step for servegen, whose aggregate is never truly 0; 1h otherwise)")
+	fs.Var(&f.gap, "gap", "runs of exact zeros lasting at least this `duration` are collection gaps, 0 disables (auto: one step for servegen, whose aggregate is never truly 0; 1h otherwise)")
 	fs.DurationVar(&f.period, "period", 24*time.Hour, "season length")
-	fs.DurationVar(&f.warmup, "warmup", -1, "do not score targets earlier than this (default: one period when the series spans three, else 0)")
+	fs.Var(&f.warmup, "warmup", "do not score targets earlier than this `duration` into the series (auto: one period when the series spans three, else 0)")
 	if err := fs.Parse(args); err != nil {
 		return f, "", err
 	}
@@ -99,6 +99,33 @@ func (f forecastFlags) check() error {
 		errs = append(errs, errors.New("--interval must not be negative and --period must be positive"))
 	}
 	return errors.Join(errs...)
+}
+
+// autoDuration is a non-negative duration flag whose unset value means "tidal chooses".
+type autoDuration struct {
+	d   time.Duration
+	set bool
+}
+
+// String returns "auto" while unset.
+func (a *autoDuration) String() string {
+	if a == nil || !a.set {
+		return "auto"
+	}
+	return a.d.String()
+}
+
+// Set parses a duration such as 10m.
+func (a *autoDuration) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if d < 0 {
+		return fmt.Errorf("%v is negative", d)
+	}
+	a.d, a.set = d, true
+	return nil
 }
 
 func contains(xs []string, x string) bool {

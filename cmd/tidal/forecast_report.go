@@ -75,8 +75,8 @@ func replayAll(f forecastFlags, s workload.Series) (replayReport, error) {
 // clients is exactly 0 only when collection failed, per the traces README) and 1h otherwise.
 func gapLength(f forecastFlags, s workload.Series) time.Duration {
 	switch {
-	case f.gap >= 0:
-		return f.gap
+	case f.gap.set:
+		return f.gap.d
 	case f.format == "servegen":
 		return s.Step
 	}
@@ -85,8 +85,8 @@ func gapLength(f forecastFlags, s workload.Series) time.Duration {
 
 // warmupSteps is the number of leading points not scored.
 func warmupSteps(f forecastFlags, s workload.Series, period int) int {
-	if f.warmup >= 0 {
-		return int(f.warmup / s.Step)
+	if f.warmup.set {
+		return int(f.warmup.d / s.Step)
 	}
 	if period > 0 && len(s.Values) >= 3*period {
 		return period
