@@ -26,13 +26,13 @@ type bands struct {
 	fixed, scaled errorStore
 	loss          []ring      // [2k+variant] recent pinball losses of the q0.9 offset
 	upRing        [][]float64 // [step%h][2k+variant] q0.9 offsets in force when forecasting
-	volRing       []float64   // [step%h] volatility when forecasting
+	volRing       [][]float64 // [step%h][k] horizon-k volatility when forecasting
 	pending       []pending
 
-	vol2     float64
-	volN     int
-	prevRaw  float64
-	havePrev bool
+	vol2 []float64 // [k] EWMA of squared (k+1)-step log changes
+	volN []int
+	raw  []float64 // the newest h present values, raw[(n-1) % h] newest
+	rawN int
 }
 
 // pending holds an error of a zero actual while its zero run may still turn out to be a gap.
@@ -48,7 +48,12 @@ func newBands(o Options, adaptive bool) bands {
 		h: o.MaxHorizon, adaptive: adaptive,
 		fixed: newErrorStore(o), scaled: newErrorStore(o),
 		loss: make([]ring, 2*o.MaxHorizon), upRing: make([][]float64, o.MaxHorizon),
-		volRing: make([]float64, o.MaxHorizon),
+		volRing: make([][]float64, o.MaxHorizon),
+		vol2:    make([]float64, o.MaxHorizon), volN: make([]int, o.MaxHorizon),
+		raw: make([]float64, o.MaxHorizon),
+	}
+	for i := range b.volRing {
+		b.volRing[i] = make([]float64, o.MaxHorizon)
 	}
 	for i := range b.loss {
 		b.loss[i] = newRing(o.SelectWindow)
@@ -62,8 +67,8 @@ func newBands(o Options, adaptive bool) bands {
 // record files the error e of a forecast made at slot idx for horizon index k. Errors of zero
 // actuals wait in pending until commitPending or dropPending.
 func (b *bands) record(k, idx int, e float64, zero bool) {
-	vol := b.volRing[idx]
-	p := pending{k: k, e: e, es: e / vol, scored: vol > 0 && b.volN >= minErrors}
+	vol := b.volRing[idx][k]
+	p := pending{k: k, e: e, es: e / vol, scored: vol > 0 && b.volN[k] >= minErrors}
 	p.lf = pinball(e, b.upRing[idx][2*k])
 	p.ls = pinball(e, b.upRing[idx][2*k+1])
 	if zero {
@@ -102,27 +107,29 @@ func pinball(e, u float64) float64 {
 	return (1 - bandQ) * (u - e)
 }
 
-// observe folds the one-step log change into v into the volatility.
+// observe folds the 1..h-step log changes into v into the per-horizon volatilities.
 func (b *bands) observe(v, eps float64) {
-	if b.havePrev {
-		if d := logRatio(v, b.prevRaw, math.Max(eps, 1e-12)); !math.IsNaN(d) && !math.IsInf(d, 0) {
-			b.volN++
-			b.vol2 += (d*d - b.vol2) * math.Max(volAlpha, 1/float64(b.volN))
+	for k := range min(b.h, b.rawN) {
+		prev := b.raw[(b.rawN-1-k)%b.h]
+		if d := logRatio(v, prev, math.Max(eps, 1e-12)); !math.IsNaN(d) && !math.IsInf(d, 0) {
+			b.volN[k]++
+			b.vol2[k] += (d*d - b.vol2[k]) * math.Max(volAlpha, 1/float64(b.volN[k]))
 		}
 	}
-	b.prevRaw, b.havePrev = v, true
+	b.raw[b.rawN%b.h] = v
+	b.rawN++
 }
 
-func (b *bands) sigma() float64 { return math.Max(math.Sqrt(b.vol2), 1e-3) }
+func (b *bands) sigma(k int) float64 { return math.Max(math.Sqrt(b.vol2[k]), 1e-3) }
 
 // snapshot records, for the forecasts just made at slot idx, the volatility and the q0.9
 // offsets each variant would give.
 func (b *bands) snapshot(idx int) {
-	b.volRing[idx] = b.sigma()
 	for k := range b.h {
+		b.volRing[idx][k] = b.sigma(k)
 		_, qf, _ := b.fixed.quantiles(k, bandQ, bandQ)
 		_, qs, _ := b.scaled.quantiles(k, bandQ, bandQ)
-		b.upRing[idx][2*k], b.upRing[idx][2*k+1] = qf, qs*b.sigma()
+		b.upRing[idx][2*k], b.upRing[idx][2*k+1] = qf, qs*b.sigma(k)
 	}
 }
 
@@ -131,7 +138,7 @@ func (b *bands) snapshot(idx int) {
 func (b *bands) quantiles(k int, lo, hi float64) (float64, float64, bool) {
 	if b.adaptive && b.loss[2*k+1].len() >= minErrors && b.loss[2*k+1].meanAbs() < b.loss[2*k].meanAbs() {
 		if qlo, qhi, n := b.scaled.quantiles(k, lo, hi); n >= minErrors {
-			s := b.sigma()
+			s := b.sigma(k)
 			return qlo * s, qhi * s, true
 		}
 	}
@@ -158,7 +165,13 @@ func (b *bands) clone() bands {
 	for i := range b.upRing {
 		c.upRing[i] = append([]float64(nil), b.upRing[i]...)
 	}
-	c.volRing = append([]float64(nil), b.volRing...)
+	c.volRing = make([][]float64, len(b.volRing))
+	for i := range b.volRing {
+		c.volRing[i] = append([]float64(nil), b.volRing[i]...)
+	}
+	c.vol2 = append([]float64(nil), b.vol2...)
+	c.volN = append([]int(nil), b.volN...)
+	c.raw = append([]float64(nil), b.raw...)
 	c.pending = append([]pending(nil), b.pending...)
 	return c
 }
