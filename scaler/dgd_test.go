@@ -13,7 +13,7 @@ import (
 )
 
 // fixture reads the single object of testdata/scaler/<name>.
-func fixture(t *testing.T, name string) *unstructured.Unstructured {
+func fixture(t testing.TB, name string) *unstructured.Unstructured {
 	t.Helper()
 	objs, err := kubetest.ReadManifests(filepath.Join("..", "testdata", "scaler", name))
 	if err != nil {

@@ -25,7 +25,7 @@ import (
 // and, unless asked otherwise, the DGDSAs the Dynamo operator would have created for it. The test
 // plays the operator: no Dynamo controller runs.
 type world struct {
-	t       *testing.T
+	t       testing.TB
 	cluster *kubetest.Cluster
 	ns      string
 	admin   dynamic.Interface
@@ -35,7 +35,7 @@ type world struct {
 const dgdName = "llama"
 
 // newWorld creates the namespace, the DGD with its status and (withAdapters) its DGDSAs.
-func newWorld(t *testing.T, withAdapters bool) *world {
+func newWorld(t testing.TB, withAdapters bool) *world {
 	t.Helper()
 	c := needCluster(t)
 	ns, err := c.CreateNamespace(t.Context(), "scaler")

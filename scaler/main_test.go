@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 }
 
 // needCluster skips t without the test cluster or without the shared CRDs.
-func needCluster(t *testing.T) *kubetest.Cluster {
+func needCluster(t testing.TB) *kubetest.Cluster {
 	t.Helper()
 	c := kubetest.Require(t, cluster)
 	if _, err := os.Stat(sharedCRDs); err != nil {
