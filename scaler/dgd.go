@@ -70,6 +70,17 @@ type Service struct {
 	NodeCount, GPUsPerNode int32
 	// Status is status.services[name]; Known is false when the operator has not reported it.
 	Status ServiceStatus
+	// Adapter is the service's DGDSA as read through /scale (filled by Observe only).
+	Adapter AdapterState
+}
+
+// AdapterState is what the DGDSA's scale subresource says.
+type AdapterState struct {
+	// Found is true when the DGDSA was read.
+	Found bool
+	// Replicas is spec.replicas (what tidal or another autoscaler asked for); StatusReplicas is
+	// status.replicas, which mirrors the DGD service's replicas, not ready pods.
+	Replicas, StatusReplicas int32
 }
 
 // GPUsPerReplica is NodeCount x GPUsPerNode (0 when the GPU count is unknown).
@@ -90,21 +101,26 @@ func (d Deployment) Service(name string) (Service, bool) {
 	return d.Services[i], true
 }
 
-// Observation returns what the planner sees of a service from the DGD alone: Desired is the DGD's
-// spec.replicas (which the DGDSA controller keeps equal to the adapter's), Ready is
-// status readyReplicas. ReplicasKnown is false when the service or its replica count is absent.
+// Observation returns what the planner sees of a service: Desired is the DGDSA's spec.replicas
+// when Observe read it, else the DGD's spec.replicas (which the adapter controller keeps equal to
+// it, with a delay); Ready is status readyReplicas. ReplicasKnown is false when the service or
+// both replica counts are absent.
 func (d Deployment) Observation(name string) planner.ServiceObservation {
 	s, ok := d.Service(name)
 	if !ok {
 		return planner.ServiceObservation{Name: name}
 	}
-	return planner.ServiceObservation{
+	o := planner.ServiceObservation{
 		Name:           name,
 		Desired:        s.Replicas,
 		Ready:          s.Status.ReadyReplicas,
 		ReplicasKnown:  s.HasReplicas,
 		GPUsPerReplica: s.GPUsPerReplica(),
 	}
+	if s.Adapter.Found {
+		o.Desired, o.ReplicasKnown = s.Adapter.Replicas, true
+	}
+	return o
 }
 
 // ParseDeployment extracts a Deployment from a DGD object. It is pure and never panics on odd
@@ -213,4 +229,35 @@ func ReadDeployment(ctx context.Context, client dynamic.Interface, namespace, na
 // String renders a one-line summary for logs.
 func (d Deployment) String() string {
 	return fmt.Sprintf("%s/%s (ready=%v, %d services)", d.Namespace, d.Name, d.Ready, len(d.Services))
+}
+
+// Observe reads a DGD and, for each service that enables its scaling adapter, the DGDSA's /scale,
+// so Observation reports the replica count actually requested. A missing DGDSA leaves
+// Adapter.Found false (Scale reports it when a write is due); other failures, a 403 included,
+// are an *Error. It sends 1 + (services with an adapter) GET requests.
+func Observe(ctx context.Context, client dynamic.Interface, namespace, name string) (Deployment, error) {
+	d, err := ReadDeployment(ctx, client, namespace, name)
+	if err != nil {
+		return d, err
+	}
+	ri := client.Resource(AdapterResource).Namespace(namespace)
+	for i, s := range d.Services {
+		if !s.AdapterEnabled {
+			continue
+		}
+		adapter := AdapterName(name, s.Name)
+		u, err := ri.Get(ctx, adapter, metav1.GetOptions{}, "scale")
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return d, apiError("reading the DGDSA scale", namespace, adapter, err)
+		}
+		scale, err := toScale(u)
+		if err != nil {
+			return d, &Error{Kind: ErrAPI, Op: "reading the DGDSA scale", Namespace: namespace, Name: adapter, Err: err}
+		}
+		d.Services[i].Adapter = AdapterState{Found: true, Replicas: scale.Spec.Replicas, StatusReplicas: scale.Status.Replicas}
+	}
+	return d, nil
 }

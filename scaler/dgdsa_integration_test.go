@@ -229,3 +229,38 @@ func (r interferingNamespaced) Get(ctx context.Context, name string, opts metav1
 	}
 	return u, err
 }
+
+func TestObserveReadsTheAdapters(t *testing.T) {
+	w := newWorld(t, true)
+	a := w.actuator(kubetest.Tidal, nil, wait.Backoff{})
+	if _, err := a.Scale(t.Context(), scaler.Request{Namespace: w.ns, Deployment: dgdName, Service: "VllmDecodeWorker", Replicas: 6}); err != nil {
+		t.Fatalf("Scale: %v", err)
+	}
+	dyn, err := dynamic.NewForConfig(w.cluster.Config(kubetest.Tidal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := scaler.Observe(t.Context(), dyn, w.ns, dgdName)
+	if err != nil {
+		t.Fatalf("Observe: %v", err)
+	}
+	// No operator runs, so the DGD still says 3: Desired must come from the DGDSA.
+	var got []scaler.AdapterState
+	for _, s := range d.Services {
+		got = append(got, s.Adapter)
+	}
+	want := []scaler.AdapterState{
+		{}, // Frontend: no adapter
+		{Found: true, Replicas: 6, StatusReplicas: 3}, // VllmDecodeWorker
+		{Found: true, Replicas: 2, StatusReplicas: 2}, // VllmPrefillWorker
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("adapters (-want +got):\n%s", diff)
+	}
+	if o := d.Observation("VllmDecodeWorker"); o.Desired != 6 || !o.ReplicasKnown {
+		t.Errorf("Observation %+v, want Desired 6 from the DGDSA", o)
+	}
+	if _, err := scaler.Observe(t.Context(), dyn, w.ns, "ghost"); scaler.KindOf(err) != scaler.ErrDeploymentMissing {
+		t.Errorf("Observe of a missing DGD: %v, want kind %q", err, scaler.ErrDeploymentMissing)
+	}
+}
