@@ -1,0 +1,216 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	testingclock "k8s.io/utils/clock/testing"
+
+	"github.com/tidal-planner/tidal/cmd/tidal/ops"
+	fc "github.com/tidal-planner/tidal/forecast"
+	"github.com/tidal-planner/tidal/planner"
+	"github.com/tidal-planner/tidal/policies"
+)
+
+// benchPolicies is how many policies one process drives in the overhead benchmark, and
+// benchInterval their planning interval (issue 7's target: 500 policies at 15 s under 5% of one
+// core and 200 MB RSS).
+const (
+	benchPolicies = 500
+	benchInterval = 15 * time.Second
+)
+
+// benchObserver returns healthy observations whose request rate follows a daily sine.
+type benchObserver struct{}
+
+func (benchObserver) Observe(_ context.Context, p policies.Policy, now time.Time) (planner.Observations, error) {
+	k := planner.Known
+	rate := dailyRate(now)
+	return planner.Observations{Time: now, Window: time.Minute, RequestRate: k(rate), InputTokens: k(2000),
+		OutputTokens: k(200), TTFT: k(0.2), TTFTPercentile: k(0.3), ITL: k(0.015), ITLPercentile: k(0.02),
+		QueueDepth: k(0), Inflight: k(rate), KVUsage: k(0.4), ArrivalCV: k(1),
+		Services: []planner.ServiceObservation{{Name: "Worker", KVUsage: k(0.4), ActiveTokens: k(100)}}}, nil
+}
+
+// dailyRate is 5..15 requests/s over a day.
+func dailyRate(t time.Time) float64 {
+	day := float64(t.Unix()%86400) / 86400
+	return 10 + 5*math.Sin(2*math.Pi*day)
+}
+
+// benchCluster holds every policy's replicas and applies decisions to them.
+type benchCluster struct {
+	mu   sync.Mutex
+	reps map[string]int32
+}
+
+func (c *benchCluster) Replicas(_ context.Context, p policies.Policy) ([]planner.ServiceObservation, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := max(c.reps[p.Name], 1)
+	return []planner.ServiceObservation{{Name: "Worker", Desired: n, Ready: n, ReplicasKnown: true, GPUsPerReplica: 1}}, nil
+}
+
+func (c *benchCluster) Apply(_ context.Context, p policies.Policy, d planner.Decision) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reps[p.Name] = d.Services[0].Desired
+	return nil
+}
+
+// benchHistory returns a full forecast history of the daily sine (the start-up backfill).
+type benchHistory struct{ rate, in, out []float64 }
+
+func newBenchHistory(p policies.Policy, now time.Time) benchHistory {
+	n := int(p.Planning.Forecast.History / p.Planning.Interval)
+	h := benchHistory{rate: make([]float64, n), in: make([]float64, n), out: make([]float64, n)}
+	for i := range n {
+		h.rate[i] = dailyRate(now.Add(-time.Duration(n-i) * p.Planning.Interval))
+		h.in[i], h.out[i] = 2000, 200
+	}
+	return h
+}
+
+func (h benchHistory) History(context.Context, policies.Policy, time.Time) (planner.LoadHistory, error) {
+	return planner.LoadHistory{RequestRate: h.rate, InputTokens: h.in, OutputTokens: h.out}, nil
+}
+
+// counted forwards ticks to the ops recorder and counts them.
+type counted struct {
+	rec  *ops.Recorder
+	done chan struct{}
+}
+
+func (c counted) Record(t planner.Tick) {
+	c.rec.Record(t)
+	if t.Outcome != "" || len(t.Errors) == 0 {
+		c.done <- struct{}{}
+	}
+}
+
+func benchPolicy(b *testing.B, i int, forecast string) policies.Policy {
+	b.Helper()
+	p, err := policies.Parse([]byte(fmt.Sprintf(`apiVersion: tidal.dev/v1alpha1
+kind: Policy
+metadata: {name: p%03d}
+spec:
+  target: {namespace: llm, deployment: d%03d, topology: aggregated}
+  services:
+    - {name: Worker, role: aggregated, minReplicas: 1, maxReplicas: 16, gpusPerReplica: 1, startupTime: 2m}
+  slo: {ttft: {target: 500ms}, itl: {target: 30ms}}
+  metrics: {model: m}
+  planning: {interval: %s, forecast: %s}
+`, i, i, benchInterval, forecast)), "bench.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// BenchmarkLoop500Policies drives 500 policies at a 15 s interval through the real Loop, Plan
+// (default forecaster) and ops recorder, with fake Prometheus and cluster ports, on a fake clock:
+// one op is one interval (500 ticks). It reports the CPU time (user+system, from getrusage) per
+// policy tick, the duty cycle that implies on one core at 15 s, and the process's peak RSS.
+func BenchmarkLoop500Policies(b *testing.B) {
+	for _, tc := range []struct {
+		name     string
+		forecast string // the policies' spec.planning.forecast
+		backfill bool   // warm the forecasters with their full history at start
+	}{
+		{"no-forecaster", "", false},
+		{"default-forecast/cold", "{}", false},
+		{"default-forecast/backfilled-2d", "{history: 48h}", true},
+		{"linear-1h-season/backfilled", "{method: linear, seasonality: 1h, history: 2h}", true},
+	} {
+		b.Run(tc.name, func(b *testing.B) { benchLoop(b, tc.forecast, tc.backfill) })
+	}
+}
+
+func benchLoop(b *testing.B, forecast string, backfill bool) {
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	clk := testingclock.NewFakeClock(start)
+	ps := make([]policies.Policy, benchPolicies)
+	for i := range ps {
+		ps[i] = benchPolicy(b, i, cmp.Or(forecast, "{}"))
+	}
+	rec := counted{rec: ops.NewRecorder(ops.Options{}), done: make(chan struct{}, benchPolicies)}
+	cfg := planner.LoopConfig{Clock: clk, Observer: benchObserver{}, Replicas: &benchCluster{reps: map[string]int32{}},
+		Recorder: rec, Logger: slog.New(slog.DiscardHandler)}
+	cfg.Applier = cfg.Replicas.(*benchCluster)
+	if forecast == "" { // the loop, Plan and the recorder alone: no forecaster at all
+		cfg.NewState = func(p policies.Policy) planner.State {
+			return planner.NewState(p, planner.Options{NewForecaster: func(policies.Forecast, time.Duration) fc.Forecaster { return nil }})
+		}
+	}
+	if backfill {
+		cfg.History = newBenchHistory(ps[0], start)
+	}
+	loop, err := planner.NewLoop(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	loop.Update(ps)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = loop.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	round := func() {
+		for range benchPolicies {
+			<-rec.done
+		}
+	}
+	round() // first ticks (after the backfill)
+	cpu0 := cpuTime(b)
+	b.ResetTimer()
+	for b.Loop() {
+		for clk.Waiters() < benchPolicies {
+			// yield until every worker waits for its next tick
+			runtime.Gosched()
+		}
+		clk.Step(benchInterval)
+		round()
+	}
+	b.StopTimer()
+	perTick := (cpuTime(b) - cpu0) / time.Duration(b.N*benchPolicies)
+	b.ReportMetric(float64(perTick.Nanoseconds()), "cpu-ns/policy-tick")
+	b.ReportMetric(100*float64(perTick*benchPolicies)/float64(benchInterval), "%core-at-15s")
+	b.ReportMetric(peakRSSMB(b), "peak-RSS-MB")
+}
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakRSSMB reads VmHWM (peak resident set) from /proc/self/status, in MB; 0 where absent.
+func peakRSSMB(b *testing.B) float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, err := strconv.ParseFloat(f[1], 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return kb / 1024
+		}
+	}
+	return 0
+}
