@@ -133,7 +133,8 @@ func (w *world) adapterVersions() map[string]string {
 }
 
 // actuator returns an Actuator acting as user, whose client passes through wrap (if not nil), that
-// retries conflicts with backoff (zero: the default), and whose Events go both to w.events and, through a real events.k8s.io broadcaster, to the API.
+// retries conflicts with backoff (zero: the default), and whose Events go to w.events and, for
+// users allowed to create Events, through a real events.k8s.io broadcaster to the API.
 func (w *world) actuator(user kubetest.User, wrap func(dynamic.Interface) dynamic.Interface, backoff wait.Backoff) *scaler.Actuator {
 	w.t.Helper()
 	cfg := w.cluster.Config(user)
@@ -145,17 +146,21 @@ func (w *world) actuator(user kubetest.User, wrap func(dynamic.Interface) dynami
 	if wrap != nil {
 		dyn = wrap(dyn)
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		w.t.Fatal(err)
+	var recorder scaler.EventRecorder = w.events
+	if user != kubetest.Nobody { // Nobody may not create Events; spare the log its rejections
+		cs, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		real, stop, err := scaler.NewEventRecorder(ctx, cs)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		w.t.Cleanup(func() { stop(); cancel() })
+		recorder = tee{w.events, real}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	real, stop, err := scaler.NewEventRecorder(ctx, cs)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	w.t.Cleanup(func() { stop(); cancel() })
-	a, err := scaler.NewActuator(scaler.ActuatorConfig{Client: dyn, Recorder: tee{w.events, real}, Backoff: backoff})
+	a, err := scaler.NewActuator(scaler.ActuatorConfig{Client: dyn, Recorder: recorder, Backoff: backoff})
 	if err != nil {
 		w.t.Fatal(err)
 	}
