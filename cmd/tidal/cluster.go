@@ -3,11 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/tidal-planner/tidal/cmd/tidal/ops"
@@ -24,11 +20,13 @@ type cluster struct {
 	actuator *scaler.Actuator
 }
 
-// Replicas implements planner.ReplicaReader. A service whose adapter is enabled reads Desired from
-// its DGDSA (the source of truth); one without (actuation none or keda) reads the DGD's
-// spec.replicas. A service that cannot be read is left unknown and its error joined.
+// Replicas implements planner.ReplicaReader with scaler.Observe: Desired is the DGDSA's
+// spec.replicas (the source of truth; the DGD's copy lags), else the DGD's spec.replicas when the
+// service has no adapter (actuation none or keda) or it is missing (Apply then reports that);
+// Ready and GPUs per replica come from the DGD. A service absent from the DGD is an error and
+// stays unknown.
 func (c cluster) Replicas(ctx context.Context, p policies.Policy) ([]planner.ServiceObservation, error) {
-	dep, err := scaler.ReadDeployment(ctx, c.client, p.Target.Namespace, p.Target.Deployment)
+	dep, err := scaler.Observe(ctx, c.client, p.Target.Namespace, p.Target.Deployment)
 	if err != nil {
 		return nil, err
 	}
@@ -36,37 +34,14 @@ func (c cluster) Replicas(ctx context.Context, p policies.Policy) ([]planner.Ser
 	out := make([]planner.ServiceObservation, 0, p.NumServices())
 	for i := range p.NumServices() {
 		name := p.ServiceAt(i).Name
-		so := dep.Observation(name)
-		svc, ok := dep.Service(name)
-		switch {
-		case !ok:
+		if _, ok := dep.Service(name); !ok {
 			errs = append(errs, &scaler.Error{Kind: scaler.ErrServiceMissing, Op: "reading service " + name,
 				Namespace: p.Target.Namespace, Name: p.Target.Deployment})
 			continue
-		case svc.AdapterEnabled:
-			n, err := c.adapterReplicas(ctx, p.Target.Namespace, scaler.AdapterName(p.Target.Deployment, name))
-			if err != nil {
-				errs = append(errs, err)
-				so.ReplicasKnown = false
-			}
-			so.Desired = n
 		}
-		out = append(out, so)
+		out = append(out, dep.Observation(name))
 	}
 	return out, errors.Join(errs...)
-}
-
-// adapterReplicas reads a DGDSA's spec.replicas through its /scale subresource.
-func (c cluster) adapterReplicas(ctx context.Context, namespace, name string) (int32, error) {
-	u, err := c.client.Resource(scaler.AdapterResource).Namespace(namespace).Get(ctx, name, metav1.GetOptions{}, "scale")
-	if err != nil {
-		return 0, fmt.Errorf("reading the scale of DGDSA %s/%s: %w", namespace, name, err)
-	}
-	var s autoscalingv1.Scale
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &s); err != nil {
-		return 0, fmt.Errorf("decoding the scale of DGDSA %s/%s: %w", namespace, name, err)
-	}
-	return s.Spec.Replicas, nil
 }
 
 // Apply implements planner.Applier: it scales every scale-actuated service whose desired count

@@ -23,6 +23,7 @@ import (
 	"github.com/tidal-planner/tidal/planner/profile"
 	"github.com/tidal-planner/tidal/policies"
 	"github.com/tidal-planner/tidal/scaler"
+	"github.com/tidal-planner/tidal/scaler/leader"
 )
 
 // deps are what serve needs from its environment; tests substitute them.
@@ -78,7 +79,13 @@ func serve(ctx context.Context, f runFlags, ps []policies.Policy, d deps) error 
 	if d.started != nil {
 		d.started(loop, rec)
 	}
-	return runAll(ctx, f, d, loop, rec, kube, &leading)
+	var elector *leader.Elector
+	if f.leaderElect {
+		if elector, err = newElector(f, kube, &leading, rec, d.logger); err != nil {
+			return err
+		}
+	}
+	return runAll(ctx, f, d, loop, rec, elector)
 }
 
 // setPolicies hands a policy set to the loop and the recorder.
@@ -93,8 +100,7 @@ func setPolicies(loop *planner.Loop, rec *ops.Recorder, ps []policies.Policy) {
 
 // runAll runs the loop, the ops server, the policy watcher and the election until ctx ends. The
 // election outlives the loop so that the lease is released only after the last tick's writes.
-func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *ops.Recorder,
-	kube kubernetes.Interface, leading *atomic.Bool) error {
+func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *ops.Recorder, elector *leader.Elector) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
@@ -107,6 +113,9 @@ func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *op
 		Live: func() error {
 			if loopDone.Load() && ctx.Err() == nil {
 				return errors.New("the planning loop stopped")
+			}
+			if elector != nil {
+				return elector.Check(nil)
 			}
 			return nil
 		},
@@ -131,19 +140,41 @@ func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *op
 	}
 	electionCtx, stopElection := context.WithCancel(context.WithoutCancel(ctx))
 	var ewg sync.WaitGroup
-	if f.leaderElect {
-		e := election{namespace: leaseNamespace(f.leaseNamespace), name: f.leaseName, identity: identity(f.identity),
-			leaseDuration: f.leaseDuration, renewDeadline: f.renewDeadline, period: f.retryPeriod}
-		ewg.Go(func() {
-			if err := runElection(electionCtx, kube, e, leading, rec.SetLeader, d.logger); err != nil {
-				cancel(err)
-			}
-		})
+	if elector != nil {
+		ewg.Go(func() { elector.Run(electionCtx) })
 	}
 	wg.Wait()
 	stopElection()
 	ewg.Wait()
 	return context.Cause(ctx)
+}
+
+// newElector builds the Lease elector; leading and the tidal_leader metric follow it.
+func newElector(f runFlags, kube kubernetes.Interface, leading *atomic.Bool, rec *ops.Recorder, logger *slog.Logger) (*leader.Elector, error) {
+	lease := leaseNamespace(f.leaseNamespace) + "/" + f.leaseName
+	id := identity(f.identity)
+	set := func(v bool) {
+		leading.Store(v)
+		rec.SetLeader(v)
+	}
+	return leader.New(leader.Config{
+		Client: kube, Namespace: leaseNamespace(f.leaseNamespace), Name: f.leaseName, Identity: id,
+		LeaseDuration: f.leaseDuration, RenewDeadline: f.renewDeadline, RetryPeriod: f.retryPeriod,
+		ReleaseOnCancel: true,
+		OnStartedLeading: func(context.Context) {
+			logger.Info("leading: this process now writes decisions", "lease", lease, "identity", id)
+			set(true)
+		},
+		OnStoppedLeading: func() {
+			logger.Info("following: this process computes but does not write", "lease", lease, "identity", id)
+			set(false)
+		},
+		OnNewLeader: func(holder string) {
+			if holder != id {
+				logger.Info("another process leads", "lease", lease, "leader", holder)
+			}
+		},
+	})
 }
 
 // serveOps serves the ops endpoints on the given listener, else on addr.
