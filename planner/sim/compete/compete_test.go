@@ -95,6 +95,10 @@ func TestReactiveFollowsTheHPA(t *testing.T) {
 		{"ratio formula", []step{{0, obsOf(1, 1, 1, 12, svc("P", 2, 0), svc("D", 2, 0.6)), map[string]int32{"P": 4, "D": 4}}}},
 		{"within the 10% tolerance nothing changes", []step{{0, obsOf(1, 1, 1, 6.5, svc("P", 2, 0), svc("D", 2, 0.32)), map[string]int32{"P": 2, "D": 2}}}},
 		{"scale-up limited to max(2x, +4)", []step{{0, obsOf(1, 1, 1, 300, svc("P", 1, 0), svc("D", 1, 0.3)), map[string]int32{"P": 5, "D": 1}}}},
+		{"the first sync keeps the running count", []step{
+			{0, obsOf(1, 1, 1, 0, svc("P", 5, 0), svc("D", 3, 0.01)), map[string]int32{"P": 5, "D": 3}},
+			{301 * time.Second, obsOf(1, 1, 1, 0, svc("P", 5, 0), svc("D", 3, 0.01)), map[string]int32{"P": 1, "D": 1}},
+		}},
 		{"scale-down waits out the 300 s window", []step{
 			{0, obsOf(1, 1, 1, 18, svc("P", 6, 0), svc("D", 1, 0.3)), map[string]int32{"P": 6, "D": 1}},
 			{15 * time.Second, obsOf(1, 1, 1, 3, svc("P", 6, 0), svc("D", 1, 0.3)), map[string]int32{"P": 6, "D": 1}},

@@ -24,7 +24,8 @@ const (
 // KV-cache usage against KVUsageTarget, as a utilisation target does. Both use the HPA's formula
 // desired = ceil(current x metric / target), skip changes within the 10% tolerance, scale up at
 // most max(2 x current, current + 4) per sync, and scale down to the highest recommendation of the
-// last 300 s.
+// last 300 s (the first call counts the current replicas as a recommendation, as a running HPA
+// would have).
 type Reactive struct {
 	Deployment      sim.Deployment
 	QueuePerReplica float64
@@ -55,6 +56,11 @@ func (r *Reactive) Scale(now time.Time, obs planner.Observations) map[string]int
 			continue
 		}
 		cur := float64(max(so.Desired, 1))
+		if _, seen := r.history[svc.Name]; !seen {
+			// An HPA that has been running holds the current count among its recommendations:
+			// start as if it had, so the warm start is not undone in the first sync.
+			r.history[svc.Name] = []recommendation{{t: now, n: so.Desired}}
+		}
 		var ratio float64
 		switch {
 		case svc.Role == policies.RoleDecode && so.KVUsage.OK:
