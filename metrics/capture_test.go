@@ -25,7 +25,8 @@ type fixtureCase struct {
 
 // fixtureCases are the recorded cases captured by Observe (timeout is captured separately).
 func fixtureCases() []fixtureCase {
-	ttft := func(q string) string { return "    queries:\n      ttft: '" + q + "'\n" }
+	override := func(s, q string) string { return "    queries:\n      " + s + ": '" + q + "'\n" }
+	ttft := func(q string) string { return override("ttft", q) }
 	const ttftSum = "sum(rate(dynamo_frontend_time_to_first_token_seconds_sum{${selector}}[${window}]))"
 	return []fixtureCase{
 		{name: "ok", model: "llama", namespace: "llm-llama"},
@@ -34,6 +35,7 @@ func fixtureCases() []fixtureCase {
 		{name: "inf", model: "llama", namespace: "llm-llama", extra: ttft(ttftSum + " / 0")},
 		{name: "bad_data", model: "llama", namespace: "llm-llama", extra: ttft("sum(rate(" + ttftSum)},
 		{name: "warnings", model: "llama", namespace: "llm-llama"},
+		{name: "ambiguous", model: "llama", namespace: "llm-llama", extra: override("queueDepth", "dynamo_frontend_queued_requests{${selector}}")},
 	}
 }
 

@@ -43,6 +43,9 @@ func TestObserveRecorded(t *testing.T) {
 		{"400 bad_data from an override", "bad_data", cases["bad_data"], with(func(o *planner.Observations) {
 			o.TTFT = planner.Unknown(metrics.ReasonPrometheusError + " (bad_data)")
 		})},
+		{"override without aggregation: two series", "ambiguous", cases["ambiguous"], with(func(o *planner.Observations) {
+			o.QueueDepth = planner.Unknown(metrics.ReasonAmbiguous)
+		})},
 		{"warnings (remote store down)", "warnings", cases["warnings"], missingAll(metrics.ReasonWarnings)},
 		{"503 evaluation timeout", "timeout", cases["ok"], missingAll(metrics.ReasonPrometheusError + " (timeout)")},
 		{"502 from a proxy", "proxy_502", cases["ok"], missingAll(metrics.ReasonPrometheusError + " (server_error)")},
