@@ -36,6 +36,12 @@ type Observations struct {
 	KVUsage        Value // mean KV-cache usage over decode-capable workers, 0..1
 	ArrivalCV      Value // coefficient of variation of inter-arrival times (1 = Poisson)
 
+	// InputTokensPercentile is the TTFT SLO's percentile of input tokens per request (long
+	// prompts drive the prefill tail); OutputTokensPercentile is the ITL SLO's percentile of
+	// output tokens per request.
+	InputTokensPercentile  Value
+	OutputTokensPercentile Value
+
 	// Services holds per-service state, in any order; the planner matches by Name.
 	Services []ServiceObservation
 }
