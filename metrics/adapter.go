@@ -144,9 +144,9 @@ func (a *Adapter) query(t target, s policies.Signal) (string, error) {
 		namespace: t.metrics.DynamoNamespace,
 	}
 	switch s {
-	case policies.SignalTTFTPercentile:
+	case policies.SignalTTFTPercentile, SignalInputTokensPercentile:
 		p.quantile = t.ttftQ
-	case policies.SignalITLPercentile:
+	case policies.SignalITLPercentile, SignalOutputTokensPercentile:
 		p.quantile = t.itlQ
 	}
 	return expand(tmpl, s, p)

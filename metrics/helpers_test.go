@@ -112,6 +112,8 @@ func expected(d promtest.Deployment) planner.Observations {
 		TTFT: k(d.TTFT.Mean()), TTFTPercentile: k(d.TTFT.Quantile(ttftPercentile / 100)),
 		ITL: k(d.ITL.Mean()), ITLPercentile: k(d.ITL.Quantile(itlPercentile / 100)),
 		QueueDepth: k(queued), Inflight: k(inflight), KVUsage: k(mean(kvD...)),
+		InputTokensPercentile:  k(d.InputTokens.Quantile(ttftPercentile / 100)),
+		OutputTokensPercentile: k(d.OutputTokens.Quantile(itlPercentile / 100)),
 		Services: []planner.ServiceObservation{
 			{Name: "Frontend", KVUsage: na, ActiveTokens: na},
 			{Name: "Prefill", KVUsage: k(mean(kvP...)), ActiveTokens: k(mean(tokP...))},
@@ -153,6 +155,7 @@ func missingAll(prefix string) planner.Observations {
 	return planner.Observations{
 		RequestRate: m, InputTokens: m, OutputTokens: m, TTFT: m, TTFTPercentile: m, ITL: m,
 		ITLPercentile: m, QueueDepth: m, Inflight: m, KVUsage: m, ArrivalCV: m,
+		InputTokensPercentile: m, OutputTokensPercentile: m,
 		Services: []planner.ServiceObservation{
 			{Name: "Frontend", KVUsage: na, ActiveTokens: na},
 			{Name: "Prefill", KVUsage: m, ActiveTokens: m},

@@ -34,7 +34,7 @@ const (
 
 // observed lists the signals one Observe queries, in a stable order.
 func observed() []policies.Signal {
-	return append(policies.Signals(), SignalActiveTokens)
+	return append(policies.Signals(), SignalActiveTokens, SignalInputTokensPercentile, SignalOutputTokensPercentile)
 }
 
 // grouped reports whether a signal's result is attributed per worker_type.
@@ -125,7 +125,9 @@ func (a *Adapter) requests(t target) ([]request, map[policies.Signal]result, err
 // notApplicable reports signals that need no query for this target (a percentile the SLO does
 // not set).
 func notApplicable(t target, s policies.Signal) (result, bool) {
-	if (s == policies.SignalTTFTPercentile && t.ttftQ <= 0) || (s == policies.SignalITLPercentile && t.itlQ <= 0) {
+	ttft := s == policies.SignalTTFTPercentile || s == SignalInputTokensPercentile
+	itl := s == policies.SignalITLPercentile || s == SignalOutputTokensPercentile
+	if ttft && t.ttftQ <= 0 || itl && t.itlQ <= 0 {
 		return result{reason: ReasonNotApplicable + ": the SLO sets no percentile"}, true
 	}
 	return result{}, false
@@ -149,6 +151,9 @@ func assemble(t target, now time.Time, r map[policies.Signal]result, stale time.
 		Inflight:       v(policies.SignalInflight),
 		KVUsage:        kv.attribute(policies.RoleDecode, stale),
 		ArrivalCV:      v(policies.SignalArrivalCV),
+
+		InputTokensPercentile:  v(SignalInputTokensPercentile),
+		OutputTokensPercentile: v(SignalOutputTokensPercentile),
 	}
 	for _, s := range t.services {
 		o.Services = append(o.Services, planner.ServiceObservation{

@@ -16,6 +16,14 @@ import (
 // policies.Signals yet; a policy can override it once the policies package accepts the name.
 const SignalActiveTokens policies.Signal = "activeTokens"
 
+// SignalInputTokensPercentile and SignalOutputTokensPercentile are the SLO percentiles of the
+// input and output lengths (${quantile} is the TTFT percentile for input, the ITL percentile for
+// output). Like SignalActiveTokens they are not in policies.Signals yet.
+const (
+	SignalInputTokensPercentile  policies.Signal = "inputTokensPercentile"
+	SignalOutputTokensPercentile policies.Signal = "outputTokensPercentile"
+)
+
 // Labels the adapter reads in query results.
 const (
 	// LabelWorkerType attributes a sample to prefill or decode workers (Dynamo's label).
@@ -55,6 +63,8 @@ func defaultQueries() map[policies.Signal]string {
 		policies.SignalRequestRate:    "sum(rate(" + mRequests + "{${selector}}[${window}]))",
 		policies.SignalInputTokens:    mean(mInputTokens),
 		policies.SignalOutputTokens:   mean(mOutputTokens),
+		SignalInputTokensPercentile:   quantile(mInputTokens),
+		SignalOutputTokensPercentile:  quantile(mOutputTokens),
 		policies.SignalTTFT:           mean(mTTFT),
 		policies.SignalTTFTPercentile: quantile(mTTFT),
 		policies.SignalITL:            mean(mITL),
@@ -112,7 +122,7 @@ type params struct {
 //	${namespace}   the dynamo_namespace, escaped likewise
 //	${selector}    model="<model>",dynamo_namespace="<namespace>" (empty parts omitted)
 //	${nsselector}  dynamo_namespace="<namespace>" (worker metrics may lack the model label)
-//	${quantile}    the SLO percentile as a fraction (ttftPercentile and itlPercentile only)
+//	${quantile}    the SLO percentile as a fraction (percentile signals only)
 //	${cvstep}      the arrival-count sub-window; ${cvrange} the range it is averaged over
 //
 // An unknown placeholder, or ${quantile} in another signal's query, is an error.
@@ -157,13 +167,22 @@ func placeholder(name string, s policies.Signal, p params) (string, error) {
 	case "nsselector":
 		return selector("", p.namespace), nil
 	case "quantile":
-		if s != policies.SignalTTFTPercentile && s != policies.SignalITLPercentile {
-			return "", fmt.Errorf("${quantile} is defined only for %s and %s",
-				policies.SignalTTFTPercentile, policies.SignalITLPercentile)
+		if !percentileSignal(s) {
+			return "", fmt.Errorf("${quantile} is defined only for %s, %s, %s and %s", policies.SignalTTFTPercentile,
+				policies.SignalITLPercentile, SignalInputTokensPercentile, SignalOutputTokensPercentile)
 		}
 		return strconv.FormatFloat(p.quantile, 'g', -1, 64), nil
 	}
 	return "", fmt.Errorf("unknown placeholder ${%s}", name)
+}
+
+// percentileSignal reports whether a signal's query takes ${quantile}.
+func percentileSignal(s policies.Signal) bool {
+	switch s {
+	case policies.SignalTTFTPercentile, policies.SignalITLPercentile, SignalInputTokensPercentile, SignalOutputTokensPercentile:
+		return true
+	}
+	return false
 }
 
 // selector builds the label matchers for the model and namespace, omitting empty ones.

@@ -35,6 +35,7 @@ func TestObserveRecorded(t *testing.T) {
 		{"no requests: 0/0 means and quantiles", "nan", cases["nan"], with(func(o *planner.Observations) {
 			o.RequestRate = planner.Known(0)
 			o.InputTokens, o.OutputTokens, o.TTFT, o.TTFTPercentile, o.ITL, o.ITLPercentile = nan, nan, nan, nan, nan, nan
+			o.InputTokensPercentile, o.OutputTokensPercentile = nan, nan
 			o.ArrivalCV = nan
 		})},
 		{"+Inf from an override", "inf", cases["inf"], with(func(o *planner.Observations) {
