@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tidal-planner/tidal/planner"
 	"github.com/tidal-planner/tidal/planner/profile"
 	"github.com/tidal-planner/tidal/planner/sim"
 	"github.com/tidal-planner/tidal/planner/sim/compete"
@@ -65,7 +66,7 @@ type simulateFlags struct {
 	policy, profile                     string
 	compare, jsonOut, reportDir         string
 	rate, rateScale, staticGoal         float64
-	start, duration, scrape             time.Duration
+	start, duration, scrape, history    time.Duration
 	seed                                uint64
 	maxContext                          int
 	dropOverContext, quiet              bool
@@ -88,6 +89,7 @@ func (f *simulateFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxContext, "max-context", sim.DefaultMaxContext, "longest request (input + output tokens) the engines accept")
 	fs.BoolVar(&f.dropOverContext, "drop-over-context", false, "filter over-context requests out instead of counting them as rejected SLO misses")
 	fs.DurationVar(&f.scrape, "scrape-interval", 15*time.Second, "Prometheus scrape interval of the simulated metrics")
+	fs.DurationVar(&f.history, "history", -1, "load history before the workload that warms tidal's forecasters, as the live loop's backfill does (synthetic and servegen; default: the policy's forecast history; 0: none)")
 	fs.StringVar(&f.jsonOut, "json", "", "also write the results as JSON to `FILE` (- for stdout)")
 	fs.StringVar(&f.reportDir, "report", "", "also write an HTML report with SVG plots to `DIR`")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
@@ -143,15 +145,20 @@ func simulate(ctx context.Context, f simulateFlags, stdout, stderr io.Writer) er
 		return err
 	}
 	dep.MaxContext = f.maxContext
-	wl, info, err := loadSimWorkload(f)
+	wl, info, hist, err := loadSimWorkload(f)
 	if err != nil {
 		return err
+	}
+	span := f.history
+	if span < 0 {
+		span = pol.Planning.Forecast.History
 	}
 	names, err := compete.ParseNames(f.compare)
 	if err != nil {
 		return err
 	}
 	setup := compete.Setup{Deployment: dep, Workload: wl, Policy: pol, Profile: prof, StaticGoal: f.staticGoal,
+		History: hist(span, pol.Planning.Interval),
 		Options: sim.Options{Epoch: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), ScrapeInterval: f.scrape,
 			DropOverContext: f.dropOverContext}}
 	cs, err := compete.Contenders(setup, names)
@@ -293,8 +300,14 @@ func loadSimProfile(dir string) (profile.Profile, error) {
 	return p, nil
 }
 
-// loadSimWorkload builds the workload the flags describe and its description for the report.
-func loadSimWorkload(f simulateFlags) (sim.Workload, report.Workload, error) {
+// historyFunc returns the load before the workload over a span at a step (empty if unknown).
+type historyFunc func(span, step time.Duration) planner.LoadHistory
+
+func noHistory(time.Duration, time.Duration) planner.LoadHistory { return planner.LoadHistory{} }
+
+// loadSimWorkload builds the workload the flags describe, its description for the report, and
+// where its history comes from.
+func loadSimWorkload(f simulateFlags) (sim.Workload, report.Workload, historyFunc, error) {
 	format := f.format
 	if format == "" {
 		format = guessFormat(f.workload)
@@ -302,21 +315,22 @@ func loadSimWorkload(f simulateFlags) (sim.Workload, report.Workload, error) {
 	info := report.Workload{Format: format, Source: f.workload, RateScale: f.rateScale, Seed: f.seed}
 	var wl sim.Workload
 	var err error
+	hist := historyFunc(noHistory)
 	switch format {
 	case "synthetic":
-		wl, err = syntheticWorkload(f)
+		wl, hist, err = syntheticWorkload(f)
 	case "azure", "mooncake":
 		var reqs []workload.Request
 		if reqs, err = readTrace(f.workload, format); err == nil {
 			wl, err = synth.FromTrace(filepath.Base(f.workload), reqs, f.rateScale)
 		}
 	case "servegen":
-		wl, err = servegenWorkload(f)
+		wl, hist, err = servegenWorkload(f)
 	default:
 		err = fmt.Errorf("unknown --format %q (want azure, mooncake, servegen or synthetic)", format)
 	}
 	if err != nil {
-		return sim.Workload{}, report.Workload{}, err
+		return sim.Workload{}, report.Workload{}, nil, err
 	}
 	info.Name = wl.Name
 	info.Requests = len(wl.Requests)
@@ -324,7 +338,7 @@ func loadSimWorkload(f simulateFlags) (sim.Workload, report.Workload, error) {
 	if wl.Duration > 0 {
 		info.MeanRate = float64(len(wl.Requests)) / wl.Duration.Seconds()
 	}
-	return wl, info, nil
+	return wl, info, hist, nil
 }
 
 func guessFormat(path string) string {
@@ -368,13 +382,13 @@ func tokenSource(f simulateFlags) (synth.TokenSource, error) {
 	return synth.NewSampled(synth.Requests(reqs))
 }
 
-func syntheticWorkload(f simulateFlags) (sim.Workload, error) {
+func syntheticWorkload(f simulateFlags) (sim.Workload, historyFunc, error) {
 	if f.workload != "" {
-		return sim.Workload{}, errors.New("--format synthetic takes no --workload (use --shape, --rate, --duration)")
+		return sim.Workload{}, nil, errors.New("--format synthetic takes no --workload (use --shape, --rate, --duration)")
 	}
 	tokens, err := tokenSource(f)
 	if err != nil {
-		return sim.Workload{}, err
+		return sim.Workload{}, nil, err
 	}
 	spec := scenario.Day(f.seed)
 	spec.Shape, spec.Tokens = synth.Shape(f.shape), tokens
@@ -388,23 +402,27 @@ func syntheticWorkload(f simulateFlags) (sim.Workload, error) {
 	if f.duration > 0 {
 		spec.Duration = f.duration
 	}
-	return synth.Synthetic(spec)
+	wl, err := synth.Synthetic(spec)
+	hist := func(span, step time.Duration) planner.LoadHistory {
+		return synth.SyntheticHistory(spec, span, step, wl)
+	}
+	return wl, hist, err
 }
 
-func servegenWorkload(f simulateFlags) (sim.Workload, error) {
+func servegenWorkload(f simulateFlags) (sim.Workload, historyFunc, error) {
 	if f.workload == "" {
-		return sim.Workload{}, errors.New("--format servegen needs --workload DIR (a ServeGen model directory)")
+		return sim.Workload{}, nil, errors.New("--format servegen needs --workload DIR (a ServeGen model directory)")
 	}
 	if f.tokensFrom == "" {
-		return sim.Workload{}, errors.New("--format servegen needs --tokens-from FILE: ServeGen has no token lengths")
+		return sim.Workload{}, nil, errors.New("--format servegen needs --tokens-from FILE: ServeGen has no token lengths")
 	}
 	sg, err := workload.ReadServeGen(os.DirFS(f.workload), ".")
 	if err != nil {
-		return sim.Workload{}, fmt.Errorf("reading the workload: %w", err)
+		return sim.Workload{}, nil, fmt.Errorf("reading the workload: %w", err)
 	}
 	tokens, err := tokenSource(f)
 	if err != nil {
-		return sim.Workload{}, err
+		return sim.Workload{}, nil, err
 	}
 	dur := f.duration
 	if dur == 0 {
@@ -413,5 +431,8 @@ func servegenWorkload(f simulateFlags) (sim.Workload, error) {
 	wl, err := synth.ServeGen(sg, synth.ServeGenOptions{Start: f.start, Duration: dur, RateScale: f.rateScale,
 		Seed: f.seed, Tokens: tokens})
 	wl.Name = "servegen-" + filepath.Base(f.workload)
-	return wl, err
+	hist := func(span, step time.Duration) planner.LoadHistory {
+		return synth.ServeGenHistory(sg, f.start, span, step, f.rateScale, wl)
+	}
+	return wl, hist, err
 }

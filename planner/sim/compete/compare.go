@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tidal-planner/tidal/planner"
 	"github.com/tidal-planner/tidal/planner/profile"
 	"github.com/tidal-planner/tidal/planner/sim"
 	"github.com/tidal-planner/tidal/planner/sim/report"
@@ -56,6 +57,9 @@ type Setup struct {
 	Options    sim.Options
 	// StaticGoal is the attainment the static search must reach (0.99 if 0).
 	StaticGoal float64
+	// History is the load before the workload, at the policy's planning interval, that tidal's
+	// forecasters are warmed with (the live loop reads it from Prometheus); empty for none.
+	History planner.LoadHistory
 }
 
 // Contender is one planner ready to run; Run is independent of every other Contender's, so
@@ -79,7 +83,7 @@ func Contenders(s Setup, names []string) ([]Contender, error) {
 		var as func() sim.Autoscaler
 		switch name {
 		case NameTidal:
-			as = func() sim.Autoscaler { return NewTidal(s.Policy, &s.Profile) }
+			as = func() sim.Autoscaler { return NewTidal(s.Policy, &s.Profile, s.History) }
 		case NameReactive:
 			q, kv := ReactiveTargets(s.Deployment, s.Workload)
 			as = func() sim.Autoscaler { return &Reactive{Deployment: d, QueuePerReplica: q, KVUsageTarget: kv} }

@@ -24,14 +24,20 @@ type Tidal struct {
 }
 
 // NewTidal prepares the planner for a policy and the profile it sizes with (nil: learn online).
-// The forecaster is planner.DefaultForecaster, as in the live loop.
-func NewTidal(p policies.Policy, prof *profile.Profile) *Tidal {
+// The forecaster is planner.DefaultForecaster, as in the live loop, warmed with history (the load
+// before the workload starts, at the policy's interval; may be empty) as the live loop warms it
+// from Prometheus at start-up.
+func NewTidal(p policies.Policy, prof *profile.Profile, history planner.LoadHistory) *Tidal {
 	opts := planner.Options{}
 	if prof != nil {
 		m := model.FromProfile(*prof)
 		opts.Profile = &m
 	}
-	return &Tidal{policy: p, state: planner.NewState(p, opts)}
+	st := planner.NewState(p, opts)
+	if len(history.RequestRate) > 0 {
+		st.Warm(history)
+	}
+	return &Tidal{policy: p, state: st}
 }
 
 // Cadence implements sim.Autoscaler: the policy's planning interval and metrics window.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/tidal-planner/tidal/planner/sim"
 	"github.com/tidal-planner/tidal/planner/workload"
 )
@@ -158,4 +159,41 @@ func TestFromTraceScalesTime(t *testing.T) {
 	if _, err := FromTrace("t", reqs, 0); err == nil {
 		t.Error("rate scale 0 accepted")
 	}
+}
+
+func TestHistoryPrecedesTheWorkload(t *testing.T) {
+	spec := Spec{Shape: Diurnal, Rate: 20, Amplitude: 0.5, Duration: 2 * time.Hour, Tokens: tokens(), Seed: 1}
+	wl, err := Synthetic(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := SyntheticHistory(spec, 24*time.Hour, time.Minute, wl)
+	if len(h.RequestRate) != 1440 || len(h.InputTokens) != 1440 || len(h.OutputTokens) != 1440 {
+		t.Fatalf("history of %d/%d/%d points, want 1440 each", len(h.RequestRate), len(h.InputTokens), len(h.OutputTokens))
+	}
+	// The day before: index i is -24h + i min; the trough (05:00) is at i = 300, the peak at 1020.
+	trough, peak := mean(h.RequestRate[290:310]), mean(h.RequestRate[1010:1030])
+	if math.Abs(trough-10) > 1.5 || math.Abs(peak-30) > 2 {
+		t.Errorf("history trough %.1f/s and peak %.1f/s, want about 10 and 30", trough, peak)
+	}
+
+	win := 600 * time.Second
+	sg := &workload.ServeGen{Window: win, Clients: []workload.Client{{ID: "0", Windows: []workload.Window{
+		{Start: 0, Rate: 4, Pattern: "Gamma", Shape: 1, Scale: 0.25},
+		{Start: win, Rate: 0},
+		{Start: 2 * win, Rate: 6, Pattern: "Gamma", Shape: 1, Scale: 1.0 / 6},
+	}}}}
+	sh := ServeGenHistory(sg, 2*win, 2*win, 5*time.Minute, 0.5, wl)
+	want := []float64{2, 2, math.NaN(), math.NaN()}
+	if diff := cmp.Diff(want, sh.RequestRate, cmpopts.EquateNaNs()); diff != "" {
+		t.Errorf("ServeGen history (-want +got):\n%s", diff)
+	}
+}
+
+func mean(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
 }
