@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,9 +33,16 @@ const (
 	ReasonNotApplicable   = "not applicable"
 )
 
-// observed lists the signals one Observe queries, in a stable order.
+// observed lists the signals one Observe queries, in a stable order: the policies' signals and
+// the adapter's own (unless policies has come to list them too).
 func observed() []policies.Signal {
-	return append(policies.Signals(), SignalActiveTokens, SignalInputTokensPercentile, SignalOutputTokensPercentile)
+	out := policies.Signals()
+	for _, s := range []policies.Signal{SignalActiveTokens, SignalInputTokensPercentile, SignalOutputTokensPercentile} {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // grouped reports whether a signal's result is attributed per worker_type.
@@ -104,11 +112,17 @@ func (a *Adapter) requests(t target) ([]request, map[policies.Signal]result, err
 			results[s] = r
 			continue
 		}
+		_, overridden := t.overrides(s)
+		if _, known := a.queries[s]; !known && !overridden {
+			// A signal newer than this adapter: never let it break the batch.
+			results[s] = result{reason: ReasonNotApplicable + ": no default query for " + string(s)}
+			continue
+		}
 		q, err := a.query(t, s)
 		if err != nil {
 			return nil, nil, err
 		}
-		if _, overridden := t.overrides(s); overridden {
+		if overridden {
 			reqs = append(reqs, request{query: q, signals: []policies.Signal{s}})
 			continue
 		}

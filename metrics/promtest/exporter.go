@@ -17,8 +17,8 @@ import (
 )
 
 // Uniform is a uniform distribution on [Lo, Hi]. With Lo and Hi on bucket bounds of the
-// exporter's histogram, histogram_quantile's linear interpolation is exact, so Quantile is what
-// Prometheus answers.
+// exporter's histogram (see LatencyBuckets, ITLBuckets, TokenBuckets), histogram_quantile's linear
+// interpolation within each bucket is exact, so Quantile is what Prometheus answers.
 type Uniform struct{ Lo, Hi float64 }
 
 // Mean is (Lo+Hi)/2.
@@ -74,14 +74,21 @@ type Deployment struct {
 	Workers   []Worker
 }
 
-// LatencyBuckets is the layout of time_to_first_token_seconds: 0.05 s steps up to 4 s.
-func LatencyBuckets() []float64 { return prometheus.LinearBuckets(0.05, 0.05, 80) }
+// LatencyBuckets is the layout of time_to_first_token_seconds (20 bounds, 50 ms to 30 s, the
+// scale of vLLM's own TTFT buckets).
+func LatencyBuckets() []float64 {
+	return []float64{0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.5, 2, 3, 4, 6, 8, 10, 15, 20, 30}
+}
 
-// ITLBuckets is the layout of inter_token_latency_seconds: 5 ms steps up to 0.4 s.
-func ITLBuckets() []float64 { return prometheus.LinearBuckets(0.005, 0.005, 80) }
+// ITLBuckets is the layout of inter_token_latency_seconds (15 bounds, 5 ms to 1 s).
+func ITLBuckets() []float64 {
+	return []float64{0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1}
+}
 
-// TokenBuckets is the layout of input/output_sequence_tokens: 250-token steps up to 16000.
-func TokenBuckets() []float64 { return prometheus.LinearBuckets(250, 250, 64) }
+// TokenBuckets is the layout of input/output_sequence_tokens (14 bounds, 250 to 32000 tokens).
+func TokenBuckets() []float64 {
+	return []float64{250, 500, 750, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 32000}
+}
 
 // histogram accumulates a synthetic histogram.
 type histogram struct {
