@@ -3,6 +3,7 @@ package forecast
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -19,14 +20,13 @@ type autoRegressive struct {
 	coef    []float64 // intercept, then lag 1..p
 	aic     float64
 	d       []float64 // scratch: deseasonalised values
+	lags    []float64 // scratch of predict
 }
 
-func (m *autoRegressive) ready(h *history) (bool, string) {
-	need := arMinPerLag * 2
-	if h.n() < need {
-		return false, fmt.Sprintf("history %d < %d points", h.n(), need)
-	}
-	return true, ""
+func (m *autoRegressive) ready(h *history) bool { return h.n() >= 2*arMinPerLag }
+
+func (m *autoRegressive) waiting(h *history) string {
+	return fmt.Sprintf("history %d < %d points", h.n(), 2*arMinPerLag)
 }
 
 func (m *autoRegressive) observe(*history, float64) {}
@@ -85,7 +85,8 @@ func (m *autoRegressive) predict(h *history, out []float64) {
 		return
 	}
 	t0 := h.next() - 1
-	lags := make([]float64, p) // lags[j] = d at t0-j
+	m.lags = slices.Grow(m.lags[:0], p)[:p]
+	lags := m.lags // lags[j] = d at t0-j
 	for j := range p {
 		lags[j] = h.vals[n-1-j] - m.season.at(t0-j)
 	}
@@ -106,7 +107,7 @@ func (m *autoRegressive) clone() model {
 	c := *m
 	c.season = m.season.clone()
 	c.coef = append([]float64(nil), m.coef...)
-	c.d = nil
+	c.d, c.lags = nil, nil
 	return &c
 }
 

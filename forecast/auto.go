@@ -30,12 +30,13 @@ type auto struct {
 	subs    []*predictor
 	weights [][]float64 // [horizon][candidate], recomputed in observe
 	buf     []float64
+	cands   []cand // scratch of rank
 }
 
 func newAuto(o Options) *auto {
 	a := &auto{o: o, weights: make([][]float64, o.MaxHorizon)}
 	for _, name := range autoCandidates() {
-		a.subs = append(a.subs, newPredictor(name, o))
+		a.subs = append(a.subs, newPredictor(name, o, true))
 	}
 	for i := range a.weights {
 		a.weights[i] = make([]float64, len(a.subs))
@@ -43,9 +44,8 @@ func newAuto(o Options) *auto {
 	return a
 }
 
-func (a *auto) ready(h *history) (bool, string) {
-	return h.n() > 0, "no points yet"
-}
+func (a *auto) ready(h *history) bool   { return h.n() > 0 }
+func (a *auto) waiting(*history) string { return "no points yet" }
 
 // observe feeds the raw point to every candidate (each applies the same cleaning) and re-ranks.
 func (a *auto) observe(_ *history, raw float64) {
@@ -94,7 +94,7 @@ func (a *auto) eligible(k int) []cand {
 	if last := a.subs[0]; last.bands.fixed.recent[k].len() >= minErrors {
 		bar = (1 - autoMargin) * last.bands.fixed.recent[k].meanAbs()
 	}
-	var cs []cand
+	cs := a.cands[:0]
 	for i, s := range a.subs {
 		r := &s.bands.fixed.recent[k]
 		if s.usingBase || r.len() < min(a.o.SelectWindow, minErrors) {
@@ -104,6 +104,7 @@ func (a *auto) eligible(k int) []cand {
 			cs = append(cs, cand{i, e})
 		}
 	}
+	a.cands = cs
 	return cs
 }
 

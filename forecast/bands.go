@@ -19,9 +19,14 @@ const minErrors = 20
 // and scaled (errors in units of the volatility when the forecast was made, an EWMA of squared
 // one-step log changes, so the band breathes with it). Per horizon, the variant whose q0.9 upper
 // offsets had the lower recent pinball loss is used; this is re-decided at every point.
+//
+// A ranking-only bands (the candidates inside auto) keeps just the recent fixed errors that
+// auto ranks by: their intervals are never asked for, so it skips the order statistics, the
+// volatilities and the variant losses.
 type bands struct {
 	h        int
 	adaptive bool // false: fixed only (last-ratio is defined by raw ratios)
+	rank     bool // ranking only
 
 	fixed, scaled errorStore
 	loss          []ring      // [2k+variant] recent pinball losses of the q0.9 offset
@@ -43,15 +48,15 @@ type pending struct {
 	scored bool
 }
 
-func newBands(o Options, adaptive bool) bands {
-	b := bands{
-		h: o.MaxHorizon, adaptive: adaptive,
-		fixed: newErrorStore(o), scaled: newErrorStore(o),
-		loss: make([]ring, 2*o.MaxHorizon), upRing: make([][]float64, o.MaxHorizon),
-		volRing: make([][]float64, o.MaxHorizon),
-		vol2:    make([]float64, o.MaxHorizon), volN: make([]int, o.MaxHorizon),
-		raw: make([]float64, o.MaxHorizon),
+func newBands(o Options, adaptive, rank bool) bands {
+	b := bands{h: o.MaxHorizon, adaptive: adaptive && !rank, rank: rank, fixed: newErrorStore(o, rank)}
+	if rank {
+		return b
 	}
+	b.scaled = newErrorStore(o, false)
+	b.loss, b.upRing = make([]ring, 2*o.MaxHorizon), make([][]float64, o.MaxHorizon)
+	b.volRing = make([][]float64, o.MaxHorizon)
+	b.vol2, b.volN, b.raw = make([]float64, o.MaxHorizon), make([]int, o.MaxHorizon), make([]float64, o.MaxHorizon)
 	for i := range b.volRing {
 		b.volRing[i] = make([]float64, o.MaxHorizon)
 	}
@@ -67,10 +72,19 @@ func newBands(o Options, adaptive bool) bands {
 // record files the error e of a forecast made at slot idx for horizon index k. Errors of zero
 // actuals wait in pending until commitPending or dropPending.
 func (b *bands) record(k, idx int, e float64, zero bool) {
+	if b.rank {
+		b.keep(pending{k: k, e: e}, zero)
+		return
+	}
 	vol := b.volRing[idx][k]
 	p := pending{k: k, e: e, es: e / vol, scored: vol > 0 && b.volN[k] >= minErrors}
 	p.lf = pinball(e, b.upRing[idx][2*k])
 	p.ls = pinball(e, b.upRing[idx][2*k+1])
+	b.keep(p, zero)
+}
+
+// keep commits p, or holds it in pending when its actual was a zero.
+func (b *bands) keep(p pending, zero bool) {
 	if zero {
 		b.pending = append(b.pending, p)
 		return
@@ -109,6 +123,9 @@ func pinball(e, u float64) float64 {
 
 // observe folds the 1..h-step log changes into v into the per-horizon volatilities.
 func (b *bands) observe(v, eps float64) {
+	if b.rank {
+		return
+	}
 	for k := range min(b.h, b.rawN) {
 		prev := b.raw[(b.rawN-1-k)%b.h]
 		if d := logRatio(v, prev, math.Max(eps, 1e-12)); !math.IsNaN(d) && !math.IsInf(d, 0) {
@@ -125,10 +142,13 @@ func (b *bands) sigma(k int) float64 { return math.Max(math.Sqrt(b.vol2[k]), 1e-
 // snapshot records, for the forecasts just made at slot idx, the volatility and the q0.9
 // offsets each variant would give.
 func (b *bands) snapshot(idx int) {
+	if b.rank {
+		return
+	}
 	for k := range b.h {
 		b.volRing[idx][k] = b.sigma(k)
-		_, qf, _ := b.fixed.quantiles(k, bandQ, bandQ)
-		_, qs, _ := b.scaled.quantiles(k, bandQ, bandQ)
+		qf := b.fixed.quantile(k, bandQ)
+		qs := b.scaled.quantile(k, bandQ)
 		b.upRing[idx][2*k], b.upRing[idx][2*k+1] = qf, qs*b.sigma(k)
 	}
 }

@@ -8,9 +8,8 @@ type lastValue struct{}
 
 func (*lastValue) observe(*history, float64) {}
 func (*lastValue) refit(*history)            {}
-func (*lastValue) ready(h *history) (bool, string) {
-	return h.n() > 0, "no points yet"
-}
+func (*lastValue) ready(h *history) bool     { return h.n() > 0 }
+func (*lastValue) waiting(*history) string   { return "no points yet" }
 func (*lastValue) predict(h *history, out []float64) {
 	v := h.last()
 	for i := range out {
@@ -25,14 +24,12 @@ type seasonalNaive struct{ period int }
 
 func (*seasonalNaive) observe(*history, float64) {}
 func (*seasonalNaive) refit(*history)            {}
-func (m *seasonalNaive) ready(h *history) (bool, string) {
+func (m *seasonalNaive) ready(h *history) bool   { return m.period >= 2 && h.n() >= m.period }
+func (m *seasonalNaive) waiting(h *history) string {
 	if m.period < 2 {
-		return false, "no seasonal period configured"
+		return "no seasonal period configured"
 	}
-	if h.n() < m.period {
-		return false, fmt.Sprintf("history %d < %d points (one season)", h.n(), m.period)
-	}
-	return true, ""
+	return fmt.Sprintf("history %d < %d points (one season)", h.n(), m.period)
 }
 func (m *seasonalNaive) predict(h *history, out []float64) {
 	n, P := h.n(), m.period

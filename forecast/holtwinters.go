@@ -26,11 +26,10 @@ type holtWinters struct {
 	season       []float64 // by absolute phase (step % period)
 }
 
-func (m *holtWinters) ready(h *history) (bool, string) {
-	if h.n() < hwMinPoints {
-		return false, fmt.Sprintf("history %d < %d points", h.n(), hwMinPoints)
-	}
-	return true, ""
+func (m *holtWinters) ready(h *history) bool { return h.n() >= hwMinPoints }
+
+func (m *holtWinters) waiting(h *history) string {
+	return fmt.Sprintf("history %d < %d points", h.n(), hwMinPoints)
 }
 
 // wantSeason reports whether h is long enough for the seasonal form.

@@ -14,11 +14,9 @@ type linearTrend struct {
 
 func (*linearTrend) observe(*history, float64) {}
 func (*linearTrend) refit(*history)            {}
-func (m *linearTrend) ready(h *history) (bool, string) {
-	if h.n() < m.window {
-		return false, fmt.Sprintf("history %d < %d points (trend window)", h.n(), m.window)
-	}
-	return true, ""
+func (m *linearTrend) ready(h *history) bool   { return h.n() >= m.window }
+func (m *linearTrend) waiting(h *history) string {
+	return fmt.Sprintf("history %d < %d points (trend window)", h.n(), m.window)
 }
 
 func (m *linearTrend) predict(h *history, out []float64) {

@@ -113,7 +113,7 @@ func New(method string, opts Options) (Forecaster, error) {
 	if !slices.Contains(Methods(), method) {
 		return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknownMethod, method, Methods())
 	}
-	return newPredictor(method, o), nil
+	return newPredictor(method, o, false), nil
 }
 
 // newModel returns the engine of a method other than auto.

@@ -15,8 +15,10 @@ type model interface {
 	observe(h *history, raw float64)
 	// refit re-estimates parameters and state from the whole of h.
 	refit(h *history)
-	// ready reports whether the model can forecast from h, or why not.
-	ready(h *history) (bool, string)
+	// ready reports whether the model can forecast from h; waiting says why not (it is only
+	// called for Status, so the hot path never formats it).
+	ready(h *history) bool
+	waiting(h *history) string
 	// predict fills out[i] with the forecast i+1 steps after h's newest point.
 	predict(h *history, out []float64)
 	clone() model
@@ -31,8 +33,6 @@ type predictor struct {
 	m      model
 	hist   history
 
-	active    string // model name in use (method, or the fallback)
-	reason    string
 	usingBase bool // true while the model is not ready and a fallback forecasts
 
 	zeroRun int // current run of exact zeros (gap candidates)
@@ -40,7 +40,8 @@ type predictor struct {
 	bands   bands       // own errors and interval quantiles
 	fcRing  [][]float64 // fcRing[s % MaxHorizon]: forecasts made after step s
 	cur     []float64   // forecasts made after the newest point (clamped at 0)
-	scratch []float64
+	scratch []float64   // forecasts beyond MaxHorizon
+	ratios  []float64   // scratch of naiveBand
 
 	shift        float64 // c in log(v+c) when models see the log scale; 0 until a positive value
 	eps          float64 // floor in log-ratio errors
@@ -54,14 +55,15 @@ type predictor struct {
 	driftAtRefit float64
 }
 
-func newPredictor(method string, o Options) *predictor {
+// newPredictor returns a predictor of method. rank makes it a candidate inside auto: it keeps
+// only the errors auto ranks by, and its own intervals are not available.
+func newPredictor(method string, o Options, rank bool) *predictor {
 	p := &predictor{
 		method: method, o: o, m: newModel(method, o),
 		hist:   history{limit: o.History},
-		bands:  newBands(o, method != MethodLastRatio),
+		bands:  newBands(o, method != MethodLastRatio, rank),
 		fcRing: make([][]float64, o.MaxHorizon),
 		cur:    make([]float64, o.MaxHorizon),
-		active: MethodLast,
 	}
 	for i := range p.fcRing {
 		p.fcRing[i] = make([]float64, o.MaxHorizon)
@@ -205,11 +207,9 @@ func (p *predictor) recordErrors(a float64) {
 // maybeRefit refits when the model first becomes ready, on schedule, after a gap, or when the
 // one-step error has drifted to twice its level at the last refit.
 func (p *predictor) maybeRefit(force bool) {
-	ok, why := p.m.ready(&p.hist)
 	p.sinceRefit++
-	if !ok {
+	if !p.m.ready(&p.hist) {
 		p.usingBase = true
-		p.active, p.reason = p.fallbackName(), fmt.Sprintf("%s not ready: %s", p.method, why)
 		return
 	}
 	drift := p.sinceRefit >= max(p.o.RefitEvery/4, 6) && p.driftRecent > 2*p.driftAtRefit && p.driftAtRefit > 0
@@ -220,7 +220,6 @@ func (p *predictor) maybeRefit(force bool) {
 		p.driftAtRefit = p.driftRecent
 		p.usingBase = false
 	}
-	p.active, p.reason = p.method, p.m.describe()
 }
 
 // fallbackName is the simple method used while the model is not ready.
@@ -250,7 +249,7 @@ func (p *predictor) points(out []float64) {
 		return
 	case !p.usingBase:
 		p.m.predict(&p.hist, out)
-	case p.active == MethodSeasonalNaive:
+	case p.fallbackName() == MethodSeasonalNaive:
 		(&seasonalNaive{period: p.o.Period}).predict(&p.hist, out)
 	default:
 		(&lastValue{}).predict(&p.hist, out)
@@ -305,7 +304,7 @@ func (p *predictor) band(i int, lo, hi float64) (float64, float64) {
 // few errors of its own; with almost no history it is a wide default.
 func (p *predictor) naiveBand(h int, lo, hi, scale float64) (float64, float64) {
 	vals, miss := p.hist.window()
-	var r []float64
+	r := p.ratios[:0]
 	for t := h; t < len(vals); t++ {
 		if !miss[t] && !miss[t-h] {
 			if e := logRatio(p.inv(vals[t]), p.inv(vals[t-h]), p.eps); !math.IsNaN(e) {
@@ -313,6 +312,7 @@ func (p *predictor) naiveBand(h int, lo, hi, scale float64) (float64, float64) {
 			}
 		}
 	}
+	p.ratios = r
 	if len(r) < 5 {
 		return -0.7 * scale, 0.7 * scale
 	}
@@ -331,7 +331,7 @@ func (p *predictor) Clone() Forecaster {
 		c.fcRing[i] = slices.Clone(p.fcRing[i])
 	}
 	c.cur = slices.Clone(p.cur)
-	c.scratch = nil
+	c.scratch, c.ratios = nil, nil
 	return &c
 }
 
@@ -344,10 +344,23 @@ func (p *predictor) Status() Status {
 			refits += s.refits
 		}
 	}
+	active, reason := p.activeReason()
 	return Status{
-		Method: p.method, Active: p.active, Reason: p.reason + p.bandNote(),
+		Method: p.method, Active: active, Reason: reason + p.bandNote(),
 		Observed: p.observed, Missing: p.missing, Refits: refits,
 	}
+}
+
+// activeReason names the method producing forecasts after the newest point and why (formatted
+// here rather than at every point).
+func (p *predictor) activeReason() (string, string) {
+	switch {
+	case p.observed == 0:
+		return MethodLast, ""
+	case p.usingBase:
+		return p.fallbackName(), fmt.Sprintf("%s not ready: %s", p.method, p.m.waiting(&p.hist))
+	}
+	return p.method, p.m.describe()
 }
 
 // bandNote names the interval variant in use at horizons 1 and MaxHorizon.

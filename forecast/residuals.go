@@ -64,56 +64,75 @@ func (r *ring) clone() ring {
 }
 
 // errorStore keeps, per horizon, the recent log-ratio errors ln((a+eps)/(p+eps)) of the forecasts
-// a predictor emitted (for intervals) and a shorter window of the same (for auto's ranking).
+// a predictor emitted: either the last ErrorWindow of them with their order statistics (for
+// intervals), or only the last SelectWindow with their running mean absolute value (for auto's
+// ranking of its candidates, whose own intervals are never asked for).
 type errorStore struct {
-	wide   []ring      // ErrorWindow per horizon
-	recent []ring      // SelectWindow per horizon
-	sorted [][]float64 // the values of wide, kept sorted incrementally
+	wide   []ring         // ErrorWindow per horizon; nil when ranking only
+	sorted []sortedBlocks // the values of wide, in order
+	recent []ring         // SelectWindow per horizon; nil when kept for intervals
 }
 
-func newErrorStore(o Options) errorStore {
-	e := errorStore{
-		wide: make([]ring, o.MaxHorizon), recent: make([]ring, o.MaxHorizon),
-		sorted: make([][]float64, o.MaxHorizon),
+// newErrorStore returns a store for intervals, or for ranking only when rank is true.
+func newErrorStore(o Options, rank bool) errorStore {
+	var e errorStore
+	if rank {
+		e.recent = make([]ring, o.MaxHorizon)
+		for i := range e.recent {
+			e.recent[i] = newRing(o.SelectWindow)
+		}
+		return e
 	}
+	e.wide, e.sorted = make([]ring, o.MaxHorizon), make([]sortedBlocks, o.MaxHorizon)
 	for i := range e.wide {
 		e.wide[i] = newRing(o.ErrorWindow)
-		e.recent[i] = newRing(o.SelectWindow)
 	}
 	return e
 }
 
 func (e *errorStore) add(h int, v float64) {
-	old, evicted := e.wide[h].add(v)
-	e.recent[h].add(v)
-	s := e.sorted[h]
-	if evicted {
-		i, _ := slices.BinarySearch(s, old)
-		s = slices.Delete(s, i, i+1)
+	if e.recent != nil {
+		e.recent[h].add(v)
+		return
 	}
-	i, _ := slices.BinarySearch(s, v)
-	e.sorted[h] = slices.Insert(s, i, v)
+	if old, evicted := e.wide[h].add(v); evicted {
+		e.sorted[h].remove(old)
+	}
+	e.sorted[h].insert(v)
 }
 
 // quantiles returns the lo and hi empirical quantiles of horizon h's errors and how many errors
-// they come from.
+// they come from (none in a ranking-only store).
 func (e *errorStore) quantiles(h int, lo, hi float64) (float64, float64, int) {
-	n := len(e.sorted[h])
-	if n == 0 {
+	if e.sorted == nil || e.sorted[h].len() == 0 {
 		return 0, 0, 0
 	}
-	return quantile(e.sorted[h], lo), quantile(e.sorted[h], hi), n
+	s := &e.sorted[h]
+	return s.quantile(lo), s.quantile(hi), s.len()
+}
+
+// quantile returns the q quantile of horizon h's errors (0 when there are none).
+func (e *errorStore) quantile(h int, q float64) float64 {
+	if e.sorted == nil {
+		return 0
+	}
+	return e.sorted[h].quantile(q)
 }
 
 func (e *errorStore) clone() errorStore {
-	c := errorStore{
-		wide: make([]ring, len(e.wide)), recent: make([]ring, len(e.recent)),
-		sorted: make([][]float64, len(e.sorted)),
+	var c errorStore
+	if e.recent != nil {
+		c.recent = make([]ring, len(e.recent))
+		for i := range e.recent {
+			c.recent[i] = e.recent[i].clone()
+		}
 	}
-	for i := range e.wide {
-		c.wide[i] = e.wide[i].clone()
-		c.recent[i] = e.recent[i].clone()
-		c.sorted[i] = slices.Clone(e.sorted[i])
+	if e.wide != nil {
+		c.wide, c.sorted = make([]ring, len(e.wide)), make([]sortedBlocks, len(e.sorted))
+		for i := range e.wide {
+			c.wide[i] = e.wide[i].clone()
+			c.sorted[i] = e.sorted[i].clone()
+		}
 	}
 	return c
 }
