@@ -85,18 +85,23 @@ func (a *Adapter) observe(ctx context.Context, t target, now time.Time) (planner
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, req := range reqs {
-		wg.Go(func() {
-			rs := a.run(ctx, client, req, now, timeout)
-			mu.Lock()
-			for i, s := range req.signals {
-				results[s] = rs[i]
-			}
-			mu.Unlock()
-		})
+	do := func(req request) {
+		rs := a.run(ctx, client, req, now, timeout)
+		mu.Lock()
+		for i, s := range req.signals {
+			results[s] = rs[i]
+		}
+		mu.Unlock()
 	}
-	wg.Wait()
+	if len(reqs) == 1 { // the common case, no overrides: no goroutine (and no stack to grow)
+		do(reqs[0])
+	} else {
+		var wg sync.WaitGroup
+		for _, req := range reqs {
+			wg.Go(func() { do(req) })
+		}
+		wg.Wait()
+	}
 	return assemble(t, now, results, a.opts.StaleAfter), nil
 }
 
