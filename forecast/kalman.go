@@ -110,47 +110,61 @@ func (m *kalmanLLT) run(d []float64, miss []bool, sd float64) float64 {
 }
 
 // negLogLik is the concentrated negative log-likelihood of d (up to constants).
-//
-// The innovation variance s does not depend on the data, only on which points are missing, and
-// settles on a fixed value within some tens of steps; ln(s) is therefore remembered for the
-// last two distinct values of s (a settled value can alternate in its last bit), which gives
-// the same sum as taking every logarithm at a fraction of the cost.
 func (m *kalmanLLT) negLogLik(d []float64, miss []bool, sd float64) float64 {
 	m.level, m.slope = d[0], 0
 	m.p00, m.p01, m.p11 = 1e4*sd*sd, 0, 1e2*sd*sd
-	sumV, sumLog, n := 0.0, 0.0, 0
-	var memo logMemo
+	sumV, n := 0.0, 0
+	var logs logSum
 	for i := 1; i < len(d); i++ {
 		v, s := m.filter(d[i], miss[i])
 		if s > 0 && i > 2 {
 			sumV += v * v / s
-			sumLog += memo.log(s)
+			logs.add(s)
 			n++
 		}
 	}
 	if n == 0 || !(sumV > 0) {
 		return math.Inf(1)
 	}
-	return float64(n)*math.Log(sumV/float64(n)) + sumLog
+	return float64(n)*math.Log(sumV/float64(n)) + logs.sum()
 }
 
-// logMemo is math.Log remembering its last two arguments.
-type logMemo struct {
-	x, y [2]float64
-	next int
+// logSum accumulates a sum of natural logarithms of positive values as a product: the binary
+// exponents are summed as integers and the mantissas (in [1, 2)) multiplied, with one logarithm
+// per 32 values instead of one per value. It agrees with summing math.Log to rounding.
+type logSum struct {
+	mant float64 // product of up to 32 mantissas, in [1, 2^32)
+	k    int     // mantissas in mant
+	exp  int     // sum of binary exponents
+	acc  float64 // logarithms of finished products and of values that are not normal numbers
 }
 
-func (l *logMemo) log(x float64) float64 {
-	switch x {
-	case l.x[0]:
-		return l.y[0]
-	case l.x[1]:
-		return l.y[1]
+func (l *logSum) add(x float64) {
+	b := math.Float64bits(x)
+	e := int(b>>52) & 0x7ff
+	if e == 0 || e == 0x7ff { // zero, subnormal, Inf or NaN: take the logarithm itself
+		l.acc += math.Log(x)
+		return
 	}
-	y := math.Log(x)
-	l.x[l.next], l.y[l.next] = x, y
-	l.next ^= 1
-	return y
+	m := math.Float64frombits(b&^(0x7ff<<52) | 1023<<52)
+	l.exp += e - 1023
+	if l.k == 0 {
+		l.mant = m
+	} else {
+		l.mant *= m
+	}
+	if l.k++; l.k == 32 {
+		l.acc += math.Log(l.mant)
+		l.k = 0
+	}
+}
+
+func (l *logSum) sum() float64 {
+	s := l.acc + float64(l.exp)*math.Ln2
+	if l.k > 0 {
+		s += math.Log(l.mant)
+	}
+	return s
 }
 
 func (m *kalmanLLT) predict(h *history, out []float64) {

@@ -1,7 +1,6 @@
 package forecast
 
 import (
-	"cmp"
 	"math"
 	"slices"
 )
@@ -11,9 +10,9 @@ const blockSize = 64
 
 // sortedBlocks is a multiset of float64 kept as an ordered list of short sorted blocks (a
 // square-root decomposition), so that insert, delete and the k-th smallest value cost
-// O(log n + blockSize + n/blockSize) instead of the O(n) memmove of one sorted slice. Values
-// are ordered by cmp.Compare (NaN first). Blocks are recycled through a free list, so in steady
-// state (a sliding window of fixed size) it does not allocate.
+// O(log n + blockSize + n/blockSize) instead of the O(n) memmove of one sorted slice. NaN is
+// not stored (insert ignores it). Blocks are recycled through a free list, so in steady state
+// (a sliding window of fixed size) it does not allocate.
 type sortedBlocks struct {
 	blocks [][]float64 // in order; each sorted, 1..2*blockSize long, capacity 2*blockSize
 	firsts []float64   // firsts[j] = blocks[j][0]
@@ -26,17 +25,37 @@ func (s *sortedBlocks) len() int { return s.n }
 
 // find returns the index of the last block whose first value is <= v (0 when none is).
 func (s *sortedBlocks) find(v float64) int {
-	j, _ := slices.BinarySearchFunc(s.firsts, v, func(f, v float64) int {
-		if cmp.Compare(f, v) <= 0 {
-			return -1
+	lo, hi := 0, len(s.firsts) // invariant: firsts[:lo] <= v < firsts[hi:]
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s.firsts[m] <= v {
+			lo = m + 1
+		} else {
+			hi = m
 		}
-		return 1
-	})
-	return max(j-1, 0)
+	}
+	return max(lo-1, 0)
 }
 
-// insert adds v.
+// lowerBound returns the index of the first value of b that is >= v (len(b) when none is).
+func lowerBound(b []float64, v float64) int {
+	lo, hi := 0, len(b)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if b[m] < v {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// insert adds v (NaN is ignored).
 func (s *sortedBlocks) insert(v float64) {
+	if v != v {
+		return
+	}
 	s.n++
 	if len(s.blocks) == 0 {
 		s.blocks = append(s.blocks, append(s.newBlock(), v))
@@ -45,7 +64,7 @@ func (s *sortedBlocks) insert(v float64) {
 	}
 	j := s.find(v)
 	b := s.blocks[j]
-	i, _ := slices.BinarySearch(b, v)
+	i := lowerBound(b, v)
 	b = slices.Insert(b, i, v)
 	s.blocks[j], s.firsts[j] = b, b[0]
 	if len(b) == 2*blockSize {
@@ -79,8 +98,8 @@ func (s *sortedBlocks) remove(v float64) bool {
 	}
 	j := s.find(v)
 	b := s.blocks[j]
-	i, found := slices.BinarySearch(b, v)
-	if !found {
+	i := lowerBound(b, v)
+	if i == len(b) || b[i] != v {
 		return false
 	}
 	s.n--

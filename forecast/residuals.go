@@ -93,6 +93,8 @@ func newErrorStore(o Options, rank bool) errorStore {
 func (e *errorStore) add(h int, v float64) {
 	if e.recent != nil {
 		e.recent[h].add(v)
+	}
+	if e.wide == nil {
 		return
 	}
 	if old, evicted := e.wide[h].add(v); evicted {
