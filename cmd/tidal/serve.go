@@ -35,6 +35,9 @@ type deps struct {
 	listener net.Listener
 	// started, when set, receives the running loop and recorder once everything is wired.
 	started func(*planner.Loop, *ops.Recorder)
+	// newState, when set, replaces the planner state builder (tests use it to size without
+	// forecasts, so expected replica counts are exact).
+	newState func(policies.Policy) planner.State
 }
 
 // serve runs tidal until ctx ends: the planning loop over ps, the ops endpoints, policy hot
@@ -70,6 +73,9 @@ func serve(ctx context.Context, f runFlags, ps []policies.Policy, d deps) error 
 	}
 	if f.backfill {
 		cfg.History = history{adapter: prom}
+	}
+	if d.newState != nil {
+		cfg.NewState = d.newState
 	}
 	loop, err := planner.NewLoop(cfg)
 	if err != nil {
