@@ -162,6 +162,7 @@ func (a *Adapter) acquire(ctx context.Context) error {
 	}
 }
 
+// release gives back a slot taken by acquire.
 func (a *Adapter) release() { <-a.sem }
 
 // evalOptions asks Prometheus to give up evaluating after the per-tick timeout, in whole

@@ -185,6 +185,7 @@ func (s *Server) Restart(ctx context.Context) error {
 // lockedWriter appends a child process's output to the server's log under its lock.
 type lockedWriter struct{ s *Server }
 
+// Write implements io.Writer.
 func (w lockedWriter) Write(p []byte) (int, error) {
 	w.s.mu.Lock()
 	defer w.s.mu.Unlock()
