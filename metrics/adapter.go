@@ -205,3 +205,11 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// CheckQueries expands every query of a policy (defaults and overrides) without contacting
+// Prometheus, and returns the first template error: what Observe would refuse. It lets
+// `tidal validate` reject an unknown placeholder before the policy runs.
+func CheckQueries(p policies.Policy) error {
+	_, _, err := New(Options{RoundTripper: http.DefaultTransport}).requests(targetOf(p))
+	return err
+}

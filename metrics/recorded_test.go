@@ -110,7 +110,7 @@ func TestObserveUnreachable(t *testing.T) {
 }
 
 // TestObserveRejectsBadTemplates: a query template that cannot be expanded is a configuration
-// error, reported by Observe rather than hidden in a missing value.
+// error, reported by Observe (and CheckQueries) rather than hidden in a missing value.
 func TestObserveRejectsBadTemplates(t *testing.T) {
 	tests := []struct{ name, query string }{
 		{"unknown placeholder", "sum(x{${nope}})"},
@@ -122,6 +122,16 @@ func TestObserveRejectsBadTemplates(t *testing.T) {
 			if _, err := metrics.New(testOptions()).Observe(context.Background(), p, time.Unix(0, 0)); err == nil {
 				t.Error("Observe succeeded, want an error")
 			}
+			if err := metrics.CheckQueries(p); err == nil {
+				t.Error("CheckQueries succeeded, want an error")
+			}
 		})
+	}
+}
+
+// TestCheckQueriesAcceptsDefaults checks a policy without overrides expands cleanly.
+func TestCheckQueriesAcceptsDefaults(t *testing.T) {
+	if err := metrics.CheckQueries(testPolicy(t, "http://127.0.0.1:1", "llama", "llm-llama", testWindow, "")); err != nil {
+		t.Errorf("CheckQueries: %v", err)
 	}
 }
