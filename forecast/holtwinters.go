@@ -48,15 +48,24 @@ func (m *holtWinters) observe(h *history, _ float64) {
 
 // step applies one observation y at absolute step t to the state.
 func (m *holtWinters) step(y float64, t int) {
+	ph := 0
+	if m.seasonalOn {
+		ph = t % m.period
+	}
+	m.stepAt(y, ph)
+}
+
+// stepAt is step with the seasonal phase t % period given (ignored without a season).
+func (m *holtWinters) stepAt(y float64, ph int) {
 	s := 0.0
 	if m.seasonalOn {
-		s = m.season[t%m.period]
+		s = m.season[ph]
 	}
 	prevLevel, prevTrend := m.level, m.trend
 	m.level = m.alpha*(y-s) + (1-m.alpha)*(prevLevel+m.phi*prevTrend)
 	m.trend = m.beta*(m.level-prevLevel) + (1-m.beta)*m.phi*prevTrend
 	if m.seasonalOn {
-		m.season[t%m.period] = m.gamma*(y-prevLevel-m.phi*prevTrend) + (1-m.gamma)*s
+		m.season[ph] = m.gamma*(y-prevLevel-m.phi*prevTrend) + (1-m.gamma)*s
 	}
 }
 
@@ -89,19 +98,32 @@ func (m *holtWinters) setParams(x []float64) {
 }
 
 // run initialises the state from the start of h and filters through it, returning the mean
-// squared one-step error (missing points are skipped in the sum).
+// squared one-step error (missing points are skipped in the sum). The seasonal phase is carried
+// along instead of taken modulo the period at every point.
 func (m *holtWinters) run(h *history, score bool) float64 {
 	vals, miss, base := h.view()
 	start := m.initState(vals, base)
 	sse, n := 0.0, 0
+	ph := 0
+	if m.seasonalOn {
+		ph = (base + start) % m.period
+	}
 	for i := start; i < len(vals); i++ {
-		t := base + i
 		if score && !miss[i] {
-			e := vals[i] - m.forecastAt(1, t-1)
+			f := m.level + m.phi*m.trend
+			if m.seasonalOn {
+				f += m.season[ph]
+			}
+			e := vals[i] - f
 			sse += e * e
 			n++
 		}
-		m.step(vals[i], t)
+		m.stepAt(vals[i], ph)
+		if m.seasonalOn {
+			if ph++; ph == m.period {
+				ph = 0
+			}
+		}
 	}
 	if n == 0 {
 		return 0
@@ -125,20 +147,6 @@ func (m *holtWinters) initState(vals []float64, base int) int {
 	}
 	m.level = first + m.trend*mid // level at the end of the first season
 	return P
-}
-
-// forecastAt is the k-step forecast made after absolute step t.
-func (m *holtWinters) forecastAt(k, t int) float64 {
-	damp, f := 0.0, m.phi
-	for range k {
-		damp += f
-		f *= m.phi
-	}
-	v := m.level + damp*m.trend
-	if m.seasonalOn {
-		v += m.season[(t+k)%m.period]
-	}
-	return v
 }
 
 func (m *holtWinters) predict(h *history, out []float64) {

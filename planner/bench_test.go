@@ -1,8 +1,12 @@
 package planner
 
 import (
+	"math"
 	"testing"
 	"time"
+
+	"github.com/tidal-planner/tidal/forecast"
+	"github.com/tidal-planner/tidal/policies"
 )
 
 // BenchmarkPlan plans one disaggregated deployment with 3 services (frontend, prefill, decode)
@@ -49,5 +53,56 @@ func BenchmarkPlanDefaultForecaster(b *testing.B) {
 		obs.RequestRate = Known(40 + 10*float64(i%7))
 		_, st = Plan(now, obs, p, st)
 		i++
+	}
+}
+
+// BenchmarkPlanWarmForecaster is BenchmarkPlanDefaultForecaster in steady state: the three
+// forecasters first take 14 days of one-minute load (a daily cycle with noise, the policy's
+// default history), so their error windows are full and every model is fitted. "default" keeps
+// the forecasters' daily refits (each one refits its models on 14 days once per 1,440 calls, so
+// the mean includes them); "between-refits" sets RefitEvery beyond the run to time the per-call
+// work alone.
+//
+//	go test -run XXX -bench PlanWarmForecaster -benchmem ./planner/
+func BenchmarkPlanWarmForecaster(b *testing.B) {
+	const day = 1440
+	tests := []struct {
+		name       string
+		refitEvery int
+	}{{"default", 0}, {"between-refits", 1 << 30}}
+	for _, tc := range tests {
+		b.Run(tc.name, func(b *testing.B) {
+			p := mustPolicy(b, disaggYAML)
+			newFC := func(fc policies.Forecast, iv time.Duration) forecast.Forecaster {
+				f, err := forecast.New(fc.Method, forecast.Options{
+					Period: int(fc.Seasonality / iv), History: int(fc.History / iv), RefitEvery: tc.refitEvery,
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				return f
+			}
+			st := NewState(p, Options{Profile: synthProfile(b), NewForecaster: newFC})
+			load := func(i int) float64 {
+				return 40 + 20*math.Sin(2*math.Pi*float64(i)/day) + 4*math.Sin(float64(i)*0.7)
+			}
+			var h LoadHistory
+			for i := range 14 * day {
+				h.RequestRate = append(h.RequestRate, load(i))
+				h.InputTokens = append(h.InputTokens, 2000) // as steady() observes
+				h.OutputTokens = append(h.OutputTokens, 200)
+			}
+			st.Warm(h)
+			obs := steady(t0, 40, reps(1, 3, 2))
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				now := t0.Add(time.Duration(i) * time.Minute)
+				obs.Time = now
+				obs.RequestRate = Known(load(14*day + i))
+				_, st = Plan(now, obs, p, st)
+				i++
+			}
+		})
 	}
 }
