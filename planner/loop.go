@@ -33,9 +33,11 @@ type ReplicaReader interface {
 
 // Applier writes a decision to the cluster. It writes every service whose actuation is
 // policies.ActuationScale and whose desired count differs from what the cluster holds, skipping
-// the others; the error joins every service that failed. Safe for concurrent use.
+// the others; the error joins every service that failed. With dryRun it persists nothing (it may
+// still check the write with the API server and record what it would have done). Safe for
+// concurrent use.
 type Applier interface {
-	Apply(ctx context.Context, p policies.Policy, d Decision) error
+	Apply(ctx context.Context, p policies.Policy, d Decision, dryRun bool) error
 }
 
 // HistoryReader reads a policy's past load so the forecasters start warm. Optional.
@@ -75,7 +77,7 @@ type Outcome string
 const (
 	OutcomeApplied  Outcome = "applied"   // a write was made (or attempted: see Errors)
 	OutcomeNoChange Outcome = "no-change" // nothing to write
-	OutcomeDryRun   Outcome = "dry-run"   // the policy or the process is in dry-run
+	OutcomeDryRun   Outcome = "dry-run"   // dry-run (policy or process): checked, not persisted
 	OutcomeFollower Outcome = "follower"  // not the leader: computed, not written
 	OutcomeFailed   Outcome = "failed"    // no decision (Plan panicked)
 )

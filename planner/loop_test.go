@@ -91,10 +91,14 @@ func (f *fakeCluster) Replicas(ctx context.Context, p policies.Policy) ([]planne
 	return []planner.ServiceObservation{{Name: "Worker", Desired: n, Ready: n, ReplicasKnown: true, GPUsPerReplica: 1}}, nil
 }
 
-func (f *fakeCluster) Apply(ctx context.Context, p policies.Policy, d planner.Decision) error {
+func (f *fakeCluster) Apply(ctx context.Context, p policies.Policy, d planner.Decision, dryRun bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, s := range d.Services {
+		if dryRun {
+			f.writes = append(f.writes, fmt.Sprintf("%s/%s=%d dry-run", p.Name, s.Name, s.Desired))
+			continue
+		}
 		f.desired[p.Name] = s.Desired
 		f.writes = append(f.writes, fmt.Sprintf("%s/%s=%d", p.Name, s.Name, s.Desired))
 	}
@@ -194,8 +198,11 @@ func TestLoopOutcomes(t *testing.T) {
 		{name: "below min is written", mode: "apply", cluster: 1, want: planner.OutcomeApplied,
 			wantWrites: []string{"p/Worker=2"}},
 		{name: "already at min", mode: "apply", cluster: 2, want: planner.OutcomeNoChange},
-		{name: "policy in dry-run", mode: "dry-run", cluster: 1, want: planner.OutcomeDryRun},
-		{name: "process in dry-run", mode: "apply", dryRun: true, cluster: 1, want: planner.OutcomeDryRun},
+		{name: "policy in dry-run", mode: "dry-run", cluster: 1, want: planner.OutcomeDryRun,
+			wantWrites: []string{"p/Worker=2 dry-run"}},
+		{name: "process in dry-run", mode: "apply", dryRun: true, cluster: 1, want: planner.OutcomeDryRun,
+			wantWrites: []string{"p/Worker=2 dry-run"}},
+		{name: "dry-run follower checks nothing", mode: "dry-run", follower: true, cluster: 1, want: planner.OutcomeFollower},
 		{name: "follower computes only", mode: "apply", follower: true, cluster: 1, want: planner.OutcomeFollower},
 		{name: "cluster unreadable", mode: "apply", readErr: errors.New("dgd not found"),
 			want: planner.OutcomeNoChange, wantStages: []planner.Stage{planner.StageReplicas}},

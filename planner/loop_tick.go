@@ -106,18 +106,21 @@ func (l *Loop) plan(now time.Time, obs Observations, p policies.Policy, st *Stat
 	return d, true
 }
 
-// apply writes the decision when this process may and something must change.
+// apply writes the decision when this process leads and something must change; in dry-run (the
+// policy's mode or the process's flag) the applier is told to persist nothing.
 func (l *Loop) apply(ctx context.Context, p policies.Policy, d Decision, t *Tick) Outcome {
+	dryRun := l.cfg.DryRun || p.Mode == policies.ModeDryRun
 	switch {
 	case !needsWrite(p, d):
 		return OutcomeNoChange
-	case l.cfg.DryRun || p.Mode == policies.ModeDryRun:
-		return OutcomeDryRun
 	case l.cfg.Leading != nil && !l.cfg.Leading():
 		return OutcomeFollower
 	}
-	if err := l.cfg.Applier.Apply(ctx, p, d); err != nil {
+	if err := l.cfg.Applier.Apply(ctx, p, d, dryRun); err != nil {
 		t.Errors = append(t.Errors, TickError{Stage: StageApply, Err: err})
+	}
+	if dryRun {
+		return OutcomeDryRun
 	}
 	return OutcomeApplied
 }

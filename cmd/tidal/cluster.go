@@ -45,8 +45,10 @@ func (c cluster) Replicas(ctx context.Context, p policies.Policy) ([]planner.Ser
 }
 
 // Apply implements planner.Applier: it scales every scale-actuated service whose desired count
-// differs from the current one, with the decision's reasons in the Event.
-func (c cluster) Apply(ctx context.Context, p policies.Policy, d planner.Decision) error {
+// differs from the current one, with the decision's reasons in the Event. In dry-run the scaler
+// sends a server-side dry-run update (RBAC and validation still checked, nothing persisted) and
+// records a DryRunScale Event.
+func (c cluster) Apply(ctx context.Context, p policies.Policy, d planner.Decision, dryRun bool) error {
 	var errs []error
 	for _, s := range d.Services {
 		svc, ok := p.Service(s.Name)
@@ -58,7 +60,7 @@ func (c cluster) Apply(ctx context.Context, p policies.Policy, d planner.Decisio
 			reasons = append(reasons, r.Detail())
 		}
 		_, err := c.actuator.Scale(ctx, scaler.Request{Namespace: p.Target.Namespace, Deployment: p.Target.Deployment,
-			Service: s.Name, Replicas: s.Desired, Reasons: reasons})
+			Service: s.Name, Replicas: s.Desired, Reasons: reasons, DryRun: dryRun})
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -62,7 +62,7 @@ func (c *benchCluster) Replicas(_ context.Context, p policies.Policy) ([]planner
 	return []planner.ServiceObservation{{Name: "Worker", Desired: n, Ready: n, ReplicasKnown: true, GPUsPerReplica: 1}}, nil
 }
 
-func (c *benchCluster) Apply(_ context.Context, p policies.Policy, d planner.Decision) error {
+func (c *benchCluster) Apply(_ context.Context, p policies.Policy, d planner.Decision, _ bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.reps[p.Name] = d.Services[0].Desired

@@ -26,7 +26,8 @@ Run the planner: for every policy, every planning interval, read the deployment'
 latency from Prometheus, read its replicas from the DynamoGraphDeployment, decide, and write the
 desired replicas to the scale subresource of its DynamoGraphDeploymentScalingAdapters (services
 with actuation: scale). Policies in mode: dry-run (or all, with --dry-run) are computed and
-published on /metrics and /debug/decisions but never written.
+published on /metrics and /debug/decisions, and a change is checked with a server-side dry-run
+update (RBAC, validation) and recorded as a DryRunScale Event, but never persisted.
 
 The policy file or directory is watched: a changed set that loads cleanly replaces the running
 one; a bad one is rejected with its problems logged and the last good set keeps running.
@@ -84,7 +85,7 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (f runFlags, code in
 	fs.DurationVar(&f.retryPeriod, "retry-period", 2*time.Second, "how often leader-election clients retry")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug (every tick), info (decision changes), warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log `format`: text or json")
-	fs.BoolVar(&f.dryRun, "dry-run", false, "compute and publish every decision but write nothing, whatever the policies' modes say")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "compute, publish and check every decision but persist nothing, whatever the policies' modes say")
 	fs.DurationVar(&f.reloadEvery, "reload-interval", 10*time.Second, "how often to check the policy files for changes (0 disables hot reload)")
 	fs.BoolVar(&f.backfill, "backfill", true, "warm the forecasts from Prometheus history at start-up")
 	fs.SetOutput(io.Discard)
