@@ -90,7 +90,7 @@ func (f *simulateFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.dropOverContext, "drop-over-context", false, "filter over-context requests out instead of counting them as rejected SLO misses")
 	fs.DurationVar(&f.scrape, "scrape-interval", 15*time.Second, "Prometheus scrape interval of the simulated metrics")
 	fs.DurationVar(&f.history, "history", -1, "load history before the workload that warms tidal's forecasters, as the live loop's backfill does (synthetic and servegen; default: the policy's forecast history; 0: none)")
-	fs.StringVar(&f.jsonOut, "json", "", "also write the results as JSON to `FILE` (- for stdout)")
+	fs.StringVar(&f.jsonOut, "json", "", "also write the results as JSON to `FILE` (- for stdout; the table then goes to stderr)")
 	fs.StringVar(&f.reportDir, "report", "", "also write an HTML report with SVG plots to `DIR`")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
 }
@@ -174,11 +174,17 @@ func simulate(ctx context.Context, f simulateFlags, stdout, stderr io.Writer) er
 	if len(entries) > 0 {
 		info.Rejected, info.Filtered = entries[0].Result.Rejected, entries[0].Result.Filtered
 	}
-	return writeSimResults(f, info, entries, stdout)
+	return writeSimResults(f, info, entries, stdout, stderr)
 }
 
-func writeSimResults(f simulateFlags, info report.Workload, entries []report.Entry, stdout io.Writer) error {
-	if err := report.Table(stdout, info, entries); err != nil {
+// writeSimResults prints the table (to stderr when the JSON goes to stdout) and writes the JSON
+// and the HTML report when asked.
+func writeSimResults(f simulateFlags, info report.Workload, entries []report.Entry, stdout, stderr io.Writer) error {
+	tableOut := stdout
+	if f.jsonOut == "-" {
+		tableOut = stderr
+	}
+	if err := report.Table(tableOut, info, entries); err != nil {
 		return err
 	}
 	if f.jsonOut != "" {
@@ -190,7 +196,7 @@ func writeSimResults(f simulateFlags, info report.Workload, entries []report.Ent
 		if err := report.HTML(f.reportDir, info, entries); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "report: %s\n", filepath.Join(f.reportDir, "index.html"))
+		fmt.Fprintf(tableOut, "report: %s\n", filepath.Join(f.reportDir, "index.html"))
 	}
 	return nil
 }
