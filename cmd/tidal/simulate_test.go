@@ -77,3 +77,22 @@ func TestSimulateUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestSimulateAzureTraceWithDefaults: --workload FILE --format azure alone works, with the
+// embedded policy and profile (the shared trace is read in place).
+func TestSimulateAzureTraceWithDefaults(t *testing.T) {
+	trace := filepath.Join("..", "..", "..", "shared", "traces", "azure_llm_2023", "AzureLLMInferenceTrace_code.csv")
+	if _, err := os.Stat(trace); err != nil {
+		t.Skipf("shared Azure trace absent (%v): this test reads ../shared/traces next to the repo", err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := runSimulate(context.Background(), []string{"--workload", trace, "--format", "azure", "--compare", "oracle"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{"8819 requests", "tidal", "oracle"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
