@@ -67,8 +67,12 @@ type bucket struct {
 	ttftN, itlN  int
 	ttftS, itlS  float64
 	ttftH, itlH  hist
+	inH, outH    hist // token lengths x tokenScale
 	prefillToken float64
 }
+
+// tokenScale maps token counts into the latency histogram's range (1 token -> 1 ms).
+const tokenScale = 1e-3
 
 func (b *bucket) merge(o *bucket) {
 	b.arrivals += o.arrivals
@@ -84,6 +88,8 @@ func (b *bucket) merge(o *bucket) {
 	b.itlS += o.itlS
 	b.ttftH.merge(&o.ttftH)
 	b.itlH.merge(&o.itlH)
+	b.inH.merge(&o.inH)
+	b.outH.merge(&o.outH)
 	b.prefillToken += o.prefillToken
 }
 
@@ -118,6 +124,7 @@ func newObserver(w *world, opt Options, window time.Duration) observer {
 func (o *observer) arrival(t float64, r Request) {
 	o.cur.arrivals++
 	o.cur.inSum += float64(r.InputTokens)
+	o.cur.inH.add(float64(r.InputTokens) * tokenScale)
 	o.cur.prefillToken += float64(r.InputTokens)
 	if !math.IsNaN(o.lastArrival) {
 		dt := t - o.lastArrival
@@ -137,6 +144,7 @@ func (o *observer) firstToken(ttft float64) {
 func (o *observer) completion(_, itl float64, r Request) {
 	o.cur.done++
 	o.cur.outSum += float64(r.OutputTokens)
+	o.cur.outH.add(float64(r.OutputTokens) * tokenScale)
 	if r.OutputTokens > 1 {
 		o.cur.itlN++
 		o.cur.itlS += itl
@@ -179,6 +187,8 @@ func (o *observer) observations(t float64, now time.Time) planner.Observations {
 	ob.ITL = ratio(b.itlS, float64(b.itlN), "no completed requests in window")
 	ob.TTFTPercentile = quantileValue(&b.ttftH, o.w.d.TTFTPercentile/100)
 	ob.ITLPercentile = quantileValue(&b.itlH, o.w.d.ITLPercentile/100)
+	ob.InputTokensPercentile = scaledValue(quantileValue(&b.inH, o.w.d.TTFTPercentile/100), 1/tokenScale)
+	ob.OutputTokensPercentile = scaledValue(quantileValue(&b.outH, o.w.d.ITLPercentile/100), 1/tokenScale)
 	ob.QueueDepth = planner.Known(float64(o.w.queueDepth))
 	ob.Inflight = planner.Known(float64(o.w.infl))
 	ob.ArrivalCV = planner.Unknown("fewer than 2 inter-arrival times in window")
@@ -252,6 +262,13 @@ func ratio(num, den float64, missing string) planner.Value {
 		return planner.Unknown(missing)
 	}
 	return planner.Known(num / den)
+}
+
+func scaledValue(v planner.Value, k float64) planner.Value {
+	if v.OK {
+		v.V *= k
+	}
+	return v
 }
 
 func quantileValue(h *hist, q float64) planner.Value {

@@ -158,6 +158,9 @@ func TestObservationsLikePrometheus(t *testing.T) {
 	if !busy.RequestRate.OK || math.Abs(busy.RequestRate.V-4) > 0.1 {
 		t.Errorf("request rate %+v, want 4/s", busy.RequestRate)
 	}
+	if in := busy.InputTokensPercentile; !in.OK || math.Abs(in.V-2000)/2000 > 0.06 {
+		t.Errorf("input tokens p90 %+v, want about 2000 (one histogram bucket)", in)
+	}
 	if !busy.InputTokens.OK || busy.InputTokens.V != 2000 || !busy.TTFT.OK || !busy.ITLPercentile.OK {
 		t.Errorf("busy window: input %+v, ttft %+v, itl p90 %+v", busy.InputTokens, busy.TTFT, busy.ITLPercentile)
 	}
