@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,17 +32,8 @@ const (
 	ReasonNotApplicable   = "not applicable"
 )
 
-// observed lists the signals one Observe queries, in a stable order: the policies' signals and
-// the adapter's own (unless policies has come to list them too).
-func observed() []policies.Signal {
-	out := policies.Signals()
-	for _, s := range []policies.Signal{SignalActiveTokens, SignalInputTokensPercentile, SignalOutputTokensPercentile} {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+// observed lists the signals one Observe queries, in a stable order.
+func observed() []policies.Signal { return policies.Signals() }
 
 // grouped reports whether a signal's result is attributed per worker_type.
 func grouped(s policies.Signal) bool {

@@ -11,17 +11,16 @@ import (
 	"github.com/tidal-planner/tidal/policies"
 )
 
-// SignalActiveTokens is the per-service work in flight: prefill tokens per prefill worker and
-// decode KV blocks per decode (or aggregated) worker, attributed by worker_type. It is not in
-// policies.Signals yet; a policy can override it once the policies package accepts the name.
-const SignalActiveTokens policies.Signal = "activeTokens"
+// SignalActiveTokens is policies.SignalActiveTokens: prefill tokens per prefill worker and decode
+// KV blocks per decode (or aggregated) worker, attributed by worker_type.
+const SignalActiveTokens = policies.SignalActiveTokens
 
-// SignalInputTokensPercentile and SignalOutputTokensPercentile are the SLO percentiles of the
-// input and output lengths (${quantile} is the TTFT percentile for input, the ITL percentile for
-// output). Like SignalActiveTokens they are not in policies.Signals yet.
+// SignalInputTokensPercentile and SignalOutputTokensPercentile are the policies signals of the
+// SLO percentiles of input and output lengths (${quantile} is the TTFT percentile for input, the
+// ITL percentile for output).
 const (
-	SignalInputTokensPercentile  policies.Signal = "inputTokensPercentile"
-	SignalOutputTokensPercentile policies.Signal = "outputTokensPercentile"
+	SignalInputTokensPercentile  = policies.SignalInputTokensPercentile
+	SignalOutputTokensPercentile = policies.SignalOutputTokensPercentile
 )
 
 // Labels the adapter reads in query results.

@@ -59,6 +59,13 @@ const (
 	SignalInflight       Signal = "inflight"       // requests in flight
 	SignalKVUsage        Signal = "kvUsage"        // KV-cache usage, 0..1
 	SignalArrivalCV      Signal = "arrivalCV"      // coefficient of variation of inter-arrival times
+	// SignalActiveTokens is per-service work in flight: prefill tokens per prefill worker, decode
+	// KV blocks per decode or aggregated worker (attributed by worker_type).
+	SignalActiveTokens Signal = "activeTokens"
+	// SignalInputTokensPercentile is the TTFT SLO's percentile of input lengths, tokens.
+	SignalInputTokensPercentile Signal = "inputTokensPercentile"
+	// SignalOutputTokensPercentile is the ITL SLO's percentile of output lengths, tokens.
+	SignalOutputTokensPercentile Signal = "outputTokensPercentile"
 )
 
 // Signals lists every Signal in a stable order.
@@ -66,6 +73,7 @@ func Signals() []Signal {
 	return []Signal{
 		SignalRequestRate, SignalInputTokens, SignalOutputTokens, SignalTTFT, SignalTTFTPercentile,
 		SignalITL, SignalITLPercentile, SignalQueueDepth, SignalInflight, SignalKVUsage, SignalArrivalCV,
+		SignalActiveTokens, SignalInputTokensPercentile, SignalOutputTokensPercentile,
 	}
 }
 
