@@ -125,8 +125,11 @@ func checkInputs(d Deployment, wl Workload, cad Cadence) error {
 	if cad.Interval <= 0 || cad.Window <= 0 {
 		return fmt.Errorf("autoscaler cadence must be positive (interval %v, window %v)", cad.Interval, cad.Window)
 	}
-	for i := 1; i < len(wl.Requests); i++ {
-		if wl.Requests[i].Arrival < wl.Requests[i-1].Arrival {
+	for i, r := range wl.Requests {
+		switch {
+		case r.Arrival < 0 || r.InputTokens < 0 || r.OutputTokens < 0:
+			return fmt.Errorf("workload %q: request %d has a negative arrival or length (%+v)", wl.Name, i, r)
+		case i > 0 && r.Arrival < wl.Requests[i-1].Arrival:
 			return fmt.Errorf("workload %q: request %d arrives before request %d", wl.Name, i, i-1)
 		}
 	}

@@ -221,3 +221,22 @@ func TestAggregatedEnginesDoBothPhases(t *testing.T) {
 		t.Errorf("prefill pauses decode, so heavy prefill must slow ITL: p50 %.4f s heavy vs %.4f s light", hr.ITL.P50, lr.ITL.P50)
 	}
 }
+
+func TestRunRejectsBadWorkloads(t *testing.T) {
+	d := testDeployment(t, 1, 1)
+	tests := []struct {
+		name string
+		reqs []Request
+	}{
+		{"unsorted", []Request{{Arrival: time.Second, InputTokens: 1, OutputTokens: 1}, {Arrival: 0, InputTokens: 1, OutputTokens: 1}}},
+		{"negative arrival", []Request{{Arrival: -time.Second, InputTokens: 1, OutputTokens: 1}}},
+		{"negative length", []Request{{Arrival: 0, InputTokens: -5, OutputTokens: 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Run(d, Workload{Name: tt.name, Requests: tt.reqs}, &fixed{}, Options{}); err == nil {
+				t.Error("Run accepted a bad workload")
+			}
+		})
+	}
+}
