@@ -86,3 +86,25 @@ func TestSteadyStateDoesNotAllocate(t *testing.T) {
 		})
 	}
 }
+
+// TestShorterMaxHorizonKeepsForecasts: tracking errors for fewer horizons (a cheaper
+// forecaster) leaves the forecasts up to the shorter MaxHorizon exactly as they were, so a caller
+// that never looks further ahead can set MaxHorizon to its lead time.
+func TestShorterMaxHorizonKeepsForecasts(t *testing.T) {
+	const P = 48
+	for _, m := range Methods() {
+		t.Run(m, func(t *testing.T) {
+			long := mustNew(t, m, Options{Period: P})
+			short := mustNew(t, m, Options{Period: P, MaxHorizon: 3})
+			var want, got []Point
+			for i, v := range dirtyDaily(8*P, P) {
+				long.Observe(v)
+				short.Observe(v)
+				want, got = long.Forecast(want[:0], 3, 0.8), short.Forecast(got[:0], 3, 0.8)
+				if d := cmp.Diff(want, got); d != "" {
+					t.Fatalf("point %d: forecast differs (-MaxHorizon 12 +MaxHorizon 3):\n%s", i, d)
+				}
+			}
+		})
+	}
+}

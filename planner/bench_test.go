@@ -61,21 +61,26 @@ func BenchmarkPlanDefaultForecaster(b *testing.B) {
 // default history), so their error windows are full and every model is fitted. "default" keeps
 // the forecasters' daily refits (each one refits its models on 14 days once per 1,440 calls, so
 // the mean includes them); "between-refits" sets RefitEvery beyond the run to time the per-call
-// work alone.
+// work alone. The "horizon-3" cases track errors for 3 horizons (this policy's longest lead time)
+// instead of the default 12, which leaves forecasts up to 3 steps ahead unchanged.
 //
 //	go test -run XXX -bench PlanWarmForecaster -benchmem ./planner/
 func BenchmarkPlanWarmForecaster(b *testing.B) {
 	const day = 1440
 	tests := []struct {
-		name       string
-		refitEvery int
-	}{{"default", 0}, {"between-refits", 1 << 30}}
+		name                   string
+		refitEvery, maxHorizon int
+	}{
+		{"default", 0, 0}, {"between-refits", 1 << 30, 0},
+		{"horizon-3", 0, 3}, {"horizon-3-between-refits", 1 << 30, 3},
+	}
 	for _, tc := range tests {
 		b.Run(tc.name, func(b *testing.B) {
 			p := mustPolicy(b, disaggYAML)
 			newFC := func(fc policies.Forecast, iv time.Duration) forecast.Forecaster {
 				f, err := forecast.New(fc.Method, forecast.Options{
-					Period: int(fc.Seasonality / iv), History: int(fc.History / iv), RefitEvery: tc.refitEvery,
+					Period: int(fc.Seasonality / iv), History: int(fc.History / iv),
+					RefitEvery: tc.refitEvery, MaxHorizon: tc.maxHorizon,
 				})
 				if err != nil {
 					b.Fatal(err)
