@@ -23,6 +23,8 @@ type Result struct {
 	ScaleEvents int
 	// Aborted is true when the run stopped at Options.AbortAfterMisses; the numbers are partial.
 	Aborted bool
+	// Unfinished counts requests still in flight when the run ended (0 unless Aborted).
+	Unfinished int
 	// Simulated is how much simulated time the run covered.
 	Simulated time.Duration
 	Series    Series
@@ -123,7 +125,7 @@ func appendQuantiles(p *PercentileSeries, h *hist) {
 func (w *world) result(wl Workload) Result {
 	r := Result{Requests: len(wl.Requests) - w.filtered, Met: w.met, Rejected: w.rejected,
 		Filtered: w.filtered, GPUHours: w.gpuSeconds / 3600, ScaleEvents: w.scaleEvents,
-		Aborted: w.aborted, Simulated: time.Duration(w.t * float64(time.Second)), Series: w.obs.series}
+		Aborted: w.aborted, Unfinished: w.infl, Simulated: time.Duration(w.t * float64(time.Second)), Series: w.obs.series}
 	if r.Requests > 0 {
 		r.Attainment = float64(w.met) / float64(r.Requests)
 	}
