@@ -131,36 +131,14 @@ func printSimulateUsage(w io.Writer, fs *flag.FlagSet) {
 }
 
 func simulate(ctx context.Context, f simulateFlags, stdout, stderr io.Writer) error {
-	pol, polName, err := loadSimPolicy(f.policy)
+	setup, info, err := buildSimSetup(f)
 	if err != nil {
 		return err
-	}
-	prof, err := loadSimProfile(f.profile)
-	if err != nil {
-		return err
-	}
-	m := sim.NewModel(prof)
-	dep, err := sim.DeploymentFromPolicy(pol, m)
-	if err != nil {
-		return err
-	}
-	dep.MaxContext = f.maxContext
-	wl, info, hist, err := loadSimWorkload(f)
-	if err != nil {
-		return err
-	}
-	span := f.history
-	if span < 0 {
-		span = pol.Planning.Forecast.History
 	}
 	names, err := compete.ParseNames(f.compare)
 	if err != nil {
 		return err
 	}
-	setup := compete.Setup{Deployment: dep, Workload: wl, Policy: pol, Profile: prof, StaticGoal: f.staticGoal,
-		History: hist(span, pol.Planning.Interval),
-		Options: sim.Options{Epoch: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), ScrapeInterval: f.scrape,
-			DropOverContext: f.dropOverContext}}
 	cs, err := compete.Contenders(setup, names)
 	if err != nil {
 		return err
@@ -169,12 +147,42 @@ func simulate(ctx context.Context, f simulateFlags, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	info.Policy, info.Profile = polName, prof.Source
-	info.TTFTms, info.ITLms = float64(dep.TTFT.Microseconds())/1000, float64(dep.ITL.Microseconds())/1000
 	if len(entries) > 0 {
 		info.Rejected, info.Filtered = entries[0].Result.Rejected, entries[0].Result.Filtered
 	}
 	return writeSimResults(f, info, entries, stdout, stderr)
+}
+
+// buildSimSetup loads the policy, profile and workload the flags name and assembles the
+// comparison and the report's description of it.
+func buildSimSetup(f simulateFlags) (compete.Setup, report.Workload, error) {
+	pol, polName, err := loadSimPolicy(f.policy)
+	if err != nil {
+		return compete.Setup{}, report.Workload{}, err
+	}
+	prof, err := loadSimProfile(f.profile)
+	if err != nil {
+		return compete.Setup{}, report.Workload{}, err
+	}
+	dep, err := sim.DeploymentFromPolicy(pol, sim.NewModel(prof))
+	if err != nil {
+		return compete.Setup{}, report.Workload{}, err
+	}
+	dep.MaxContext = f.maxContext
+	wl, info, hist, err := loadSimWorkload(f)
+	if err != nil {
+		return compete.Setup{}, report.Workload{}, err
+	}
+	span := f.history
+	if span < 0 {
+		span = pol.Planning.Forecast.History
+	}
+	info.Policy, info.Profile = polName, prof.Source
+	info.TTFTms, info.ITLms = float64(dep.TTFT.Microseconds())/1000, float64(dep.ITL.Microseconds())/1000
+	return compete.Setup{Deployment: dep, Workload: wl, Policy: pol, Profile: prof, StaticGoal: f.staticGoal,
+		History: hist(span, pol.Planning.Interval),
+		Options: sim.Options{Epoch: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), ScrapeInterval: f.scrape,
+			DropOverContext: f.dropOverContext}}, info, nil
 }
 
 // writeSimResults prints the table (to stderr when the JSON goes to stdout) and writes the JSON

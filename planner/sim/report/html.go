@@ -52,6 +52,14 @@ func HTML(dir string, wl Workload, es []Entry) error {
 			}
 		}
 	}
+	if err := latencyPlots(wl, es, add); err != nil {
+		return err
+	}
+	return writeIndex(filepath.Join(dir, "index.html"), wl, es, figs)
+}
+
+// latencyPlots adds each planner's TTFT and ITL percentile plots.
+func latencyPlots(wl Workload, es []Entry, add func(string, string, *plot.Plot, error) error) error {
 	for _, e := range es {
 		t := e.Result.Series.Time
 		p, err := latencyPlot("TTFT of "+e.Planner, t, e.Result.Series.TTFT, wl.TTFTms)
@@ -63,7 +71,7 @@ func HTML(dir string, wl Workload, es []Entry) error {
 			return err
 		}
 	}
-	return writeIndex(filepath.Join(dir, "index.html"), wl, es, figs)
+	return nil
 }
 
 type seriesOf = struct {
