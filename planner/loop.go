@@ -235,13 +235,16 @@ func (l *Loop) start(p policies.Policy) {
 	}()
 }
 
-// store records a policy's latest tick unless the policy was removed meanwhile.
-func (l *Loop) store(t Tick) {
+// store records a policy's latest tick unless the policy was removed meanwhile, and reports
+// whether it did (a removed policy's last tick is not published either).
+func (l *Loop) store(t Tick) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, ok := l.workers[t.Policy.Name]; ok {
-		l.latest[t.Policy.Name] = t
+	if _, ok := l.workers[t.Policy.Name]; !ok {
+		return false
 	}
+	l.latest[t.Policy.Name] = t
+	return true
 }
 
 // worker ticks one policy.

@@ -27,8 +27,7 @@ func (l *Loop) tick(ctx context.Context, p policies.Policy, st *State, prev *Dec
 		t.Outcome = OutcomeFailed
 	}
 	t.Duration = l.cfg.Clock.Since(start)
-	l.store(t)
-	if l.cfg.Recorder != nil {
+	if l.store(t) && l.cfg.Recorder != nil {
 		l.cfg.Recorder.Record(t)
 	}
 	l.log(t)

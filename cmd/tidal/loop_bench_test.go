@@ -130,7 +130,6 @@ func BenchmarkLoop500Policies(b *testing.B) {
 	}{
 		{"no-forecaster", "", false},
 		{"default-forecast/cold", "{}", false},
-		{"default-forecast/backfilled-2d", "{history: 48h}", true},
 		{"linear-1h-season/backfilled", "{method: linear, seasonality: 1h, history: 2h}", true},
 	} {
 		b.Run(tc.name, func(b *testing.B) { benchLoop(b, tc.forecast, tc.backfill) })
