@@ -62,7 +62,7 @@ func unobserved(now time.Time, p policies.Policy, why string) Observations {
 	u := Unknown("observer failed: " + why)
 	o := Observations{Time: now, Window: p.Metrics.Window, RequestRate: u, InputTokens: u,
 		OutputTokens: u, TTFT: u, TTFTPercentile: u, ITL: u, ITLPercentile: u, QueueDepth: u,
-		Inflight: u, KVUsage: u, ArrivalCV: u}
+		Inflight: u, KVUsage: u, ArrivalCV: u, InputTokensPercentile: u, OutputTokensPercentile: u}
 	for i := range p.NumServices() {
 		o.Services = append(o.Services, ServiceObservation{Name: p.ServiceAt(i).Name, KVUsage: u, ActiveTokens: u})
 	}

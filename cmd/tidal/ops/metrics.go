@@ -169,6 +169,8 @@ func signalValues(o planner.Observations) []namedValue {
 		{string(policies.SignalITLPercentile), o.ITLPercentile}, {string(policies.SignalQueueDepth), o.QueueDepth},
 		{string(policies.SignalInflight), o.Inflight}, {string(policies.SignalKVUsage), o.KVUsage},
 		{string(policies.SignalArrivalCV), o.ArrivalCV},
+		{string(policies.SignalInputTokensPercentile), o.InputTokensPercentile},
+		{string(policies.SignalOutputTokensPercentile), o.OutputTokensPercentile},
 	}
 }
 

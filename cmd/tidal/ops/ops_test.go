@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -79,7 +80,7 @@ tidal_errors_total{kind="timeout",policy="a",stage="apply"} 1
 		want   int
 	}{
 		{"observed signals present", "tidal_observed", 1},
-		{"missing flags for every signal", "tidal_observation_missing", len(policies.Signals())},
+		{"missing flags for every observed signal", "tidal_observation_missing", observedSignals()},
 		{"min and max bounds", "tidal_replica_bounds", 2},
 		{"three planned load signals", "tidal_planned_load", 3},
 	}
@@ -98,6 +99,18 @@ tidal_errors_total{kind="timeout",policy="a",stage="apply"} 1
 	if n, _ := testutil.GatherAndCount(r.Registry(), "tidal_desired_replicas"); n != 0 {
 		t.Errorf("a removed policy keeps %d desired series", n)
 	}
+}
+
+// observedSignals counts the deployment-level signals of planner.Observations (its Value fields).
+func observedSignals() int {
+	n := 0
+	t := reflect.TypeFor[planner.Observations]()
+	for i := range t.NumField() {
+		if t.Field(i).Type == reflect.TypeFor[planner.Value]() {
+			n++
+		}
+	}
+	return n
 }
 
 func TestDebugDecisions(t *testing.T) {
