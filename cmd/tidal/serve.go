@@ -62,22 +62,10 @@ func serve(ctx context.Context, f runFlags, ps []policies.Policy, d deps) error 
 		return err
 	}
 	rec := ops.NewRecorder(ops.Options{Kind: errorKind})
-	prom := metrics.New(metrics.Options{})
 	var leading atomic.Bool
 	leading.Store(!f.leaderElect)
 	rec.SetLeader(!f.leaderElect)
-	cfg := planner.LoopConfig{
-		Clock: d.clock, Observer: prom, Replicas: cluster{client: dyn}, Applier: cluster{client: dyn, actuator: act},
-		Recorder: rec, Logger: d.logger, DryRun: f.dryRun, Leading: leading.Load, Spread: true,
-		NewState: stateBuilder(d.logger),
-	}
-	if f.backfill {
-		cfg.History = history{adapter: prom}
-	}
-	if d.newState != nil {
-		cfg.NewState = d.newState
-	}
-	loop, err := planner.NewLoop(cfg)
+	loop, err := newLoop(f, d, cluster{client: dyn, actuator: act}, rec, leading.Load)
 	if err != nil {
 		return err
 	}
@@ -92,6 +80,22 @@ func serve(ctx context.Context, f runFlags, ps []policies.Policy, d deps) error 
 		}
 	}
 	return runAll(ctx, f, d, loop, rec, elector)
+}
+
+// newLoop wires the planning loop to Prometheus, the cluster and the recorder.
+func newLoop(f runFlags, d deps, c cluster, rec *ops.Recorder, leading func() bool) (*planner.Loop, error) {
+	prom := metrics.New(metrics.Options{})
+	cfg := planner.LoopConfig{
+		Clock: d.clock, Observer: prom, Replicas: c, Applier: c, Recorder: rec, Logger: d.logger,
+		DryRun: f.dryRun, Leading: leading, Spread: true, NewState: stateBuilder(d.logger),
+	}
+	if f.backfill {
+		cfg.History = history{adapter: prom}
+	}
+	if d.newState != nil {
+		cfg.NewState = d.newState
+	}
+	return planner.NewLoop(cfg)
 }
 
 // setPolicies hands a policy set to the loop and the recorder.
@@ -115,23 +119,7 @@ func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *op
 		_ = loop.Run(ctx)
 		loopDone.Store(true)
 	})
-	checks := ops.Checks{
-		Live: func() error {
-			if loopDone.Load() && ctx.Err() == nil {
-				return errors.New("the planning loop stopped")
-			}
-			if elector != nil {
-				return elector.Check(nil)
-			}
-			return nil
-		},
-		Ready: func() error {
-			if !loop.Ticked() {
-				return errors.New("not every policy has completed its first tick")
-			}
-			return nil
-		},
-	}
+	checks := probes(ctx, loop, &loopDone, elector)
 	wg.Go(func() {
 		if err := serveOps(ctx, f.listen, d.listener, ops.Handler(rec, checks)); err != nil {
 			cancel(err)
@@ -181,6 +169,28 @@ func newElector(f runFlags, kube kubernetes.Interface, leading *atomic.Bool, rec
 			}
 		},
 	})
+}
+
+// probes are the health checks: live while the loop runs (until ctx ends) and, with election,
+// while the lease is renewed in time; ready once every policy has ticked.
+func probes(ctx context.Context, loop *planner.Loop, loopDone *atomic.Bool, elector *leader.Elector) ops.Checks {
+	return ops.Checks{
+		Live: func() error {
+			if loopDone.Load() && ctx.Err() == nil {
+				return errors.New("the planning loop stopped")
+			}
+			if elector != nil {
+				return elector.Check(nil)
+			}
+			return nil
+		},
+		Ready: func() error {
+			if !loop.Ticked() {
+				return errors.New("not every policy has completed its first tick")
+			}
+			return nil
+		},
+	}
 }
 
 // serveOps serves the ops endpoints on the given listener, else on addr.
