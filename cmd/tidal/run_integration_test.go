@@ -275,6 +275,7 @@ spec:
 
 // tidal is one running "tidal run" (serve) against the world, as the least-privileged identity.
 type tidal struct {
+	once   sync.Once
 	cancel context.CancelFunc
 	done   chan error
 	addr   string
@@ -324,13 +325,14 @@ func (w *e2eWorld) startTidalWith(f runFlags, logs io.Writer, wrap func(http.Rou
 	return td
 }
 
-// stop cancels tidal and waits for it (SIGTERM's path).
+// stop cancels tidal and waits for it (SIGTERM's path); later calls do nothing.
 func (td *tidal) stop() {
-	td.cancel()
-	if err, ok := <-td.done; ok && err != nil && !errors.Is(err, context.Canceled) {
-		panic(fmt.Sprintf("tidal run returned %v", err))
-	}
-	close(td.done)
+	td.once.Do(func() {
+		td.cancel()
+		if err := <-td.done; err != nil && !errors.Is(err, context.Canceled) {
+			panic(fmt.Sprintf("tidal run returned %v", err))
+		}
+	})
 }
 
 func (td *tidal) get(t *testing.T, path string) (int, string) {
@@ -383,7 +385,22 @@ func TestRunEndToEnd(t *testing.T) {
 
 	checkNoDGDWrites(t, w)
 	checkOps(t, td)
-	checkScaledEvent(t, w, frontend)
+	checkEvent(t, w, frontend, scaler.ReasonScaled)
+	td.stop()
+
+	// The same world in dry-run: the step up is decided and checked with the API server (a
+	// DryRunScale Event), and nothing is persisted.
+	applied := len(w.writes.all())
+	f.dryRun = true
+	dry := w.startTidal(f, &logs)
+	w.setLoad(3 * e2eBaseRate)
+	checkEvent(t, w, frontend, scaler.ReasonDryRun)
+	if tk, ok := dry.loop.Latest("e2e"); !ok || tk.Outcome != planner.OutcomeDryRun {
+		t.Errorf("dry-run tick outcome %q, want %q", tk.Outcome, planner.OutcomeDryRun)
+	}
+	if got := w.writes.all(); len(got) != applied {
+		t.Errorf("writes %v: the dry run persisted something (want only the first %d)", got, applied)
+	}
 }
 
 func reasonLines(rs []planner.Reason) string {
@@ -441,27 +458,27 @@ func checkOps(t *testing.T, td *tidal) {
 	}
 }
 
-// checkScaledEvent verifies a Scaled Event with the reasons was recorded on the frontend DGDSA.
-func checkScaledEvent(t *testing.T, w *e2eWorld, adapter string) {
+// checkEvent waits for an Event with the given reason and the decision's reasons on adapter.
+func checkEvent(t *testing.T, w *e2eWorld, adapter, reason string) {
 	t.Helper()
 	kube, err := kubernetes.NewForConfig(w.cluster.Config(kubetest.Admin))
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		evs, err := kube.EventsV1().Events(w.ns).List(t.Context(), metav1.ListOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, e := range evs.Items {
-			if e.Reason == scaler.ReasonScaled && e.Regarding.Name == adapter && strings.Contains(e.Note, "size/sized") {
+			if e.Reason == reason && e.Regarding.Name == adapter && strings.Contains(e.Note, "size/sized") {
 				return
 			}
 		}
 		<-time.After(200 * time.Millisecond) // the event broadcaster writes asynchronously
 	}
-	t.Errorf("no Scaled Event with the decision's reasons on %s", adapter)
+	t.Errorf("no %s Event with the decision's reasons on %s", reason, adapter)
 }
 
 // syncWriter is a goroutine-safe log buffer.
