@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/tidal-planner/tidal/planner/sim"
@@ -164,7 +165,7 @@ func replicaPlot(svc string, idx int, es []Entry) (*plot.Plot, error) {
 func latencyPlot(title string, t []float64, ps sim.PercentileSeries, targetMS float64) (*plot.Plot, error) {
 	p := newPlot(title, "ms (log)")
 	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Tick.Marker = logTicks{}
 	toMS := func(v []float64) []float64 {
 		out := make([]float64, len(v))
 		for i, x := range v {
@@ -235,4 +236,24 @@ func writeIndex(path string, wl Workload, es []Entry, figs []figure) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// logTicks labels a log axis at 1, 2 and 5 x 10^k (plot.LogTicks labels powers of ten only,
+// which leaves latency axes spanning one decade with a single label).
+type logTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(lo > 0) || !(hi > lo) {
+		return nil
+	}
+	var ts []plot.Tick
+	for e := math.Floor(math.Log10(lo)); math.Pow(10, e) <= hi; e++ {
+		for _, m := range []float64{1, 2, 5} {
+			if v := m * math.Pow(10, e); v >= lo && v <= hi {
+				ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', -1, 64)})
+			}
+		}
+	}
+	return ts
 }

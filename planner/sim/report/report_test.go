@@ -91,3 +91,16 @@ func TestHTMLWritesPageAndPlots(t *testing.T) {
 		}
 	}
 }
+
+func TestLogTicks(t *testing.T) {
+	var got []string
+	for _, tk := range (logTicks{}).Ticks(30, 600) {
+		got = append(got, tk.Label)
+	}
+	if diff := cmp.Diff([]string{"50", "100", "200", "500"}, got); diff != "" {
+		t.Errorf("ticks (-want +got):\n%s", diff)
+	}
+	if ts := (logTicks{}).Ticks(0, 10); ts != nil {
+		t.Errorf("a non-positive range gave ticks %v", ts)
+	}
+}
