@@ -88,6 +88,7 @@ const (
 	CodeGPUsUnknown     Code = "gpus-unknown"      // observe: counted 1 GPU per replica
 	CodeForecast        Code = "forecast"          // forecast: Value = load used, Limit = observed
 	CodeForecastNone    Code = "forecast-none"     // forecast: no forecast; observed load used
+	CodeForecastBounded Code = "forecast-bounded"  // forecast: Value = upper bound, Limit = bound
 	CodeSized           Code = "sized"             // size: Value = raw need, Limit = capacity/replica
 	CodeNoModel         Code = "no-model"          // size: no performance model yet; hold
 	CodeInfeasible      Code = "slo-infeasible"    // size: target unreachable at any count

@@ -50,6 +50,7 @@ func Plan(now time.Time, obs Observations, p policies.Policy, st State) (Decisio
 type loadForecast struct {
 	rate, input, output []forecast.Point
 	names               [3]string
+	bounds              [3]bound // ceilings on each signal's upper bound (bound.go)
 }
 
 // forecastLoad feeds this interval's observations to the forecasters and forecasts the longest
@@ -70,8 +71,11 @@ func (st *State) forecastLoad(obs Observations, p policies.Policy) loadForecast 
 		h = max(h, horizon(p.ServiceAt(i).StartupTime, p.Planning.Interval))
 	}
 	var lf loadForecast
+	st.recent.add([3]float64{rate, in, out})
+	steps := peakSteps(p.Stability.ScaleDownWindow, p.Planning.Interval, h)
 	st.points = st.points[:0]
 	for k, f := range [3]forecast.Forecaster{st.rate, st.input, st.output} {
+		lf.bounds[k] = bound{limit: math.Inf(1)}
 		if f == nil {
 			continue
 		}
@@ -80,6 +84,10 @@ func (st *State) forecastLoad(obs Observations, p policies.Policy) loadForecast 
 		st.points = f.Forecast(st.points, h, p.Planning.Forecast.Coverage)
 		pts := st.points[start:len(st.points):len(st.points)]
 		lf.names[k] = f.Name()
+		if u, ok := upper(pts, h); ok {
+			pk, have := st.recent.peak(k, steps)
+			lf.bounds[k] = boundFor(f, u, pk, have, coldHistory(p.Planning.Forecast.Seasonality, p.Planning.Interval))
+		}
 		switch k {
 		case 0:
 			lf.rate = pts

@@ -115,9 +115,38 @@ func TestSteps(t *testing.T) {
 			want:  3, wantCode: []Code{CodeITLBreach},
 		},
 		{
-			name: "queue wait by Little's law breaches TTFT", policy: disaggYAML, service: "Prefill",
+			// 8 queued, 2 of them in service: 6 wait, 0.6 s by Little's law; sized for 10 req/s
+			// plus the 6 cleared within 0.3 s (30 req/s of 50 ms prefills): 3 replicas.
+			name: "queue wait by Little's law breaches TTFT, sized for the backlog", policy: disaggYAML, service: "Prefill",
 			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) { o.QueueDepth = Known(8) })}},
-			want:  4, wantCode: []Code{CodeQueueBreach},
+			want:  3, wantCode: []Code{CodeQueueBreach},
+		},
+		{
+			// 60 queued at 2 ready: 5.8 s of wait; the backlog needs more than doubling.
+			name: "a large backlog scales past doubling", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) { o.QueueDepth = Known(60) })}},
+			want:  10, wantCode: []Code{CodeQueueBreach},
+		},
+		{
+			// Azure code trace at 00:38 in the simulator: 2 requests without a first token at
+			// 0.92 req/s and 10 ready replicas are requests being prefilled, not waiting ones.
+			name: "requests in prefill are not a queue breach", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(0.92, reps(1, 10, 1), func(o *Observations) { o.QueueDepth = Known(2) })}},
+			want:  10, noCode: []Code{CodeQueueBreach},
+		},
+		{
+			// 3 waiting beyond the 2 in service at 1 req/s is 3 s by Little's law, but the model
+			// says 2 replicas carry 1 req/s plus 3 requests within 0.3 s: no breach.
+			name: "a backlog the ready replicas clear in time is not a breach", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(1, reps(1, 2, 1), func(o *Observations) { o.QueueDepth = Known(5) })}},
+			want:  2, noCode: []Code{CodeQueueBreach},
+		},
+		{
+			name: "queue breach without token lengths asks by the wait ratio", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) {
+				o.QueueDepth, o.InputTokens = Known(8), Unknown("no requests in window")
+			})}},
+			want: 4, wantCode: []Code{CodeHold, CodeQueueBreach},
 		},
 		{
 			name: "scale-up cooldown holds", service: "Prefill",

@@ -6,43 +6,110 @@ import (
 	"github.com/tidal-planner/tidal/policies"
 )
 
-// maxGuardFactor caps one reactive scale-up at this multiple of the ready replicas; the rate
-// limit then applies as usual.
+// maxGuardFactor caps one latency-driven reactive scale-up at this multiple of the ready
+// replicas; the rate limit then applies as usual.
 const maxGuardFactor = 2.0
 
-// guard scales up now when observed latencies or the queue already breach the SLO, by the
-// observed deficit: ceil(ready x observed/target), capped at maxGuardFactor x ready and at least
-// one more than ready. It runs on still-valid signals even when sizing held.
+// guard scales up now when observed latencies or the queue already breach the SLO, whatever the
+// forecast says, and runs on still-valid signals even when sizing held. A TTFT or ITL percentile
+// above its target asks for ceil(ready x observed/target), capped at maxGuardFactor x ready and at
+// least one more than ready; a queue breach (queueGuard) asks for what the backlog needs. The
+// largest ask wins.
 func (r *run) guard() {
 	role := r.svc.Role
 	if role == policies.RoleFrontend {
 		return
 	}
-	ratio, code, obsV, target := 1.0, Code(""), 0.0, 0.0
-	consider := func(c Code, v Value, t float64) {
-		if v.OK && t > 0 && v.V > t && v.V/t > ratio {
-			ratio, code, obsV, target = v.V/t, c, v.V, t
-		}
-	}
+	best := guardAsk{}
 	ttft, itl := r.p.SLO.TTFT.Target.Seconds(), r.p.SLO.ITL.Target.Seconds()
 	if role != policies.RoleDecode {
-		consider(CodeTTFTBreach, r.obs.TTFTPercentile, ttft)
-		if q, rate := r.obs.QueueDepth, r.obs.RequestRate; q.OK && rate.OK && rate.V > 0 {
-			consider(CodeQueueBreach, Known(q.V/rate.V), ttft) // Little's law: wait = queue / rate
-		}
+		best = best.or(r.latencyAsk(CodeTTFTBreach, r.obs.TTFTPercentile, ttft))
+		best = best.or(r.queueGuard(ttft))
 	}
 	if role != policies.RolePrefill {
-		consider(CodeITLBreach, r.obs.ITLPercentile, itl)
+		best = best.or(r.latencyAsk(CodeITLBreach, r.obs.ITLPercentile, itl))
 	}
-	if code == "" {
-		return
+	if best.code != "" && best.want > r.want {
+		r.add(StepGuard, best.code, r.want, best.want, best.value, best.limit, best.note)
+		r.want = best.want
 	}
+}
+
+// guardAsk is one reactive signal's ask: the replicas it wants and the numbers for its reason.
+type guardAsk struct {
+	code         Code
+	want         int32
+	value, limit float64
+	note         string
+}
+
+// or returns the larger ask.
+func (a guardAsk) or(b guardAsk) guardAsk {
+	if b.code != "" && (a.code == "" || b.want > a.want) {
+		return b
+	}
+	return a
+}
+
+// latencyAsk is the ask of an observed latency percentile v against its target t (none when
+// within target or unknown): ceil(ready x v/t) within [ready + 1, maxGuardFactor x ready].
+func (r *run) latencyAsk(code Code, v Value, t float64) guardAsk {
+	if !v.OK || t <= 0 || !(v.V > t) {
+		return guardAsk{}
+	}
+	return guardAsk{code: code, want: r.ratioAsk(v.V / t), value: v.V, limit: t}
+}
+
+// ratioAsk is ceil(ready x ratio), ratio capped at maxGuardFactor, and at least ready + 1.
+func (r *run) ratioAsk(ratio float64) int32 {
 	base := max(r.ready, 1)
-	g := max(int32(math.Ceil(float64(base)*min(ratio, maxGuardFactor))), base+1)
-	if g > r.want {
-		r.add(StepGuard, code, r.want, g, obsV, target, "")
-		r.want = g
+	return max(int32(math.Ceil(float64(base)*min(ratio, maxGuardFactor))), base+1)
+}
+
+// queueGuard asks for replicas when requests wait beyond what the ready replicas are already
+// serving. The queue gauge counts every request without its first token, including those being
+// prefilled, so one request per ready replica is taken as in service and only the excess waits.
+// The excess is a breach when its Little's-law wait (excess / request rate) exceeds the TTFT
+// target. The ask is sized from that deficit: the replicas the performance model says carry the
+// observed arrivals plus the backlog cleared within the target (rate + excess / target); without a
+// usable model, ceil(ready x wait/target) as for latencies. When the model says the ready replicas
+// already suffice, the queue is not a breach.
+func (r *run) queueGuard(target float64) guardAsk {
+	q, rate := r.obs.QueueDepth, r.obs.RequestRate
+	if !q.OK || !rate.OK || !(rate.V > 0) || target <= 0 {
+		return guardAsk{}
 	}
+	excess := q.V - float64(r.ready)
+	wait := excess / rate.V // Little's law
+	if !(wait > target) {
+		return guardAsk{}
+	}
+	ask := guardAsk{code: CodeQueueBreach, value: wait, limit: target}
+	if g, ok := r.backlogNeed(rate.V + excess/target); ok {
+		if g <= r.ready {
+			return guardAsk{}
+		}
+		ask.want, ask.note = g, "sized for the backlog"
+		return ask
+	}
+	ask.want = r.ratioAsk(wait / target)
+	return ask
+}
+
+// backlogNeed sizes the service with its model at an arrival rate (requests/s) and the observed
+// token lengths; false when lengths or the model are missing.
+func (r *run) backlogNeed(rate float64) (int32, bool) {
+	isl, osl := r.obs.InputTokens, r.obs.OutputTokens
+	if !isl.OK || !(isl.V > 0) || !osl.OK || osl.V < 0 {
+		return 0, false
+	}
+	m, ok := r.modelQuiet()
+	if !ok {
+		return 0, false
+	}
+	l := Load{RequestRate: rate, InputTokenRate: rate * isl.V, OutputTokenRate: rate * osl.V, InputTokens: isl.V, OutputTokens: osl.V}
+	nd := size(m, l, r.sizingFor())
+	return nd.replicas, nd.ok && nd.feasible
 }
 
 // schedule applies the schedules active now, with policies.Policy.BoundsAt's rule: the highest

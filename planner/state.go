@@ -26,6 +26,7 @@ type State struct {
 	hasProfile bool
 
 	services []serviceState
+	recent   recentLoad       // the last intervals' observed load, for the forecast bound
 	points   []forecast.Point // scratch for Forecast
 	scratch  []taggedReason   // scratch for one decision's reasons
 	lastTime time.Time        // time of the previous Plan call

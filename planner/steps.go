@@ -99,7 +99,8 @@ func (r *run) gpus(so ServiceObservation) int32 {
 }
 
 // forecast sets the load to size for: per rate, the larger of the observed value and the
-// forecast's upper bound over the lead time, times 1 + headroom.
+// forecast's upper bound over the lead time (itself bounded by the recent observed peak, see
+// bound.go), times 1 + headroom.
 func (r *run) forecast(lf loadForecast) {
 	if r.held {
 		return
@@ -112,12 +113,15 @@ func (r *run) forecast(lf loadForecast) {
 	in, out := rate*isl, rate*osl
 	h := horizon(r.svc.StartupTime, r.p.Planning.Interval)
 	u, ok := upper(lf.rate, h)
+	if ok {
+		u = r.bounded(u, lf.bounds[0])
+	}
 	rate = max(rate, u)
 	if u, ok2 := upper(lf.input, h); ok2 {
-		in = max(in, u)
+		in = max(in, min(u, lf.bounds[1].limit))
 	}
 	if u, ok3 := upper(lf.output, h); ok3 {
-		out = max(out, u)
+		out = max(out, min(u, lf.bounds[2].limit))
 	}
 	f := 1 + max(r.p.Planning.Headroom, 0)
 	r.load = Load{RequestRate: rate * f, InputTokenRate: in * f, OutputTokenRate: out * f, InputTokens: isl, OutputTokens: osl}
@@ -127,6 +131,20 @@ func (r *run) forecast(lf loadForecast) {
 	} else {
 		r.add(StepForecast, CodeForecastNone, r.cur, r.cur, r.load.RequestRate, r.obs.RequestRate.V, "")
 	}
+}
+
+// bounded caps the request rate's upper bound at its bound, saying so (Value = the forecast's
+// upper bound, Limit = the bound; Note = why).
+func (r *run) bounded(u float64, b bound) float64 {
+	if u <= b.limit {
+		return u
+	}
+	note := "band wide: bounded at " + bandWideFactor + " x recent observed peak"
+	if b.cold {
+		note = "forecaster on a fallback (short history): bounded at " + coldFactor + " x recent observed peak"
+	}
+	r.add(StepForecast, CodeForecastBounded, r.cur, r.cur, u, b.limit, note)
+	return b.limit
 }
 
 // sizingFor returns the sizing parameters of this service.
