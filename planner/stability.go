@@ -73,7 +73,9 @@ func (r *run) ratioAsk(ratio float64) int32 {
 // target. The ask is sized from that deficit: the replicas the performance model says carry the
 // observed arrivals plus the backlog cleared within the target (rate + excess / target); without a
 // usable model, ceil(ready x wait/target) as for latencies. When the model says the ready replicas
-// already suffice, the queue is not a breach.
+// already suffice, the queue is not a breach; nor is it when the observed TTFT percentile is within
+// target and the model says the ready replicas prefill the backlog within the target (drainsLate):
+// the gauge then caught requests that arrived together, not an SLO breach.
 func (r *run) queueGuard(target float64) guardAsk {
 	q, rate := r.obs.QueueDepth, r.obs.RequestRate
 	if !q.OK || !rate.OK || !(rate.V > 0) || target <= 0 {
@@ -83,6 +85,9 @@ func (r *run) queueGuard(target float64) guardAsk {
 	wait := excess / rate.V // Little's law
 	if !(wait > target) {
 		return guardAsk{}
+	}
+	if t := r.obs.TTFTPercentile; t.OK && t.V <= target && !r.drainsLate(excess, target) {
+		return guardAsk{} // observed TTFT within target and the backlog drains in time
 	}
 	ask := guardAsk{code: CodeQueueBreach, value: wait, limit: target}
 	if g, ok := r.backlogNeed(rate.V + excess/target); ok {
@@ -94,6 +99,22 @@ func (r *run) queueGuard(target float64) guardAsk {
 	}
 	ask.want = r.ratioAsk(wait / target)
 	return ask
+}
+
+// drainsLate reports whether the ready replicas need longer than the target to prefill a backlog
+// of n requests at the observed mean input length, by the performance model (n x ISL / (ready x
+// tokens/s per replica)); true when that cannot be told.
+func (r *run) drainsLate(n, target float64) bool {
+	isl := r.obs.InputTokens
+	m, ok := r.modelQuiet()
+	if !ok || !isl.OK || !(isl.V > 0) || r.ready <= 0 {
+		return true
+	}
+	pc, ok := m.Prefill(isl.V, r.dec.GPUsPerReplica)
+	if !ok || !(pc.TokensPerSecond > 0) {
+		return true
+	}
+	return n*isl.V/(float64(r.ready)*pc.TokensPerSecond) > target
 }
 
 // backlogNeed sizes the service with its model at an arrival rate (requests/s) and the observed
