@@ -115,15 +115,16 @@ func TestSteps(t *testing.T) {
 			want:  3, wantCode: []Code{CodeITLBreach},
 		},
 		{
-			// 20 queued, 2 of them in service: 18 wait, 1.8 s by Little's law, and 18 x 1000
-			// tokens take 2 replicas 0.37 s; sized for 10 req/s plus the 18 cleared within 0.3 s
-			// (70 req/s of 41 ms calibrated prefills, 2.9 Erlangs, at the p90 with queueing): 7.
+			// 20 queued, 2 of them in service: 18 wait, 1.8 s by Little's law, and 18 x 2000
+			// tokens take 2 replicas 0.74 s; sized for 10 req/s plus the 18 cleared within 0.3 s
+			// (70 req/s of 83 ms calibrated prefills, 5.8 Erlangs, at the p90 with queueing): 7.
 			name: "queue wait by Little's law breaches TTFT, sized for the backlog", policy: disaggYAML, service: "Prefill",
 			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) { o.QueueDepth = Known(20) })}},
 			want:  7, wantCode: []Code{CodeQueueBreach},
 		},
 		{
-			// 60 queued at 2 ready: 5.8 s of wait; the backlog needs more than doubling.
+			// 60 queued at 2 ready: 5.8 s of wait; the backlog needs more than doubling (to the
+			// maximum, 10).
 			name: "a large backlog scales past doubling", policy: disaggYAML, service: "Prefill",
 			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) { o.QueueDepth = Known(60) })}},
 			want:  10, wantCode: []Code{CodeQueueBreach},
@@ -137,7 +138,8 @@ func TestSteps(t *testing.T) {
 		},
 		{
 			// 3 waiting beyond the 2 in service at 1 req/s is 3 s by Little's law, but the model
-			// says 2 replicas carry 1 req/s plus 3 requests within 0.3 s: no breach.
+			// says 2 replicas carry 1 req/s plus 3 requests within 0.3 s (11 req/s of 83 ms
+			// prefills): no breach.
 			name: "a backlog the ready replicas clear in time is not a breach", policy: disaggYAML, service: "Prefill",
 			ticks: []tick{{0, at(1, reps(1, 2, 1), func(o *Observations) { o.QueueDepth = Known(5) })}},
 			want:  2, noCode: []Code{CodeQueueBreach},
@@ -145,7 +147,7 @@ func TestSteps(t *testing.T) {
 		{
 			// Like the Mooncake trace's quantised arrivals: 11 requests caught together at 3 req/s
 			// with 3 ready and TTFT p90 0.2 s within 0.3 s; the 8 beyond those in service are
-			// 8 x 1000 tokens, which 3 replicas prefill in 0.13 s.
+			// 8 x 2000 tokens, which 3 replicas prefill in 0.22 s.
 			name: "a burst that drains in time under a healthy TTFT is not a breach", policy: disaggYAML, service: "Prefill",
 			ticks: []tick{{0, at(3, reps(1, 3, 1), func(o *Observations) {
 				o.QueueDepth, o.TTFTPercentile = Known(11), Known(0.2)
@@ -153,8 +155,8 @@ func TestSteps(t *testing.T) {
 			want: 3, noCode: []Code{CodeQueueBreach},
 		},
 		{
-			// A healthy TTFT window does not hide a real backlog: 58 waiting at 2 ready take
-			// 1.45 s to prefill.
+			// A healthy TTFT window does not hide a real backlog: 58 x 2000 tokens waiting at 2
+			// ready take 2.4 s to prefill.
 			name: "a backlog that does not drain in time breaches under a healthy TTFT", policy: disaggYAML, service: "Prefill",
 			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) {
 				o.QueueDepth, o.TTFTPercentile = Known(60), Known(0.2)
