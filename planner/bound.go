@@ -2,6 +2,7 @@ package planner
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/tidal-planner/tidal/forecast"
@@ -23,16 +24,19 @@ const (
 )
 
 // recentLoad remembers the last recentCap observed values of the three load signals (request
-// rate, input token rate, output token rate; NaN when missing) in a ring. It is a value: copying
-// State copies it, and it never allocates.
+// rate, input token rate, output token rate; NaN when missing) in a ring allocated on first use.
+// Copies share the ring: State.Clone deep-copies it with clone.
 type recentLoad struct {
-	vals [recentCap][3]float64
-	n    int // values held, at most recentCap
-	next int // ring index of the next write
+	vals [][3]float64 // len recentCap once used
+	n    int          // values held, at most recentCap
+	next int          // ring index of the next write
 }
 
 // add records one interval's observed load.
 func (r *recentLoad) add(v [3]float64) {
+	if r.vals == nil {
+		r.vals = make([][3]float64, recentCap)
+	}
 	r.vals[r.next] = v
 	r.next = (r.next + 1) % recentCap
 	r.n = min(r.n+1, recentCap)
@@ -49,6 +53,12 @@ func (r *recentLoad) peak(k, steps int) (float64, bool) {
 		}
 	}
 	return best, ok
+}
+
+// clone returns an independent copy.
+func (r recentLoad) clone() recentLoad {
+	r.vals = slices.Clone(r.vals)
+	return r
 }
 
 // peakSteps is the window of the recent peak in intervals: the scale-down window or the longest

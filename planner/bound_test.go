@@ -2,6 +2,7 @@ package planner
 
 import (
 	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -144,5 +145,16 @@ func TestForecastBoundInPlan(t *testing.T) {
 				t.Errorf("forecast-bounded reason present = %v, want %v; reasons:\n%v", !tc.bounded, tc.bounded, sd.Reasons)
 			}
 		})
+	}
+}
+
+func TestBoundFactorsAsPrinted(t *testing.T) {
+	for _, tc := range []struct {
+		factor  float64
+		printed string
+	}{{coldBoundFactor, coldFactor}, {warmBoundFactor, bandWideFactor}} {
+		if got := strconv.FormatFloat(tc.factor, 'g', -1, 64); got != tc.printed {
+			t.Errorf("factor %v is printed in reasons as %q", tc.factor, tc.printed)
+		}
 	}
 }

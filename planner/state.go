@@ -128,6 +128,7 @@ func (st State) Clone() State {
 			*f = (*f).Clone()
 		}
 	}
+	c.recent = st.recent.clone()
 	c.services = slices.Clone(st.services)
 	for i := range c.services {
 		c.services[i].history = slices.Clone(st.services[i].history)
