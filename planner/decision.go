@@ -53,7 +53,8 @@ type ServiceDecision struct {
 }
 
 // Load is the load a service was sized for: each rate is the maximum of the observed value and the
-// forecast's upper bound over the lead time, times 1 + headroom; token counts are as observed.
+// forecast's upper bound over the lead time (at most 1.5x the recent observed peak while the
+// forecaster is cold, 3x otherwise), times 1 + headroom; token counts are as observed.
 type Load struct {
 	RequestRate     float64 // requests/s
 	InputTokenRate  float64 // prefill tokens/s
