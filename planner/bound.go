@@ -78,17 +78,46 @@ type bound struct {
 }
 
 // boundFor returns the bound on a forecast upper bound given the recent peak: warmBoundFactor x
-// peak, or coldBoundFactor x peak when the forecaster is cold (isCold). The forecaster's Status
-// (which formats strings) is asked only when the upper bound exceeds the cold bound.
-func boundFor(f forecast.Forecaster, upper, peak float64, havePeak bool, minHistory int) bound {
+// peak, or coldBoundFactor x peak when cold() says the forecaster is cold. cold is called only
+// when the upper bound exceeds the cold bound (asking a forecaster's Status formats strings).
+func boundFor(upper, peak float64, havePeak bool, cold func() bool) bound {
 	if !havePeak || upper <= peak*coldBoundFactor {
 		return bound{limit: math.Inf(1)}
 	}
-	if isCold(f, minHistory) {
+	if cold() {
 		return bound{limit: peak * coldBoundFactor, cold: true}
 	}
 	return bound{limit: peak * warmBoundFactor}
 }
+
+// coldness answers isCold for the three load forecasters within one Plan, asking each
+// forecaster's Status at most once per call and not at all once it has been seen warm (a
+// forecaster's history only grows). The token-rate forecasters see the same intervals as the
+// request-rate one: when that one is cold they are taken as cold without asking.
+type coldness struct {
+	warm      [3]bool // per signal: seen warm; kept in State
+	rateCold  bool    // this call: the request-rate forecaster is cold
+	rateAsked bool
+}
+
+// cold reports whether forecaster f of signal k is cold (minHistory as in isCold).
+func (c *coldness) cold(k int, f forecast.Forecaster, minHistory int) bool {
+	if c.warm[k] {
+		return false
+	}
+	if k > 0 && c.rateAsked && c.rateCold {
+		return true
+	}
+	cold := isCold(f, minHistory)
+	c.warm[k] = !cold
+	if k == 0 {
+		c.rateCold, c.rateAsked = cold, true
+	}
+	return cold
+}
+
+// newCall clears what one Plan call learnt (the warm flags are kept).
+func (c *coldness) newCall() { c.rateCold, c.rateAsked = false, false }
 
 // isCold reports whether the forecaster has too little evidence for its band: it says it is on a
 // fallback while history is short, or it has seen fewer than minHistory present points (one

@@ -91,7 +91,7 @@ func TestBoundFor(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := boundFor(tc.f, tc.upper, tc.peak, tc.havePeak, 1440)
+			got := boundFor(tc.upper, tc.peak, tc.havePeak, func() bool { return isCold(tc.f, 1440) })
 			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(bound{})); diff != "" {
 				t.Errorf("boundFor (-want +got):\n%s", diff)
 			}
@@ -156,5 +156,44 @@ func TestBoundFactorsAsPrinted(t *testing.T) {
 		if got := strconv.FormatFloat(tc.factor, 'g', -1, 64); got != tc.printed {
 			t.Errorf("factor %v is printed in reasons as %q", tc.factor, tc.printed)
 		}
+	}
+}
+
+// countingForecaster is a bandForecaster that counts Status calls.
+type countingForecaster struct {
+	bandForecaster
+	asked *int
+}
+
+func (f *countingForecaster) Status() forecast.Status { *f.asked++; return f.status }
+
+// TestColdnessAsksStatusSparingly checks that a forecaster seen warm is not asked again, and that
+// while the request-rate forecaster is cold the token-rate ones are not asked.
+func TestColdnessAsksStatusSparingly(t *testing.T) {
+	tests := []struct {
+		name   string
+		status forecast.Status
+		plans  int
+		want   int
+	}{
+		{"warm: each of the three asked once over 5 plans", forecast.Status{Method: "auto", Active: "auto", Observed: 1e6}, 5, 3},
+		{"cold: only the request rate asked, once per plan", forecast.Status{Method: "auto", Active: "last"}, 5, 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := mustPolicy(t, disaggYAML)
+			asked := 0
+			newFC := func(policies.Forecast, time.Duration) forecast.Forecaster {
+				return &countingForecaster{bandForecaster{value: 10, upper: 1e9, status: tc.status}, &asked}
+			}
+			st := NewState(p, Options{Profile: synthProfile(t), NewForecaster: newFC})
+			for i := range tc.plans {
+				now := t0.Add(time.Duration(i) * time.Minute)
+				_, st = Plan(now, steady(now, 10, reps(1, 2, 1)), p, st)
+			}
+			if asked != tc.want {
+				t.Errorf("Status asked %d times, want %d", asked, tc.want)
+			}
+		})
 	}
 }

@@ -73,6 +73,8 @@ func (st *State) forecastLoad(obs Observations, p policies.Policy) loadForecast 
 	var lf loadForecast
 	st.recent.add([3]float64{rate, in, out})
 	steps := peakSteps(p.Stability.ScaleDownWindow, p.Planning.Interval, h)
+	minHist := coldHistory(p.Planning.Forecast.Seasonality, p.Planning.Interval)
+	st.cold.newCall()
 	st.points = st.points[:0]
 	for k, f := range [3]forecast.Forecaster{st.rate, st.input, st.output} {
 		lf.bounds[k] = bound{limit: math.Inf(1)}
@@ -86,7 +88,7 @@ func (st *State) forecastLoad(obs Observations, p policies.Policy) loadForecast 
 		lf.names[k] = f.Name()
 		if u, ok := upper(pts, h); ok {
 			pk, have := st.recent.peak(k, steps)
-			lf.bounds[k] = boundFor(f, u, pk, have, coldHistory(p.Planning.Forecast.Seasonality, p.Planning.Interval))
+			lf.bounds[k] = boundFor(u, pk, have, func() bool { return st.cold.cold(k, f, minHist) })
 		}
 		switch k {
 		case 0:

@@ -27,6 +27,7 @@ type State struct {
 
 	services []serviceState
 	recent   recentLoad       // the last intervals' observed load, for the forecast bound
+	cold     coldness         // which load forecasters have been seen warm
 	points   []forecast.Point // scratch for Forecast
 	scratch  []taggedReason   // scratch for one decision's reasons
 	lastTime time.Time        // time of the previous Plan call
