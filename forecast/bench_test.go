@@ -1,6 +1,10 @@
 package forecast
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+	"time"
+)
 
 // BenchmarkStep measures one live-loop step (Observe one point, then Forecast h = 1..6) with
 // 2,016 points (14 days at 10 minutes) of history already fed. Scheduled refits fall inside the
@@ -36,6 +40,40 @@ func BenchmarkReplay(b *testing.B) {
 		b.Run(m, func(b *testing.B) {
 			for b.Loop() {
 				Replay(mustNew(b, m, Options{Period: P}), vals, 6, 0.8)
+			}
+		})
+	}
+}
+
+// BenchmarkRetained reports the heap an auto forecaster retains (runtime.MemStats.HeapAlloc
+// after a GC, before and after) once fed 14 days of a daily series at a 15 s and a 60 s step,
+// with the default 12 horizons and with 9 (a 2-minute startup at 15 s, the planner's lead time).
+// One op builds and warms one forecaster; run it with -benchtime 1x.
+//
+//	go test ./forecast -run '^$' -bench BenchmarkRetained -benchtime 1x
+func BenchmarkRetained(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		step    time.Duration
+		horizon int
+	}{
+		{"15s/h12", 15 * time.Second, 12}, {"15s/h9", 15 * time.Second, 9},
+		{"60s/h12", time.Minute, 12}, {"60s/h3", time.Minute, 3},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			P := int(24 * time.Hour / tc.step)
+			vals := daily(14*P, P, 1000, 400, 0.08, 13)
+			var ms runtime.MemStats
+			for b.Loop() {
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				before := ms.HeapAlloc
+				f := mustNew(b, MethodAuto, Options{Period: P, MaxHorizon: tc.horizon})
+				feed(f, vals)
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				b.ReportMetric(float64(ms.HeapAlloc-before)/1e6, "MB-retained")
+				runtime.KeepAlive(f)
 			}
 		})
 	}

@@ -58,7 +58,7 @@ type Options struct {
 	// Profile is the performance profile to size with; nil means learn online (when the policy
 	// allows) or rely on the reactive guard alone.
 	Profile *model.Profile
-	// NewForecaster builds one forecaster per load signal. Nil selects DefaultForecaster.
+	// NewForecaster builds one forecaster per load signal. Nil selects DefaultForecasterFor(p).
 	NewForecaster func(policies.Forecast, time.Duration) forecast.Forecaster
 }
 
@@ -66,7 +66,7 @@ type Options struct {
 func NewState(p policies.Policy, opts Options) State {
 	newFC := opts.NewForecaster
 	if newFC == nil {
-		newFC = DefaultForecaster
+		newFC = DefaultForecasterFor(p)
 	}
 	fc, iv := p.Planning.Forecast, p.Planning.Interval
 	st := State{rate: newFC(fc, iv), input: newFC(fc, iv), output: newFC(fc, iv)}
@@ -77,17 +77,48 @@ func NewState(p policies.Policy, opts Options) State {
 	return st
 }
 
-// DefaultForecaster is the forecaster NewState uses when Options.NewForecaster is nil: the policy's
-// method from the forecast package, one step per planning interval, with the season and history
-// converted to steps. It returns nil, which Plan reports as "no forecast" and answers by sizing for
-// the observed load, when the forecast package rejects the method or options.
+// DefaultForecaster is the policy's method from the forecast package, one step per planning
+// interval, with the season and history converted to steps and the forecast package's default
+// MaxHorizon (12 steps). NewState uses DefaultForecasterFor instead, which tracks only the
+// policy's lead time. It returns nil, which Plan reports as "no forecast" and answers by sizing
+// for the observed load, when the forecast package rejects the method or options.
 func DefaultForecaster(fc policies.Forecast, interval time.Duration) forecast.Forecaster {
+	return newForecaster(fc, interval, 0)
+}
+
+// DefaultForecasterFor returns the forecaster constructor NewState uses when
+// Options.NewForecaster is nil: DefaultForecaster with forecast.Options.MaxHorizon set to the
+// longest lead time among p's services (ceil((startup + interval) / interval) steps), the
+// furthest Plan looks. Forecasts up to that horizon are the same as with the default 12, and the
+// error windows kept per horizon (most of a forecaster's memory) shrink with it. A forecaster
+// built for one policy and asked further ahead (a later policy version with a longer startup
+// time) still answers: beyond MaxHorizon the forecast package widens the last tracked band.
+func DefaultForecasterFor(p policies.Policy) func(policies.Forecast, time.Duration) forecast.Forecaster {
+	lead := leadSteps(p)
+	return func(fc policies.Forecast, interval time.Duration) forecast.Forecaster {
+		return newForecaster(fc, interval, lead)
+	}
+}
+
+// leadSteps is the longest lead time in intervals among p's services (at least 1), as Plan
+// forecasts it.
+func leadSteps(p policies.Policy) int {
+	h := 1
+	for i := range p.NumServices() {
+		h = max(h, horizon(p.ServiceAt(i).StartupTime, p.Planning.Interval))
+	}
+	return h
+}
+
+// newForecaster builds the policy's forecaster tracking maxHorizon steps (0: the package default).
+func newForecaster(fc policies.Forecast, interval time.Duration, maxHorizon int) forecast.Forecaster {
 	if interval <= 0 {
 		return nil
 	}
 	opts := forecast.Options{
-		Period:  int(fc.Seasonality / interval),
-		History: int(fc.History / interval),
+		Period:     int(fc.Seasonality / interval),
+		History:    int(fc.History / interval),
+		MaxHorizon: maxHorizon,
 	}
 	f, err := forecast.New(fc.Method, opts)
 	if err != nil {
