@@ -28,13 +28,20 @@ type Options struct {
 	// RefitEvery is the number of steps between scheduled refits (default Period, at least 24);
 	// a refit also happens when the recent one-step error drifts to twice its level at the last fit.
 	RefitEvery int
-	// ErrorWindow is the number of recent errors per horizon kept for intervals (default
-	// 7*Period, at least 200).
+	// ErrorWindow is the number of recent errors per horizon kept for intervals (default the
+	// last 7 periods or MaxErrorWindow points, whichever is fewer, and at least 200).
 	ErrorWindow int
 	// SelectWindow is the number of recent errors per horizon auto ranks methods by (default
-	// 2*Period, at least 48).
+	// the last 7 periods or MaxErrorWindow points, whichever is fewer, and at least 48).
 	SelectWindow int
 }
+
+// MaxErrorWindow caps the default ErrorWindow and SelectWindow, so that the error windows, the
+// bulk of a forecaster's memory, stay bounded at fine steps: 7 days at a 10-minute step are
+// 1,008 points, but 40,320 at 15 s (per horizon, per band variant, per auto candidate). 4,032
+// points are 28 days at 10 minutes, 2.8 days at one minute and 16.8 hours at 15 s. An explicit
+// ErrorWindow or SelectWindow is not capped.
+const MaxErrorWindow = 4032
 
 // withDefaults fills zero fields.
 func (o Options) withDefaults() Options {
@@ -54,8 +61,8 @@ func (o Options) withDefaults() Options {
 	def(&o.ARLags, 6)
 	def(&o.History, max(14*o.Period, 512))
 	def(&o.RefitEvery, max(o.Period, 24))
-	def(&o.ErrorWindow, max(7*o.Period, 200))
-	def(&o.SelectWindow, max(7*o.Period, 48))
+	def(&o.ErrorWindow, max(min(7*o.Period, MaxErrorWindow), 200))
+	def(&o.SelectWindow, max(min(7*o.Period, MaxErrorWindow), 48))
 	return o
 }
 
