@@ -47,22 +47,25 @@ func BenchmarkReplay(b *testing.B) {
 
 // BenchmarkRetained reports the heap an auto forecaster retains (runtime.MemStats.HeapAlloc
 // after a GC, before and after) once fed 14 days of a daily series at a 15 s and a 60 s step,
-// with the default 12 horizons and with 9 (a 2-minute startup at 15 s, the planner's lead time).
-// One op builds and warms one forecaster; run it with -benchtime 1x.
+// with the default 12 horizons and with the planner's lead time for a 2-minute startup (9 steps
+// at 15 s, 3 at 60 s); the 28d case runs 14 more days, as a long-running loop does (the history
+// buffers then hold more than the 14 days they use). One op builds and warms one forecaster; run
+// it with -benchtime 1x.
 //
 //	go test ./forecast -run '^$' -bench BenchmarkRetained -benchtime 1x
 func BenchmarkRetained(b *testing.B) {
 	for _, tc := range []struct {
-		name    string
-		step    time.Duration
-		horizon int
+		name          string
+		step          time.Duration
+		horizon, days int
 	}{
-		{"15s/h12", 15 * time.Second, 12}, {"15s/h9", 15 * time.Second, 9},
-		{"60s/h12", time.Minute, 12}, {"60s/h3", time.Minute, 3},
+		{"15s/h12", 15 * time.Second, 12, 14}, {"15s/h9", 15 * time.Second, 9, 14},
+		{"15s/h9/28d", 15 * time.Second, 9, 28},
+		{"60s/h12", time.Minute, 12, 14}, {"60s/h3", time.Minute, 3, 14},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			P := int(24 * time.Hour / tc.step)
-			vals := daily(14*P, P, 1000, 400, 0.08, 13)
+			vals := daily(tc.days*P, P, 1000, 400, 0.08, 13)
 			var ms runtime.MemStats
 			for b.Loop() {
 				runtime.GC()

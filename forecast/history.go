@@ -25,15 +25,41 @@ func (h *history) last() float64 {
 // next returns the absolute step of the next point to arrive.
 func (h *history) next() int { return h.base + len(h.vals) }
 
-// push appends a point, dropping the oldest beyond limit (amortised O(1)).
+// push appends a point, dropping the oldest beyond limit (amortised O(1)). The buffers never
+// hold more than room() points, so a long-running forecaster keeps at most an eighth more than
+// limit (it used to grow to twice limit, the bulk of its memory at fine steps).
 func (h *history) push(v float64, missing bool) {
+	if len(h.vals) == cap(h.vals) || len(h.miss) == cap(h.miss) {
+		h.makeRoom()
+	}
 	h.vals = append(h.vals, v)
 	h.miss = append(h.miss, missing)
-	if over := len(h.vals) - h.limit; over > 0 && len(h.vals) >= 2*h.limit {
-		h.vals = append(h.vals[:0], h.vals[over:]...)
-		h.miss = append(h.miss[:0], h.miss[over:]...)
+}
+
+// room is the capacity the buffers grow to: limit plus an eighth (at least 16) of slack, so
+// that dropping old points moves limit points once per limit/8 pushes.
+func (h *history) room() int { return h.limit + max(h.limit/8, 16) }
+
+// makeRoom frees one slot: at room() points it drops those older than the newest limit, in
+// place (keeping limit or limit+1); below it, it grows the buffers (by a quarter, at most to
+// room()).
+func (h *history) makeRoom() {
+	n := len(h.vals)
+	if n >= h.room() {
+		// An even drop keeps every point at the same 16-byte alignment, so gonum's vectorised
+		// sums over a view (linear's least squares) round exactly as before the drop.
+		over := n - h.limit
+		over -= over % 2
+		h.vals = h.vals[:copy(h.vals, h.vals[over:])]
+		h.miss = h.miss[:copy(h.miss, h.miss[over:])]
 		h.base += over
+		return
 	}
+	c := min(max(n+n/4, 64), h.room())
+	vals, miss := make([]float64, n, c), make([]bool, n, c)
+	copy(vals, h.vals)
+	copy(miss, h.miss)
+	h.vals, h.miss = vals, miss
 }
 
 // window returns the newest limit points (a view).
