@@ -39,6 +39,8 @@ Flags:
 const runExamples = `
 Endpoints on --listen: /healthz, /readyz (ready once every policy has ticked), /metrics (tidal_*
 series), /debug/decisions[?policy=NAME&limit=N] (the last decisions with their reasons, JSON).
+With --keda-listen, the KEDA external scaler (gRPC externalscaler.ExternalScaler) serves the
+desired replicas of services with actuation: keda from memory (docs/keda.md).
 
 Examples:
   # out of cluster, against the current kubeconfig context, writing nothing
@@ -49,6 +51,9 @@ Examples:
 
   # debug logging of every tick, ops endpoints on another port
   tidal run --policies policy.yaml --log-level debug --listen :9091
+
+  # also serve services with actuation: keda to KEDA (ScaledObject trigger type external)
+  tidal run --policies /etc/tidal/policies --keda-listen :9443
 `
 
 // runFlags are tidal run's settings.
@@ -68,6 +73,9 @@ type runFlags struct {
 	dryRun         bool
 	reloadEvery    time.Duration
 	backfill       bool
+	kedaListen     string
+	kedaTLSCert    string
+	kedaTLSKey     string
 }
 
 // parseRunFlags parses tidal run's flags; help is true when --help was asked for.
@@ -88,6 +96,9 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (f runFlags, code in
 	fs.BoolVar(&f.dryRun, "dry-run", false, "compute, publish and check every decision but persist nothing, whatever the policies' modes say")
 	fs.DurationVar(&f.reloadEvery, "reload-interval", 10*time.Second, "how often to check the policy files for changes (0 disables hot reload)")
 	fs.BoolVar(&f.backfill, "backfill", true, "warm the forecasts from Prometheus history at start-up")
+	fs.StringVar(&f.kedaListen, "keda-listen", "", "`address` of the KEDA external scaler (gRPC) for services with actuation: keda, e.g. :9443 (default: off)")
+	fs.StringVar(&f.kedaTLSCert, "keda-tls-cert", "", "TLS certificate `file` (PEM) of the KEDA external scaler (default: plaintext)")
+	fs.StringVar(&f.kedaTLSKey, "keda-tls-key", "", "TLS private key `file` (PEM) for --keda-tls-cert")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -125,6 +136,10 @@ func (f runFlags) check(extraArgs int) string {
 		return "--reload-interval must not be negative"
 	case f.logFormat != "text" && f.logFormat != "json":
 		return fmt.Sprintf("--log-format %q: want text or json", f.logFormat)
+	case (f.kedaTLSCert == "") != (f.kedaTLSKey == ""):
+		return "--keda-tls-cert and --keda-tls-key go together"
+	case f.kedaTLSCert != "" && f.kedaListen == "":
+		return "--keda-tls-cert needs --keda-listen"
 	}
 	if _, err := parseLevel(f.logLevel); err != nil {
 		return err.Error()

@@ -33,6 +33,8 @@ type deps struct {
 	logger *slog.Logger
 	// listener, when set, serves the ops endpoints instead of listening on --listen.
 	listener net.Listener
+	// kedaListener, when set, serves the KEDA external scaler instead of listening on --keda-listen.
+	kedaListener net.Listener
 	// started, when set, receives the running loop and recorder once everything is wired.
 	started func(*planner.Loop, *ops.Recorder)
 	// newState, when set, replaces the planner state builder (tests use it to size without
@@ -125,6 +127,13 @@ func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *op
 			cancel(err)
 		}
 	})
+	if f.kedaListen != "" || d.kedaListener != nil {
+		wg.Go(func() {
+			if err := runKEDA(ctx, f, d, loop); err != nil {
+				cancel(err)
+			}
+		})
+	}
 	if f.reloadEvery > 0 {
 		w := &policyWatcher{path: f.policies, clock: d.clock, every: f.reloadEvery, logger: d.logger,
 			apply:    func(ps []policies.Policy) { setPolicies(loop, rec, ps); rec.Reloaded(true) },

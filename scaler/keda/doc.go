@@ -7,7 +7,7 @@
 // or the cluster, so a call costs microseconds and never waits on I/O.
 //
 // Semantics, per target:
-//   - GetMetricSpec: one metric, tidal-<policy>-<service>, with TargetSize 1. With KEDA's default
+//   - GetMetricSpec: one metric, tidal-<policy>-<service> lower-cased, with TargetSize 1. With KEDA's default
 //     AverageValue target the HPA sizes ceil(value / 1) = the desired replica count (within the
 //     HPA's 10% tolerance band).
 //   - GetMetrics: exactly one value, the desired replica count.

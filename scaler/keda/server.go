@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
@@ -90,9 +91,11 @@ func (s *Server) Register(g grpc.ServiceRegistrar) {
 	externalscaler.RegisterExternalScalerServer(g, s)
 }
 
-// MetricName is the metric tidal serves for a target (KEDA prefixes it with s<index>-).
+// MetricName is the metric tidal serves for a target, lower-cased (DGD service names are often
+// CamelCase; Kubernetes' metrics APIs may lower-case names on the way). KEDA prefixes it with
+// s<index>- in the HPA.
 func MetricName(policy, service string) string {
-	return "tidal-" + policy + "-" + service
+	return strings.ToLower("tidal-" + policy + "-" + service)
 }
 
 // IsActive implements externalscaler.ExternalScalerServer: active while desired > 0.
@@ -124,7 +127,7 @@ func (s *Server) GetMetrics(_ context.Context, req *externalscaler.GetMetricsReq
 		return nil, err
 	}
 	name := MetricName(policy, service)
-	if m := req.GetMetricName(); m != "" && m != name {
+	if m := req.GetMetricName(); m != "" && !strings.EqualFold(m, name) {
 		return nil, status.Errorf(codes.NotFound, "metric %q: this target serves %q", m, name)
 	}
 	v := &externalscaler.MetricValue{MetricName: name, MetricValue: int64(d.Replicas)}

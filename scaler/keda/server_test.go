@@ -43,14 +43,14 @@ var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 func world() fakeDecisions {
 	return fakeDecisions{
 		decisions: map[string]keda.Decision{
-			"llama/decode":  {Replicas: 4, Time: t0.Add(-10 * time.Second), Interval: 30 * time.Second},
-			"llama/prefill": {Replicas: 0, Time: t0.Add(-5 * time.Second), Interval: 30 * time.Second},
-			"llama/router":  {Replicas: 2, Time: t0.Add(-91 * time.Second), Interval: 30 * time.Second},
-			"edge/frontend": {Replicas: 3, Time: t0.Add(-90 * time.Second), Interval: 30 * time.Second},
+			"llama/decode":    {Replicas: 4, Time: t0.Add(-10 * time.Second), Interval: 30 * time.Second},
+			"llama/prefill":   {Replicas: 0, Time: t0.Add(-5 * time.Second), Interval: 30 * time.Second},
+			"llama/router":    {Replicas: 2, Time: t0.Add(-91 * time.Second), Interval: 30 * time.Second},
+			"edge/VllmWorker": {Replicas: 3, Time: t0.Add(-90 * time.Second), Interval: 30 * time.Second},
 		},
 		errs: map[string]error{
 			"llama/starting": fmt.Errorf("policy llama service starting: %w", keda.ErrNoDecision),
-			"llama/Frontend": fmt.Errorf("policy llama service Frontend has actuation scale: %w", keda.ErrNotKEDA),
+			"llama/Gateway":  fmt.Errorf("policy llama service Gateway has actuation scale: %w", keda.ErrNotKEDA),
 		},
 	}
 }
@@ -143,8 +143,8 @@ func TestServer(t *testing.T) {
 			answer{SpecName: "tidal-llama-decode", SpecTarget: 1, Metrics: []int64{4}, Active: true}},
 		{"zero is inactive", ref("llama", "prefill"),
 			answer{SpecName: "tidal-llama-prefill", SpecTarget: 1, Metrics: []int64{0}, Active: false}},
-		{"exactly three intervals old is fresh", ref("edge", "frontend"),
-			answer{SpecName: "tidal-edge-frontend", SpecTarget: 1, Metrics: []int64{3}, Active: true}},
+		{"exactly three intervals old is fresh, name lower-cased", ref("edge", "VllmWorker"),
+			answer{SpecName: "tidal-edge-vllmworker", SpecTarget: 1, Metrics: []int64{3}, Active: true}},
 		{"stale decision", ref("llama", "router"),
 			answer{SpecName: "tidal-llama-router", SpecTarget: 1, MetricCode: codes.Unavailable, ActiveCode: codes.Unavailable}},
 		{"no decision yet", ref("llama", "starting"),
@@ -159,7 +159,7 @@ func TestServer(t *testing.T) {
 			answer{SpecCode: codes.NotFound, MetricCode: codes.NotFound, ActiveCode: codes.NotFound}},
 		{"unknown service", ref("llama", "encode"),
 			answer{SpecCode: codes.NotFound, MetricCode: codes.NotFound, ActiveCode: codes.NotFound}},
-		{"service scaled by tidal itself", ref("llama", "Frontend"),
+		{"service scaled by tidal itself", ref("llama", "Gateway"),
 			answer{SpecCode: codes.FailedPrecondition, MetricCode: codes.FailedPrecondition, ActiveCode: codes.FailedPrecondition}},
 	}
 	for _, tt := range tests {
@@ -171,12 +171,26 @@ func TestServer(t *testing.T) {
 	}
 }
 
-func TestGetMetricsOtherMetricName(t *testing.T) {
+func TestGetMetricsMetricName(t *testing.T) {
 	c := dial(t, world())
-	_, err := c.GetMetrics(context.Background(), &externalscaler.GetMetricsRequest{
-		ScaledObjectRef: ref("llama", "decode"), MetricName: "tidal-llama-prefill"})
-	if got := status.Code(err); got != codes.NotFound {
-		t.Errorf("GetMetrics for another target's metric: code %v (%v), want NotFound", got, err)
+	tests := []struct {
+		name   string
+		metric string
+		want   codes.Code
+	}{
+		{"as returned by GetMetricSpec", "tidal-edge-vllmworker", codes.OK},
+		{"empty", "", codes.OK},
+		{"case differs", "tidal-edge-VllmWorker", codes.OK},
+		{"another target's metric", "tidal-llama-decode", codes.NotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := c.GetMetrics(context.Background(), &externalscaler.GetMetricsRequest{
+				ScaledObjectRef: ref("edge", "VllmWorker"), MetricName: tt.metric})
+			if got := status.Code(err); got != tt.want {
+				t.Errorf("code %v (%v), want %v", got, err, tt.want)
+			}
+		})
 	}
 }
 
