@@ -5,30 +5,48 @@ import (
 	"slices"
 )
 
-// ring is a fixed-capacity ring of float64 with a running sum of absolute values.
+// ring is a fixed-capacity ring of float64 with a running sum of absolute values. Its buffer
+// grows as values arrive, up to the capacity, so a cold forecaster's many windows cost little
+// (pre-allocating them touched a page of each, most of a cold forecaster's resident memory).
 type ring struct {
-	buf    []float64
+	buf    []float64 // the values; len(buf) grows to size, then the ring wraps
+	size   int
 	next   int
 	full   bool
 	absSum float64
 }
 
-func newRing(capacity int) ring { return ring{buf: make([]float64, max(capacity, 1))} }
+func newRing(capacity int) ring { return ring{size: max(capacity, 1)} }
 
 // add appends v and returns the value it evicted (ok false when none was).
 func (r *ring) add(v float64) (evicted float64, ok bool) {
 	if r.full {
 		evicted, ok = r.buf[r.next], true
 		r.absSum -= math.Abs(evicted)
+		r.buf[r.next] = v
+	} else {
+		r.grow()
+		r.buf = append(r.buf, v)
 	}
-	r.buf[r.next] = v
 	r.absSum += math.Abs(v)
 	r.next++
-	if r.next == len(r.buf) {
+	if r.next == r.size {
 		r.next, r.full = 0, true
 		r.resum()
 	}
 	return evicted, ok
+}
+
+// grow makes room for one more value before the ring is full: by a quarter (at least 64), at
+// most to size.
+func (r *ring) grow() {
+	if len(r.buf) < cap(r.buf) {
+		return
+	}
+	n := len(r.buf)
+	buf := make([]float64, n, min(max(n+n/4, 64), r.size))
+	copy(buf, r.buf)
+	r.buf = buf
 }
 
 // resum recomputes the running sum once per lap so rounding never accumulates.
@@ -40,12 +58,7 @@ func (r *ring) resum() {
 	r.absSum = s
 }
 
-func (r *ring) len() int {
-	if r.full {
-		return len(r.buf)
-	}
-	return r.next
-}
+func (r *ring) len() int { return len(r.buf) }
 
 // meanAbs is the mean absolute value held (NaN when empty).
 func (r *ring) meanAbs() float64 {
@@ -55,7 +68,7 @@ func (r *ring) meanAbs() float64 {
 	return r.absSum / float64(r.len())
 }
 
-func (r *ring) values() []float64 { return r.buf[:r.len()] }
+func (r *ring) values() []float64 { return r.buf }
 
 func (r *ring) clone() ring {
 	c := *r
