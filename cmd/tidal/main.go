@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -72,4 +73,14 @@ Commands:
 	fmt.Fprint(w, `
 Run "tidal <command> --help" for a command's flags and examples.
 `)
+}
+
+// printUsage writes a subcommand's help: its text, its flags with defaults, then its examples.
+// The flag set's own output stays discarded so parse errors are reported once, by the caller.
+func printUsage(w io.Writer, fs *flag.FlagSet, text, examples string) {
+	fmt.Fprint(w, text)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fmt.Fprint(w, examples)
 }

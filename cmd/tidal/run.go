@@ -102,27 +102,19 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (f runFlags, code in
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			printRunUsage(stdout, fs)
+			printUsage(stdout, fs, runUsage, runExamples)
 			return f, 0, true
 		}
 		fmt.Fprintf(stderr, "tidal run: %v\n\n", err)
-		printRunUsage(stderr, fs)
+		printUsage(stderr, fs, runUsage, runExamples)
 		return f, 2, true
 	}
 	if problem := f.check(fs.NArg()); problem != "" {
 		fmt.Fprintf(stderr, "tidal run: %s\n\n", problem)
-		printRunUsage(stderr, fs)
+		printUsage(stderr, fs, runUsage, runExamples)
 		return f, 2, true
 	}
 	return f, 0, false
-}
-
-func printRunUsage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprint(w, runUsage)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
-	fmt.Fprint(w, runExamples)
 }
 
 // check returns a usage problem, or "".

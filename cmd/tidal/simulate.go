@@ -103,16 +103,16 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	f.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			printSimulateUsage(stdout, fs)
+			printUsage(stdout, fs, simulateUsage, simulateExamples)
 			return 0
 		}
 		fmt.Fprintf(stderr, "tidal simulate: %v\n\n", err)
-		printSimulateUsage(stderr, fs)
+		printUsage(stderr, fs, simulateUsage, simulateExamples)
 		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "tidal simulate: unexpected arguments %q\n\n", fs.Args())
-		printSimulateUsage(stderr, fs)
+		printUsage(stderr, fs, simulateUsage, simulateExamples)
 		return 2
 	}
 	if err := simulate(ctx, f, stdout, stderr); err != nil {
@@ -120,14 +120,6 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 1
 	}
 	return 0
-}
-
-func printSimulateUsage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprint(w, simulateUsage)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
-	fmt.Fprint(w, simulateExamples)
 }
 
 func simulate(ctx context.Context, f simulateFlags, stdout, stderr io.Writer) error {
