@@ -16,8 +16,12 @@
 //     never a made-up number (a zero would scale the service down).
 //   - Missing metadata: codes.InvalidArgument; unknown policy or service: codes.NotFound; a
 //     service whose actuation is not keda: codes.FailedPrecondition.
-//   - StreamIsActive and StreamMetricSpec stay Unimplemented: use trigger type external (KEDA
-//     polls), not external-push.
+//   - StreamIsActive (trigger type external-push): the activity at once, on every change of it
+//     (Config.Changes) and every KeepAlive; it ends with IsActive's error once the decision is
+//     lost, and cleanly (OK) when the server stops (Stop).
+//   - StreamMetricSpec (KEDA v2.21+, external-push): GetMetricSpec's answer at once, then held
+//     open; a target's spec never changes.
 //
-// A Server is safe for concurrent use; it holds no state besides its configuration.
+// Serve adds the standard gRPC health service and keepalives. A Server is safe for concurrent
+// use; besides its configuration it holds only the channel Stop closes.
 package keda

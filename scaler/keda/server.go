@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
@@ -61,12 +62,21 @@ type Config struct {
 	StaleAfter int
 	// Logger logs refused calls at Debug; default slog.Default().
 	Logger *slog.Logger
+	// Changes wakes open streams when decisions change; without it a stream notices a change
+	// only at its next keepalive.
+	Changes Notifier
+	// KeepAlive is how often an open StreamIsActive resends an unchanged activity and re-checks
+	// the decision; default DefaultKeepAlive. The ticker comes from Clock when it implements
+	// clock.WithTicker.
+	KeepAlive time.Duration
 }
 
 // Server implements externalscaler.ExternalScalerServer over a Decisions port.
 type Server struct {
 	externalscaler.UnimplementedExternalScalerServer
-	cfg Config
+	cfg      Config
+	stop     chan struct{} // closed by Stop
+	stopOnce sync.Once
 }
 
 // New returns a Server; Decisions is required.
@@ -83,7 +93,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Server{cfg: cfg}, nil
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = DefaultKeepAlive
+	}
+	return &Server{cfg: cfg, stop: make(chan struct{})}, nil
 }
 
 // Register registers s on a gRPC server.

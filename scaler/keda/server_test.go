@@ -194,32 +194,6 @@ func TestGetMetricsMetricName(t *testing.T) {
 	}
 }
 
-func TestStreamsUnimplemented(t *testing.T) {
-	c := dial(t, world())
-	tests := []struct {
-		name string
-		open func(context.Context) (interface{ RecvMsg(any) error }, error)
-	}{
-		{"StreamIsActive", func(ctx context.Context) (interface{ RecvMsg(any) error }, error) {
-			return c.StreamIsActive(ctx, ref("llama", "decode"))
-		}},
-		{"StreamMetricSpec", func(ctx context.Context) (interface{ RecvMsg(any) error }, error) {
-			return c.StreamMetricSpec(ctx, ref("llama", "decode"))
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, err := tt.open(context.Background())
-			if err == nil {
-				err = s.RecvMsg(new(externalscaler.IsActiveResponse))
-			}
-			if got := status.Code(err); got != codes.Unimplemented {
-				t.Errorf("code %v (%v), want Unimplemented", got, err)
-			}
-		})
-	}
-}
-
 func TestConcurrentCalls(t *testing.T) {
 	c := dial(t, world())
 	const callers, calls = 16, 50
