@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
 
@@ -63,14 +63,44 @@ func listenKEDA(addr string, ln net.Listener) (net.Listener, error) {
 	return l, nil
 }
 
+// loopback reports whether a listen address binds only the loopback interface (an empty host,
+// as in ":9443", binds every interface).
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// tickNotifier passes every tick on to the recorder and wakes the KEDA streams.
+type tickNotifier struct {
+	planner.Recorder
+	changes *keda.Broadcast
+}
+
+// Record implements planner.Recorder.
+func (n tickNotifier) Record(t planner.Tick) {
+	n.Recorder.Record(t)
+	n.changes.Notify()
+}
+
 // runKEDA listens and serves the loop's decisions to KEDA until ctx ends, with TLS when the
-// flags name a certificate and key.
+// flags name a certificate and key (and mutual TLS with --keda-client-ca).
 func runKEDA(ctx context.Context, f runFlags, d deps, loop *planner.Loop) error {
-	srv, err := keda.New(keda.Config{Decisions: newLoopDecisions(loop), Clock: d.clock, Logger: d.logger})
+	cfg := keda.Config{Decisions: newLoopDecisions(loop), Clock: d.clock, Logger: d.logger}
+	if d.kedaChanges != nil {
+		cfg.Changes = d.kedaChanges
+	}
+	srv, err := keda.New(cfg)
 	if err != nil {
 		return err
 	}
-	opts, err := kedaServerOptions(f)
+	opts, err := kedaServerOptions(f, d.logger)
 	if err != nil {
 		return err
 	}
@@ -78,20 +108,20 @@ func runKEDA(ctx context.Context, f runFlags, d deps, loop *planner.Loop) error 
 	if err != nil {
 		return err
 	}
-	d.logger.Info("serving the KEDA external scaler", "addr", ln.Addr().String(), "tls", f.kedaTLSCert != "")
+	d.logger.Info("serving the KEDA external scaler", "addr", ln.Addr().String(), "tls", f.kedaTLSCert != "", "mtls", f.kedaClientCA != "")
 	return keda.Serve(ctx, ln, srv, opts...)
 }
 
-// kedaServerOptions returns the gRPC server options the flags ask for: TLS credentials from
-// --keda-tls-cert/--keda-tls-key (read once at start), else none (plaintext).
-func kedaServerOptions(f runFlags) ([]grpc.ServerOption, error) {
+// kedaServerOptions returns the gRPC server options the flags ask for: TLS from
+// --keda-tls-cert/--keda-tls-key (and --keda-client-ca), re-read when the files change, else
+// none (plaintext).
+func kedaServerOptions(f runFlags, logger *slog.Logger) ([]grpc.ServerOption, error) {
 	if f.kedaTLSCert == "" {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(f.kedaTLSCert, f.kedaTLSKey)
+	cfg, err := keda.TLSConfig(keda.TLSFiles{Cert: f.kedaTLSCert, Key: f.kedaTLSKey, ClientCA: f.kedaClientCA}, logger)
 	if err != nil {
-		return nil, fmt.Errorf("loading the KEDA external scaler's TLS key pair: %w", err)
+		return nil, err
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	return []grpc.ServerOption{grpc.Creds(credentials.NewTLS(cfg))}, nil
 }

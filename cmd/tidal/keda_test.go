@@ -103,7 +103,15 @@ func TestKEDAFlags(t *testing.T) {
 		{"cert without key", []string{"--keda-listen", ":0", "--keda-tls-cert", "c.pem"}, "go together"},
 		{"key without cert", []string{"--keda-listen", ":0", "--keda-tls-key", "k.pem"}, "go together"},
 		{"TLS without listen", []string{"--keda-tls-cert", "c.pem", "--keda-tls-key", "k.pem"}, "needs --keda-listen"},
-		{"listen only", []string{"--keda-listen", ":9443"}, ""},
+		{"plaintext on every interface", []string{"--keda-listen", ":9443"}, "--keda-insecure"},
+		{"plaintext on a pod address", []string{"--keda-listen", "10.0.0.7:9443"}, "--keda-insecure"},
+		{"plaintext on every interface, accepted", []string{"--keda-listen", ":9443", "--keda-insecure"}, ""},
+		{"plaintext on loopback", []string{"--keda-listen", "127.0.0.1:9443"}, ""},
+		{"plaintext on IPv6 loopback", []string{"--keda-listen", "[::1]:9443"}, ""},
+		{"plaintext on localhost", []string{"--keda-listen", "localhost:9443"}, ""},
+		{"TLS on every interface", []string{"--keda-listen", ":9443", "--keda-tls-cert", "c.pem", "--keda-tls-key", "k.pem"}, ""},
+		{"mutual TLS", []string{"--keda-listen", ":9443", "--keda-tls-cert", "c.pem", "--keda-tls-key", "k.pem", "--keda-client-ca", "ca.pem"}, ""},
+		{"client CA without TLS", []string{"--keda-listen", "127.0.0.1:9443", "--keda-client-ca", "ca.pem"}, "needs --keda-tls-cert"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,8 +52,11 @@ Examples:
   # debug logging of every tick, ops endpoints on another port
   tidal run --policies policy.yaml --log-level debug --listen :9091
 
-  # also serve services with actuation: keda to KEDA (ScaledObject trigger type external)
-  tidal run --policies /etc/tidal/policies --keda-listen :9443
+  # also serve services with actuation: keda to KEDA (ScaledObject trigger type external),
+  # over mutual TLS (certificates re-read when cert-manager rotates them)
+  tidal run --policies /etc/tidal/policies --keda-listen :9443 \
+    --keda-tls-cert /etc/tidal/keda-tls/tls.crt --keda-tls-key /etc/tidal/keda-tls/tls.key \
+    --keda-client-ca /etc/tidal/keda-tls/ca.crt
 `
 
 // runFlags are tidal run's settings.
@@ -76,6 +79,8 @@ type runFlags struct {
 	kedaListen     string
 	kedaTLSCert    string
 	kedaTLSKey     string
+	kedaClientCA   string
+	kedaInsecure   bool
 }
 
 // parseRunFlags parses tidal run's flags; help is true when --help was asked for.
@@ -97,8 +102,10 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (f runFlags, code in
 	fs.DurationVar(&f.reloadEvery, "reload-interval", 10*time.Second, "how often to check the policy files for changes (0 disables hot reload)")
 	fs.BoolVar(&f.backfill, "backfill", true, "warm the forecasts from Prometheus history at start-up")
 	fs.StringVar(&f.kedaListen, "keda-listen", "", "`address` of the KEDA external scaler (gRPC) for services with actuation: keda, e.g. :9443 (default: off)")
-	fs.StringVar(&f.kedaTLSCert, "keda-tls-cert", "", "TLS certificate `file` (PEM) of the KEDA external scaler (default: plaintext)")
-	fs.StringVar(&f.kedaTLSKey, "keda-tls-key", "", "TLS private key `file` (PEM) for --keda-tls-cert")
+	fs.StringVar(&f.kedaTLSCert, "keda-tls-cert", "", "TLS certificate `file` (PEM) of the KEDA external scaler, re-read when it changes (default: plaintext)")
+	fs.StringVar(&f.kedaTLSKey, "keda-tls-key", "", "TLS private key `file` (PEM) for --keda-tls-cert, re-read when it changes")
+	fs.StringVar(&f.kedaClientCA, "keda-client-ca", "", "CA `file` (PEM): require KEDA to present a client certificate it signed (mutual TLS; needs --keda-tls-cert)")
+	fs.BoolVar(&f.kedaInsecure, "keda-insecure", false, "allow a plaintext KEDA external scaler on a non-loopback --keda-listen address")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -132,6 +139,10 @@ func (f runFlags) check(extraArgs int) string {
 		return "--keda-tls-cert and --keda-tls-key go together"
 	case f.kedaTLSCert != "" && f.kedaListen == "":
 		return "--keda-tls-cert needs --keda-listen"
+	case f.kedaClientCA != "" && f.kedaTLSCert == "":
+		return "--keda-client-ca needs --keda-tls-cert and --keda-tls-key"
+	case f.kedaListen != "" && f.kedaTLSCert == "" && !f.kedaInsecure && !loopback(f.kedaListen):
+		return fmt.Sprintf("--keda-listen %s would serve the KEDA external scaler in plaintext beyond this host: give --keda-tls-cert and --keda-tls-key, or --keda-insecure to accept plaintext (e.g. inside a NetworkPolicy)", f.kedaListen)
 	}
 	if _, err := parseLevel(f.logLevel); err != nil {
 		return err.Error()

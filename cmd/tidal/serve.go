@@ -23,6 +23,7 @@ import (
 	"github.com/tidal-planner/tidal/planner/profile"
 	"github.com/tidal-planner/tidal/policies"
 	"github.com/tidal-planner/tidal/scaler"
+	"github.com/tidal-planner/tidal/scaler/keda"
 	"github.com/tidal-planner/tidal/scaler/leader"
 )
 
@@ -35,6 +36,8 @@ type deps struct {
 	listener net.Listener
 	// kedaListener, when set, serves the KEDA external scaler instead of listening on --keda-listen.
 	kedaListener net.Listener
+	// kedaChanges wakes the KEDA streams after every tick (set by serve when nil).
+	kedaChanges *keda.Broadcast
 	// started, when set, receives the running loop and recorder once everything is wired.
 	started func(*planner.Loop, *ops.Recorder)
 	// newState, when set, replaces the planner state builder (tests use it to size without
@@ -46,6 +49,9 @@ type deps struct {
 // reload and leader election, as the flags say. It returns after every tick in progress has
 // finished and the lease is released.
 func serve(ctx context.Context, f runFlags, ps []policies.Policy, d deps) error {
+	if d.kedaChanges == nil {
+		d.kedaChanges = &keda.Broadcast{}
+	}
 	kube, err := kubernetes.NewForConfig(d.rest)
 	if err != nil {
 		return fmt.Errorf("creating the Kubernetes client: %w", err)
@@ -88,7 +94,7 @@ func serve(ctx context.Context, f runFlags, ps []policies.Policy, d deps) error 
 func newLoop(f runFlags, d deps, c cluster, rec *ops.Recorder, leading func() bool) (*planner.Loop, error) {
 	prom := metrics.New(metrics.Options{})
 	cfg := planner.LoopConfig{
-		Clock: d.clock, Observer: prom, Replicas: c, Applier: c, Recorder: rec, Logger: d.logger,
+		Clock: d.clock, Observer: prom, Replicas: c, Applier: c, Recorder: tickNotifier{rec, d.kedaChanges}, Logger: d.logger,
 		DryRun: f.dryRun, Leading: leading, Spread: true, NewState: stateBuilder(d.logger),
 	}
 	if f.backfill {
