@@ -32,9 +32,9 @@ func TestDeployManifests(t *testing.T) {
 			checkDeploymentArgs(t, o.Object)
 		}
 	}
-	for _, k := range []string{"ConfigMap", "Deployment", "Service"} {
-		if kinds[k] != 1 {
-			t.Errorf("deploy/tidal has %d %s objects, want 1", kinds[k], k)
+	for k, want := range map[string]int{"ConfigMap": 1, "Deployment": 1, "Service": 2} { // Services: ops, KEDA
+		if kinds[k] != want {
+			t.Errorf("deploy/tidal has %d %s objects, want %d", kinds[k], k, want)
 		}
 	}
 }
@@ -57,5 +57,9 @@ func checkDeploymentArgs(t *testing.T, obj map[string]any) {
 	}
 	if !f.leaderElect || f.leaseName != "tidal" || f.leaseNamespace != "tidal-system" {
 		t.Errorf("the Deployment must elect on the Lease deploy/rbac allows (tidal-system/tidal), got %+v", f)
+	}
+	if f.kedaListen != ":9443" || f.kedaTLSCert == "" || f.kedaClientCA == "" {
+		t.Errorf("the Deployment must serve KEDA on :9443 (the tidal-keda Service) over mutual TLS, got listen %q cert %q client CA %q",
+			f.kedaListen, f.kedaTLSCert, f.kedaClientCA)
 	}
 }
