@@ -32,6 +32,7 @@ var (
 	loadRate     = flag.Int("load.rate", 5000, "calls per second the load benchmarks offer")
 	loadPairs    = flag.Int("load.pairs", 1000, "(policy, service) pairs, one KEDA scaler each")
 	loadDuration = flag.Duration("load.duration", 10*time.Second, "measured time of a load run (after 1 s of warm-up); at most 60 s")
+	loadProcs    = flag.Int("load.server-procs", 0, "GOMAXPROCS of the server process (0: the Go default, one per CPU)")
 )
 
 // serverEnv makes the test binary a tidal KEDA server process for the load benchmarks.
@@ -100,6 +101,9 @@ func startServerProcess(b *testing.B, pairs int) *serverProcess {
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), serverEnv+"="+strconv.Itoa(pairs))
+	if *loadProcs > 0 {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(*loadProcs))
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)
