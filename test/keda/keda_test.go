@@ -157,11 +157,12 @@ type outcome struct {
 	Ready          metav1.ConditionStatus
 	Failures       int32 // status.health numberOfFailures, -1 when KEDA does not track it
 	Calls          map[string]int
+	ErrorLogs      int // Error-level lines KEDA's code logged
 }
 
 func summarise(c *cluster, r pollResult, calls map[string]int, t testing.TB) outcome {
 	o := outcome{Replicas: c.replicas(t), Active: r.Active, Error: r.Error, FallbackActive: r.FallbackActive,
-		Ready: r.Ready, Failures: r.Failures, Calls: calls}
+		Ready: r.Ready, Failures: r.Failures, Calls: calls, ErrorLogs: errorLogs.take()}
 	if r.FallbackActive && len(r.Metrics) == 1 {
 		o.FallbackValue = r.Metrics[0].Value.String()
 	}
@@ -206,16 +207,16 @@ func TestScaleLoop(t *testing.T) {
 		{"decision > 0 from zero, minReplicaCount 2: activated to 2", 2, nil, 0, decide(3),
 			[]outcome{{Replicas: 2, Active: true, Ready: "True", Failures: -1, Calls: ok}}},
 		{"Unavailable without fallback: held, Ready False", 0, nil, 2, unavailableState, []outcome{
-			{Replicas: 2, Error: true, Ready: "False", Failures: -1, Calls: unavailable},
-			{Replicas: 2, Error: true, Ready: "False", Failures: -1, Calls: unavailable},
+			{Replicas: 2, Error: true, Ready: "False", Failures: -1, Calls: unavailable, ErrorLogs: 2},
+			{Replicas: 2, Error: true, Ready: "False", Failures: -1, Calls: unavailable, ErrorLogs: 2},
 		}},
 		{"Unavailable with fallback (threshold 2, replicas 5): fallback from the 3rd failure, Ready True throughout", 0, fb(2, 5), 2, unavailableState, []outcome{
-			{Replicas: 2, Error: true, Ready: "True", Failures: 1, Calls: unavailable},
-			{Replicas: 2, Error: true, Ready: "True", Failures: 2, Calls: unavailable},
-			{Replicas: 2, Active: true, FallbackActive: true, FallbackValue: "5", Ready: "True", Failures: 3, Calls: unavailable},
+			{Replicas: 2, Error: true, Ready: "True", Failures: 1, Calls: unavailable, ErrorLogs: 2},
+			{Replicas: 2, Error: true, Ready: "True", Failures: 2, Calls: unavailable, ErrorLogs: 2},
+			{Replicas: 2, Active: true, FallbackActive: true, FallbackValue: "5", Ready: "True", Failures: 3, Calls: unavailable, ErrorLogs: 2},
 		}},
 		{"Unavailable with fallback.replicas 0, scale to zero allowed: zero at the first failure", 0, fb(2, 0), 2, unavailableState, []outcome{
-			{Replicas: 0, Error: true, Ready: "True", Failures: 1, Calls: unavailable},
+			{Replicas: 0, Error: true, Ready: "True", Failures: 1, Calls: unavailable, ErrorLogs: 2},
 		}},
 	}
 	for _, es := range errorStates {
@@ -226,7 +227,7 @@ func TestScaleLoop(t *testing.T) {
 		if strings.HasPrefix(es.name, "tidal unreachable") {
 			calls = nil
 		}
-		held := outcome{Replicas: 2, Error: true, Ready: "True", Failures: -1, Calls: calls}
+		held := outcome{Replicas: 2, Error: true, Ready: "True", Failures: -1, Calls: calls, ErrorLogs: 2}
 		scenarios = append(scenarios, scenario{es.name + " with fallback (threshold 1): fallback never starts, Ready stays True", 0, fb(1, 5), 2, es.setup,
 			[]outcome{held, held, held}})
 	}
@@ -241,6 +242,7 @@ func TestScaleLoop(t *testing.T) {
 			tr := trigger{Metadata: md}
 			c := newCluster(t, tr, scaledObject(tr, sc.min, sc.fallback), sc.start)
 			td.calls.take()
+			errorLogs.take()
 			for i, want := range sc.want {
 				got := summarise(c, c.poll(t), td.calls.take(), t)
 				if diff := cmp.Diff(want, got); diff != "" {
@@ -312,6 +314,7 @@ func TestExternalPush(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	active := make(chan bool)
+	errorLogs.take()
 	go ps.Run(ctx, active)
 	steps := []struct {
 		decide int32
@@ -332,6 +335,9 @@ func TestExternalPush(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("pushed activity (-want +got):\n%s", diff)
+	}
+	if n := errorLogs.take(); n != 0 {
+		t.Errorf("KEDA logged %d errors while pushing (Unimplemented streams used to loop at Error level)", n)
 	}
 	streamer, ok := ps.(metricSpecStreamer)
 	if !ok {

@@ -19,10 +19,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/kedacore/keda/v2/pkg/scalers"
 	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/tidal-planner/tidal/scaler/keda"
 )
@@ -42,6 +44,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(serverEnv) != "" {
 		os.Exit(loadServer())
 	}
+	logf.SetLogger(logr.New(errorLogs))
 	os.Exit(m.Run())
 }
 
