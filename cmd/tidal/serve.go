@@ -100,14 +100,18 @@ func newLoop(f runFlags, d deps, c cluster, rec *ops.Recorder, leading func() bo
 	return planner.NewLoop(cfg)
 }
 
-// setPolicies hands a policy set to the loop and the recorder.
-func setPolicies(loop *planner.Loop, rec *ops.Recorder, ps []policies.Policy) {
+// setPolicies hands a policy set to the loop and the recorder; it reports false (and changes
+// nothing) once the loop has stopped.
+func setPolicies(loop *planner.Loop, rec *ops.Recorder, ps []policies.Policy) bool {
 	names := make([]string, len(ps))
 	for i, p := range ps {
 		names[i] = p.Name
 	}
-	loop.Update(ps)
+	if err := loop.Update(ps); err != nil {
+		return false
+	}
 	rec.SetPolicies(names)
+	return true
 }
 
 // runAll runs the loop, the ops server, the policy watcher and the election until ctx ends. The
@@ -136,7 +140,11 @@ func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *op
 	}
 	if f.reloadEvery > 0 {
 		w := &policyWatcher{path: f.policies, clock: d.clock, every: f.reloadEvery, logger: d.logger,
-			apply:    func(ps []policies.Policy) { setPolicies(loop, rec, ps); rec.Reloaded(true) },
+			apply: func(ps []policies.Policy) {
+				if setPolicies(loop, rec, ps) {
+					rec.Reloaded(true)
+				}
+			},
 			rejected: func(error) { rec.Reloaded(false) }}
 		w.init()
 		wg.Go(func() { w.run(ctx) })
