@@ -137,7 +137,7 @@ type params struct {
 	// coverStep is the step of the window-coverage subquery (window / coverageSteps);
 	// resetRange the range it counts counter resets over (1.5 windows).
 	coverStep, resetRange time.Duration
-	model, namespace        string
+	model, namespace      string
 	// quantile is the SLO percentile / 100 for the percentile signals; 0 otherwise.
 	quantile float64
 }
