@@ -264,7 +264,7 @@ spec:
     model: qwen
     window: 10s
   planning: {interval: %s, headroom: 0, forecast: {method: last, seasonality: 1m, history: 2m}}
-  stability: {scaleDownWindow: 4s, maxStepDown: 10, startupTimeout: 30s}
+  stability: {scaleDownWindow: 12s, maxStepDown: 10, startupTimeout: 30s}
 `, w.ns, e2eDGD, e2eFrontend, e2eRPSPerRep, e2eWorker, w.prom.URL(), e2eInterval)
 	path := filepath.Join(dir, "e2e.yaml")
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
@@ -377,7 +377,7 @@ func TestRunEndToEnd(t *testing.T) {
 	w.setLoad(e2eBaseRate)
 	back := w.writes.waitFor(t, frontend, down, 90*time.Second, func(n int32) bool { return n == 2 })
 	t.Logf("reaction to a 3x load step (interval %s, scrape %s, window 10s): first /scale write after %s (-> %d), "+
-		"target 5 reached after %s; back to 2 after %s of the step down (scale-down window 4s)",
+		"target 5 reached after %s; back to 2 after %s of the step down (scale-down window 12s)",
 		e2eInterval, e2eScrape, first.at.Sub(step).Round(time.Millisecond), first.replicas,
 		peak.at.Sub(step).Round(time.Millisecond), back.at.Sub(down).Round(time.Millisecond))
 	fmt.Printf("E2E reaction: first write %s, target reached %s, scale-down %s\n",
