@@ -65,6 +65,9 @@ func (st *State) forecastLoad(obs Observations, p policies.Policy) loadForecast 
 		if obs.OutputTokens.OK {
 			out = rate * obs.OutputTokens.V
 		}
+		if idle(obs) { // no tokens arrive, whatever the (0/0) mean lengths
+			in, out = 0, 0
+		}
 	}
 	h := 1
 	for i := range p.NumServices() {

@@ -65,11 +65,24 @@ func (r *run) observe() {
 	r.dec.Current, r.dec.Ready, r.want = r.cur, r.ready, r.cur
 	r.dec.GPUsPerReplica = r.gpus(so)
 	r.checkSignal(policies.SignalRequestRate, r.obs.RequestRate)
-	if r.svc.Role != policies.RoleFrontend {
-		r.checkSignal(policies.SignalInputTokens, r.obs.InputTokens)
-		r.checkSignal(policies.SignalOutputTokens, r.obs.OutputTokens)
+	if r.svc.Role == policies.RoleFrontend {
+		return
 	}
+	if idle(r.obs) {
+		// Requests were counted and none arrived: the mean lengths are 0/0, which is no reason to
+		// hold. forecast holds after all if it still expects load it would need them for.
+		if !r.obs.InputTokens.OK || !r.obs.OutputTokens.OK {
+			r.add(StepObserve, CodeNoTraffic, r.cur, r.cur, 0, 0, "no requests in the window: token lengths not needed")
+		}
+		return
+	}
+	r.checkSignal(policies.SignalInputTokens, r.obs.InputTokens)
+	r.checkSignal(policies.SignalOutputTokens, r.obs.OutputTokens)
 }
+
+// idle reports real zero load: the request rate is known (the adapter checked its window) and 0.
+// Missing data is never idle.
+func idle(o Observations) bool { return o.RequestRate.OK && o.RequestRate.V == 0 }
 
 func (r *run) checkSignal(s policies.Signal, v Value) {
 	if v.OK && v.V >= 0 && !math.IsInf(v.V, 1) {
@@ -107,8 +120,8 @@ func (r *run) forecast(lf loadForecast) {
 	}
 	rate := r.obs.RequestRate.V
 	isl, osl := r.obs.InputTokens.V, r.obs.OutputTokens.V
-	if r.svc.Role == policies.RoleFrontend {
-		isl, osl = 0, 0
+	if r.svc.Role == policies.RoleFrontend || !r.obs.InputTokens.OK || !r.obs.OutputTokens.OK {
+		isl, osl = 0, 0 // a frontend needs none; missing past observe means idle (no requests)
 	}
 	in, out := rate*isl, rate*osl
 	h := horizon(r.svc.StartupTime, r.p.Planning.Interval)
@@ -126,6 +139,13 @@ func (r *run) forecast(lf loadForecast) {
 	f := 1 + max(r.p.Planning.Headroom, 0)
 	r.load = Load{RequestRate: rate * f, InputTokenRate: in * f, OutputTokenRate: out * f, InputTokens: isl, OutputTokens: osl}
 	r.dec.Load = r.load
+	if r.svc.Role != policies.RoleFrontend && r.load.RequestRate > 0 && !(isl > 0) {
+		// Idle now, but the forecast still expects load, and sizing it needs token lengths.
+		r.held = true
+		r.add(StepObserve, CodeMissing, r.cur, r.cur, r.load.RequestRate, 0,
+			"token lengths: no requests in the window, and the forecast expects load")
+		return
+	}
 	if ok {
 		r.add(StepForecast, CodeForecast, r.cur, r.cur, r.load.RequestRate, r.obs.RequestRate.V, lf.names[0])
 	} else {
