@@ -87,8 +87,9 @@ func serve(ctx context.Context, f runFlags, ps []policies.Policy, d deps) error 
 // newLoop wires the planning loop to Prometheus, the cluster and the recorder.
 func newLoop(f runFlags, d deps, c cluster, rec *ops.Recorder, leading func() bool) (*planner.Loop, error) {
 	prom := metrics.New(metrics.Options{})
+	observer := &watchedObserver{next: prom, rec: rec, logger: d.logger}
 	cfg := planner.LoopConfig{
-		Clock: d.clock, Observer: prom, Replicas: c, Applier: c, Recorder: rec, Logger: d.logger,
+		Clock: d.clock, Observer: observer, Replicas: c, Applier: c, Recorder: rec, Logger: d.logger,
 		DryRun: f.dryRun, Leading: leading, Spread: true, NewState: stateBuilder(d.logger),
 	}
 	if f.backfill {
@@ -145,7 +146,9 @@ func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *op
 					rec.Reloaded(true)
 				}
 			},
-			rejected: func(error) { rec.Reloaded(false) }}
+			rejected:   func(error) { rec.Reloaded(false) },
+			unreadable: func(error) { rec.PolicySourceUnreadable() },
+			healthy:    rec.SetPolicySourceOK}
 		w.init()
 		wg.Go(func() { w.run(ctx) })
 	}

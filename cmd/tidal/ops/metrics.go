@@ -40,7 +40,7 @@ type metrics struct {
 	reasons, errors, decisions          *prometheus.CounterVec
 	reloads                             *prometheus.CounterVec
 	tickDuration                        prometheus.Histogram
-	leader, policies                    prometheus.Gauge
+	leader, policies, sourceOK          prometheus.Gauge
 }
 
 func gauge(name, help string, labels ...string) *prometheus.GaugeVec {
@@ -71,15 +71,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reasons:     counter("decision_reasons_total", "Reasons recorded by decisions, by pipeline step and code.", append(svc, lStep, lCode)...),
 		errors:      counter("errors_total", "Tick errors by stage and kind.", lPolicy, lStage, lKind),
 		decisions:   counter("decisions_total", "Ticks by outcome (applied, no-change, dry-run, follower, failed).", lPolicy, lOutcome),
-		reloads:     counter("policy_reloads_total", "Policy reloads by result (applied, rejected).", lResult),
+		reloads:     counter("policy_reloads_total", "Policy reloads by result (applied, rejected, unreadable: counted once per new problem reading the files).", lResult),
 		tickDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "tidal", Name: "tick_duration_seconds",
 			Help: "Duration of one policy tick (observe, plan, apply).", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
 		leader:   prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "tidal", Name: "leader", Help: "1 while this process holds the leader lease (or runs without election)."}),
 		policies: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "tidal", Name: "policies", Help: "Policies being planned."}),
+		sourceOK: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "tidal", Name: "policy_source_ok",
+			Help: "1 when the policy files were readable at the last reload poll and are the running set; 0 while unreadable, emptied or rejected."}),
 	}
+	m.sourceOK.Set(1)
 	reg.MustRegister(m.desired, m.current, m.ready, m.need, m.held, m.bounds, m.plannedLoad, m.observed,
 		m.missing, m.gpus, m.shortfall, m.lastTick, m.reasons, m.errors, m.decisions, m.reloads,
-		m.tickDuration, m.leader, m.policies,
+		m.tickDuration, m.leader, m.policies, m.sourceOK,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
