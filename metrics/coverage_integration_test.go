@@ -94,15 +94,16 @@ func (r rateWatch) reasons() string {
 	return strings.Join(out, "; ")
 }
 
-// watchRate reads the request rate every 250 ms for span. A known value more than 5% off want
-// is wrong. recovered is the time of the first right value after the last missing one.
+// watchRate reads the request rate every 250 ms for span, or until a second after the first
+// right value that follows a missing one (recovered). A known value more than 5% off want is
+// wrong; so is a right value before anything went missing, as the fault must show.
 func watchRate(t *testing.T, a *metrics.Adapter, p policies.Policy, want float64, span time.Duration) rateWatch {
 	t.Helper()
 	r := rateWatch{why: map[string]int{}, recovered: -1}
 	start := time.Now()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
-	for time.Since(start) < span {
+	for time.Since(start) < span && (r.recovered < 0 || time.Since(start) < r.recovered+time.Second) {
 		v := observe(t, a, p).RequestRate
 		r.reads++
 		switch {
@@ -112,7 +113,7 @@ func watchRate(t *testing.T, a *metrics.Adapter, p policies.Policy, want float64
 			r.seenMissing, r.recovered = true, -1
 		case v.V < 0.95*want || v.V > 1.05*want:
 			r.wrong = append(r.wrong, fmt.Sprintf("%.1f@%s", v.V, time.Since(start).Round(10*time.Millisecond)))
-		case r.recovered < 0:
+		case r.recovered < 0 && r.seenMissing:
 			r.recovered = time.Since(start)
 		}
 		<-tick.C
