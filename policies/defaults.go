@@ -44,6 +44,10 @@ const (
 	// DefaultStartupTimeout is how long a scale-up may stay unready before the planner stops
 	// waiting for it.
 	DefaultStartupTimeout = 15 * time.Minute
+	// DefaultConflictBackoff is how long another writer must stay quiet before tidal writes a
+	// service it changed again: as long as the default scale-down window, so a fight with another
+	// autoscaler costs at most one write per service every five minutes.
+	DefaultConflictBackoff = 5 * time.Minute
 )
 
 // Defaults with a zero value, listed for the documentation: maxStepUp 0 (no limit), scaleUpCooldown
@@ -87,6 +91,7 @@ func applyDefaults(d *Document) {
 		st.MaxStepDown = DefaultMaxStepDown
 	}
 	defaultDuration(&st.StartupTimeout, DefaultStartupTimeout)
+	defaultDuration(&st.ConflictBackoff, DefaultConflictBackoff)
 	if s.PerformanceModel.Learn == nil {
 		t := true
 		s.PerformanceModel.Learn = &t

@@ -186,6 +186,7 @@ func validateStability(p *problems, s *Spec) {
 		}
 	}
 	checkPositive(p, "spec.stability.startupTimeout", st.StartupTimeout)
+	checkPositive(p, "spec.stability.conflictBackoff", st.ConflictBackoff)
 	if w, d := s.Metrics.Window.Duration, st.ScaleDownWindow.Duration; w > 0 && d > 0 && d <= w {
 		// A window Prometheus covers only in part (a restart, a series gap) reads low for up to a
 		// window; a longer scale-down window keeps such a reading from ever scaling down.
