@@ -95,6 +95,9 @@ func (f *fakeCluster) Apply(ctx context.Context, p policies.Policy, d planner.De
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, s := range d.Services {
+		if !s.Write {
+			continue
+		}
 		if dryRun {
 			f.writes = append(f.writes, fmt.Sprintf("%s/%s=%d dry-run", p.Name, s.Name, s.Desired))
 			continue

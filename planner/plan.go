@@ -36,6 +36,7 @@ func Plan(now time.Time, obs Observations, p policies.Policy, st State) (Decisio
 	for i := range d.Services {
 		st.clamp(p.ServiceAt(i), &d.Services[i], i)
 	}
+	st.decideWrites(p, d.Services)
 	st.assemble(&d, budgetStart)
 	for i := range d.Services {
 		st.services[i].remember(now, d.Services[i].Current, d.Services[i].Desired)

@@ -21,6 +21,7 @@ type run struct {
 	cur, ready int32
 	known      bool // replica counts were read from the cluster
 	held       bool // missing data: hold instead of sizing
+	backoff    bool // another writer changed the count: keep it
 	want       int32
 	load       Load
 	modelName  string // the performance model sizing used, for the sized reason
@@ -41,6 +42,7 @@ func (r *run) pipeline(lf loadForecast) {
 	r.ss.record(r.now, r.want, r.p.Stability.ScaleDownWindow)
 	r.stabilise()
 	r.rateLimit()
+	r.holdForOtherWriter()
 	r.dec.Desired = r.want
 	r.dec.Held = r.held
 }
@@ -48,6 +50,7 @@ func (r *run) pipeline(lf loadForecast) {
 // observe reads the service's replica counts and GPU size and checks the signals sizing needs.
 func (r *run) observe() {
 	r.dec.Name, r.dec.Role = r.svc.Name, r.svc.Role
+	r.ss.gpusUnknown = false
 	so, found := r.obs.Service(r.svc.Name)
 	r.known = found && so.ReplicasKnown && so.Desired >= 0 && so.Ready >= 0
 	switch {
@@ -61,8 +64,11 @@ func (r *run) observe() {
 	if !r.known {
 		r.held = true
 		r.add(StepObserve, CodeReplicasUnknown, r.cur, r.cur, 0, 0, "cluster replica counts unavailable")
+	} else {
+		r.otherWriter(r.cur)
 	}
 	r.dec.Current, r.dec.Ready, r.want = r.cur, r.ready, r.cur
+	r.dec.ReplicasKnown = r.known
 	r.dec.GPUsPerReplica = r.gpus(so)
 	r.checkSignal(policies.SignalRequestRate, r.obs.RequestRate)
 	if r.svc.Role == policies.RoleFrontend {
@@ -96,19 +102,25 @@ func (r *run) checkSignal(s policies.Signal, v Value) {
 	r.add(StepObserve, CodeMissing, r.cur, r.cur, 0, 0, string(s)+": "+why)
 }
 
-// gpus is the GPUs one replica counts against the budget: the policy's, else the DGD's, else 0
-// for a frontend and 1 (with a reason) for a worker.
+// gpus is the GPUs one replica counts against the budget: the policy's, else the DGD's (read
+// this tick, else the last figure read), else 0 for a frontend. A worker whose figure was never
+// read counts 0 with a gpus-unknown reason, and the budget step then holds (budget.go): a
+// made-up figure would skew every service's share.
 func (r *run) gpus(so ServiceObservation) int32 {
 	switch {
 	case r.svc.GPUsPerReplica > 0:
 		return r.svc.GPUsPerReplica
 	case so.GPUsPerReplica > 0:
+		r.ss.gpus = so.GPUsPerReplica
 		return so.GPUsPerReplica
+	case r.ss.gpus > 0:
+		return r.ss.gpus
 	case r.svc.Role == policies.RoleFrontend:
 		return 0
 	}
-	r.add(StepObserve, CodeGPUsUnknown, r.cur, r.cur, 1, 0, "")
-	return 1
+	r.add(StepObserve, CodeGPUsUnknown, r.cur, r.cur, 0, 0, "")
+	r.ss.gpusUnknown = true
+	return 0
 }
 
 // forecast sets the load to size for: per rate, the larger of the observed value and the
