@@ -59,27 +59,33 @@ func serve(ctx context.Context, f runFlags, ps []policies.Policy, d deps) error 
 		return err
 	}
 	defer stopEvents()
-	act, err := scaler.NewActuator(scaler.ActuatorConfig{Client: dyn, Recorder: events})
-	if err != nil {
-		return err
-	}
 	rec := ops.NewRecorder(ops.Options{Kind: errorKind})
 	var leading atomic.Bool
 	leading.Store(!f.leaderElect)
 	rec.SetLeader(!f.leaderElect)
-	loop, err := newLoop(f, d, cluster{client: dyn, actuator: act}, rec, leading.Load)
+	var elector *leader.Elector
+	may := leading.Load // may this process write now
+	var lease func() time.Duration
+	if f.leaderElect {
+		if elector, err = newElector(f, d, kube, &leading, rec); err != nil {
+			return err
+		}
+		// client-go's leading flag lags a lost lease by up to the renew deadline: a write also
+		// needs the lease proven valid, checked again by the actuator right before it is sent.
+		lease = elector.Remaining
+		may = func() bool { return leading.Load() && elector.Remaining() > 0 }
+	}
+	act, err := scaler.NewActuator(scaler.ActuatorConfig{Client: dyn, Recorder: events, Lease: lease})
+	if err != nil {
+		return err
+	}
+	loop, err := newLoop(f, d, cluster{client: dyn, actuator: act, leading: may}, rec, may)
 	if err != nil {
 		return err
 	}
 	setPolicies(loop, rec, ps)
 	if d.started != nil {
 		d.started(loop, rec)
-	}
-	var elector *leader.Elector
-	if f.leaderElect {
-		if elector, err = newElector(f, kube, &leading, rec, d.logger); err != nil {
-			return err
-		}
 	}
 	return runAll(ctx, f, d, loop, rec, elector)
 }
@@ -164,7 +170,8 @@ func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *op
 }
 
 // newElector builds the Lease elector; leading and the tidal_leader metric follow it.
-func newElector(f runFlags, kube kubernetes.Interface, leading *atomic.Bool, rec *ops.Recorder, logger *slog.Logger) (*leader.Elector, error) {
+func newElector(f runFlags, d deps, kube kubernetes.Interface, leading *atomic.Bool, rec *ops.Recorder) (*leader.Elector, error) {
+	logger := d.logger
 	lease := leaseNamespace(f.leaseNamespace) + "/" + f.leaseName
 	id := identity(f.identity)
 	set := func(v bool) {
@@ -174,7 +181,7 @@ func newElector(f runFlags, kube kubernetes.Interface, leading *atomic.Bool, rec
 	return leader.New(leader.Config{
 		Client: kube, Namespace: leaseNamespace(f.leaseNamespace), Name: f.leaseName, Identity: id,
 		LeaseDuration: f.leaseDuration, RenewDeadline: f.renewDeadline, RetryPeriod: f.retryPeriod,
-		ReleaseOnCancel: true,
+		ReleaseOnCancel: true, Clock: d.clock,
 		OnStartedLeading: func(context.Context) {
 			logger.Info("leading: this process now writes decisions", "lease", lease, "identity", id)
 			set(true)
