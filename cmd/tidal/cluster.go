@@ -30,13 +30,13 @@ type cluster struct {
 // (DeploymentMissing, ScaleForbidden) when this process leads.
 func (c cluster) Replicas(ctx context.Context, p policies.Policy) ([]planner.ServiceObservation, error) {
 	dep, err := scaler.Observe(ctx, c.client, p.Target.Namespace, p.Target.Deployment)
-	if err != nil {
-		if c.leads() {
-			c.actuator.ReportReadFailure(p.Target.Namespace, p.Target.Deployment, err)
-		}
+	if err != nil && c.leads() {
+		c.actuator.ReportReadFailure(p.Target.Namespace, p.Target.Deployment, err)
+	}
+	if dep.Name == "" { // the DGD itself was not read
 		return nil, err
 	}
-	var errs []error
+	errs := []error{err} // unreadable adapters: those services are unknown, the others known
 	out := make([]planner.ServiceObservation, 0, p.NumServices())
 	for i := range p.NumServices() {
 		name := p.ServiceAt(i).Name
