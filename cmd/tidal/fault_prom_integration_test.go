@@ -68,6 +68,7 @@ func TestPrometheusFaults(t *testing.T) {
 	})
 	steadyTick(t, td, faultReplicas, 90*time.Second)
 	ticks := watchTicks(t, td)
+	steady := len(w.writes.all()) // the ramp from 2 to 5 frontends is the fault-free run's too
 	frontend, worker := scaler.AdapterName(e2eDGD, e2eFrontend), scaler.AdapterName(e2eDGD, e2eWorker)
 
 	var rows []string
@@ -110,6 +111,12 @@ func TestPrometheusFaults(t *testing.T) {
 		if !ok {
 			proxy.Set(faultproxy.Pass())
 		}
+	}
+	// A low reading lets a scale-down through only after the scale-down window: watch one more
+	// window and scale-down window after the last fault, then check the whole run.
+	<-time.After(10*time.Second + 12*time.Second)
+	if wrong := wrongWrites(w.writes.all()[steady:], frontend, worker); len(wrong) > 0 {
+		t.Errorf("wrong /scale writes over the whole run: %v", wrong)
 	}
 	table := "| fault | outcome | writes | recovery |\n|---|---|---|---|\n" + strings.Join(rows, "\n")
 	t.Logf("Prometheus fault table (constant %g req/s, interval %s, window 10s):\n%s", faultRate, e2eInterval, table)
@@ -265,8 +272,9 @@ type recovered struct {
 	limit time.Duration
 }
 
-// recovery waits for the first tick after ended that planned (not held) 5 frontends from
-// complete data. The limit is 2 intervals, plus the 10 s metrics window when the fault left a
+// recovery waits for the first tick after ended that planned (not held) 5 frontends from a
+// request rate within 5% of the true one (a planned 5 from a low reading is the scale-down
+// window talking, not recovery). The limit is 2 intervals, plus the 10 s metrics window when the fault left a
 // hole in Prometheus's data, plus one interval of slack for the tick phase.
 func recovery(t *testing.T, td *tidal, ended time.Time, dataLost bool) recovered {
 	t.Helper()
@@ -277,7 +285,9 @@ func recovery(t *testing.T, td *tidal, ended time.Time, dataLost bool) recovered
 	deadline := ended.Add(limit)
 	for time.Now().Before(deadline.Add(e2eInterval)) {
 		if tk, ok := td.loop.Latest("e2e"); ok && tk.Time.After(ended) {
-			if s, ok := tk.Decision.Service(e2eFrontend); ok && !s.Held && s.Desired == faultReplicas {
+			r := tk.Observations.RequestRate
+			right := r.OK && r.V >= 0.95*faultRate && r.V <= 1.05*faultRate
+			if s, ok := tk.Decision.Service(e2eFrontend); ok && right && !s.Held && s.Desired == faultReplicas {
 				took := tk.Time.Sub(ended)
 				return recovered{ok: !tk.Time.After(deadline), at: tk.Time, took: took, limit: limit}
 			}
