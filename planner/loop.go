@@ -111,7 +111,8 @@ type LoopConfig struct {
 	Leading func() bool
 	// NewState builds a policy's initial planner state (default NewState(p, Options{})).
 	NewState func(policies.Policy) State
-	// TickTimeout bounds one tick's I/O (default: the policy's interval).
+	// TickTimeout bounds one tick's I/O (default: three quarters of the policy's interval, so
+	// a tick whose I/O hangs ends before the next slot and the next tick is not skipped).
 	TickTimeout time.Duration
 	// Spread delays each policy's first tick by a fixed fraction of its interval derived from its
 	// name, so many policies do not all query Prometheus at the same instant.
@@ -464,7 +465,7 @@ func (l *Loop) warm(ctx context.Context, p policies.Policy, st *State) {
 func (l *Loop) tickContext(ctx context.Context, p policies.Policy) (context.Context, context.CancelFunc) {
 	timeout := l.cfg.TickTimeout
 	if timeout <= 0 {
-		timeout = p.Planning.Interval
+		timeout = p.Planning.Interval * 3 / 4
 	}
 	if timeout <= 0 {
 		timeout = time.Minute

@@ -13,7 +13,8 @@ const maxIntents = 4
 // them from another writer's (issue 13 defect 4). It is empty until the process writes: a
 // follower, or a process that has only read, never sees another writer.
 type writeMemory struct {
-	intents []int32 // the counts this process last wrote or tried to write, newest last
+	wrote   bool    // this process has written since it last followed
+	intents []int32 // writes not yet seen in the cluster, newest last
 	base    int32   // the last count read that this process's writes explained
 	hasBase bool
 	backoff bool      // another writer changed the count: do not write
@@ -28,6 +29,7 @@ func (st *State) Wrote(service string, n int32) {
 	for i := range st.services {
 		if st.services[i].name == service {
 			m := &st.services[i].writes
+			m.wrote = true
 			m.intents = append(m.intents, n)
 			if len(m.intents) > maxIntents {
 				m.intents = m.intents[len(m.intents)-maxIntents:]
@@ -44,17 +46,19 @@ func (st *State) Follow() {
 	}
 }
 
-// explains reports whether count n is this process's doing: its base or one of its writes.
+// explains reports whether count n is this process's doing: its base (nothing landed since) or
+// one of its writes not yet seen, which then becomes the base, dropping it and every older write:
+// a write seen in the cluster explains nothing more, so another writer who sets a count tidal
+// wrote earlier is still noticed.
 func (m *writeMemory) explains(n int32) bool {
-	if m.hasBase && n == m.base {
-		return true
-	}
-	for _, w := range m.intents {
-		if w == n {
+	for i := len(m.intents) - 1; i >= 0; i-- {
+		if m.intents[i] == n {
+			m.intents = append(m.intents[:0], m.intents[i+1:]...)
+			m.base, m.hasBase = n, true
 			return true
 		}
 	}
-	return false
+	return m.hasBase && n == m.base
 }
 
 // otherWriter checks the count read this tick against this process's writes: a count none of
@@ -66,25 +70,33 @@ func (r *run) otherWriter(read int32) {
 	m := &r.ss.writes
 	quiet := r.p.Stability.ConflictBackoff
 	switch {
-	case len(m.intents) == 0: // nothing written yet: what is read is the starting point
+	case !m.wrote: // nothing written yet: what is read is the starting point
 		m.base, m.hasBase = read, true
 		return
 	case m.explains(read):
-		m.base, m.hasBase, m.backoff = read, true, false
+		m.backoff = false
 		return
 	case !m.backoff:
 		m.backoff, m.seen, m.since = true, read, r.now
-		r.add(StepObserve, CodeConflictingWriter, m.intents[len(m.intents)-1], read, 0, quiet.Seconds(),
+		r.add(StepObserve, CodeConflictingWriter, m.last(), read, 0, quiet.Seconds(),
 			"another writer changed the replicas")
 	case read != m.seen:
 		m.seen, m.since = read, r.now
 	}
 	if r.now.Sub(m.since) >= quiet {
 		// Quiet long enough: the count read is the new starting point.
-		*m = writeMemory{intents: m.intents[:0], base: read, hasBase: true}
+		*m = writeMemory{wrote: true, intents: m.intents[:0], base: read, hasBase: true}
 		return
 	}
 	r.backoff = true
+}
+
+// last returns tidal's last write: the newest pending one, else the base.
+func (m *writeMemory) last() int32 {
+	if n := len(m.intents); n > 0 {
+		return m.intents[n-1]
+	}
+	return m.base
 }
 
 // holdForOtherWriter keeps the count the other writer set while backing off (reason

@@ -80,8 +80,8 @@ type Service struct {
 type AdapterState struct {
 	// Found is true when the DGDSA was read.
 	Found bool
-	// Unreadable is true when reading it failed (other than not found): the service's replicas
-	// are unknown this tick.
+	// Unreadable is true when reading it failed or it does not exist although the service
+	// enables it: the service's replicas are unknown this tick (never read from the DGD instead).
 	Unreadable bool
 	// Replicas is spec.replicas (what tidal or another autoscaler asked for); StatusReplicas is
 	// status.replicas, which mirrors the DGD service's replicas, not ready pods.
@@ -240,11 +240,10 @@ func (d Deployment) String() string {
 }
 
 // Observe reads a DGD and, for each service that enables its scaling adapter, the DGDSA's /scale,
-// so Observation reports the replica count actually requested. A missing DGDSA leaves
-// Adapter.Found false (Scale reports it when a write is due). A DGD that cannot be read returns
-// an *Error and a zero Deployment; a DGDSA that cannot be read (a 403 included) marks only its
-// service Unreadable, so the others stay known, and the *Errors are joined in err. It sends
-// 1 + (services with an adapter) GET requests.
+// so Observation reports the replica count actually requested. A DGD that cannot be read returns
+// an *Error and a zero Deployment; a DGDSA that is missing (ErrAdapterMissing) or cannot be read
+// (a 403 included) marks only its service Unreadable, so the others stay known, and the *Errors
+// are joined in err. It sends 1 + (services with an adapter) GET requests.
 func Observe(ctx context.Context, client dynamic.Interface, namespace, name string) (Deployment, error) {
 	d, err := ReadDeployment(ctx, client, namespace, name)
 	if err != nil {
@@ -259,6 +258,9 @@ func Observe(ctx context.Context, client dynamic.Interface, namespace, name stri
 		adapter := AdapterName(name, s.Name)
 		u, err := ri.Get(ctx, adapter, metav1.GetOptions{}, "scale")
 		if apierrors.IsNotFound(err) {
+			d.Services[i].Adapter.Unreadable = true
+			errs = append(errs, &Error{Kind: ErrAdapterMissing, Op: "reading the DGDSA scale of " + s.Name,
+				Namespace: namespace, Name: adapter, Err: err})
 			continue
 		}
 		var scale *autoscalingv1.Scale

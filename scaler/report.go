@@ -19,7 +19,8 @@ func (a *Actuator) ReportOtherWriter(namespace, deployment, service string, tida
 
 // ReportReadFailure records a Warning Event on the DGD when reading it (or its adapters) for
 // planning failed in a way an operator must fix: DeploymentMissing when the DGD does not exist,
-// ScaleForbidden when tidal's RBAC refused the read. Other failures (timeouts, 5xx) record
+// AdapterMissing when a service enables its adapter but the DGDSA does not exist, ScaleForbidden
+// when tidal's RBAC refused the read. Other failures (timeouts, 5xx) record
 // nothing: they are counted in tidal_errors_total and pass by themselves. It reports whether an
 // Event was recorded. Safe for concurrent use.
 func (a *Actuator) ReportReadFailure(namespace, deployment string, err error) bool {
@@ -29,6 +30,8 @@ func (a *Actuator) ReportReadFailure(namespace, deployment string, err error) bo
 		reason, note = ReasonDeploymentMissing, "cannot plan: the DynamoGraphDeployment does not exist; tidal writes nothing"
 	case ErrForbidden:
 		reason, note = ReasonScaleForbidden, fmt.Sprintf("cannot plan: tidal may not read it (check deploy/rbac): %v", err)
+	case ErrAdapterMissing:
+		reason, note = ReasonAdapterMissing, fmt.Sprintf("cannot plan: %v; the service's replicas are unknown and tidal writes nothing else", err)
 	default:
 		return false
 	}
