@@ -670,7 +670,7 @@ func (k *kubeFaults) conflictSignals(t *testing.T, from, to time.Time) string {
 	if v := kubeMetric(t, k.td, line); v != 1 {
 		t.Errorf("%s = %g, want 1", line, v)
 	}
-	logged := strings.Count(k.logs.String(), "another writer changed the replicas")
+	logged := strings.Count(k.logs.String(), "not writing this service until it is quiet")
 	if logged != 1 {
 		t.Errorf("the conflict was logged %d times, want once", logged)
 	}
