@@ -24,10 +24,11 @@ type cluster struct {
 
 // Replicas implements planner.ReplicaReader with scaler.Observe: Desired is the DGDSA's
 // spec.replicas (the source of truth; the DGD's copy lags), else the DGD's spec.replicas when the
-// service has no adapter (actuation none or keda) or it is missing (Apply then reports that);
-// Ready and GPUs per replica come from the DGD. A service absent from the DGD is an error and
-// stays unknown. A missing DGD or a forbidden read also records a Warning Event on the DGD
-// (DeploymentMissing, ScaleForbidden) when this process leads.
+// service enables no adapter (actuation none or keda); Ready and GPUs per replica come from the
+// DGD. A service absent from the DGD, or whose enabled DGDSA is missing or unreadable, is an error
+// and stays unknown (never written); the others stay known. A missing DGD or DGDSA, or a forbidden
+// read, also records a Warning Event on the DGD (DeploymentMissing, AdapterMissing,
+// ScaleForbidden) when this process leads.
 func (c cluster) Replicas(ctx context.Context, p policies.Policy) ([]planner.ServiceObservation, error) {
 	dep, err := scaler.Observe(ctx, c.client, p.Target.Namespace, p.Target.Deployment)
 	if err != nil && c.leads() {
