@@ -136,12 +136,18 @@ func (a *Adapter) query(t target, s policies.Signal) (string, error) {
 	if !ok {
 		tmpl = a.queries[s]
 	}
+	if s == coverageSignal {
+		tmpl = windowCoverage(mRequests + "{${selector}}")
+	}
 	p := params{
 		window:    t.metrics.Window,
-		cvStep:    a.opts.ArrivalStep,
-		cvRange:   max(a.opts.ArrivalRange, t.metrics.Window),
-		model:     t.metrics.Model,
-		namespace: t.metrics.DynamoNamespace,
+		coverStep: t.metrics.Window / coverageSteps,
+		// resetRange: see windowCoverage.
+		resetRange: t.metrics.Window + t.metrics.Window/2,
+		cvStep:     a.opts.ArrivalStep,
+		cvRange:    max(a.opts.ArrivalRange, t.metrics.Window),
+		model:      t.metrics.Model,
+		namespace:  t.metrics.DynamoNamespace,
 	}
 	switch s {
 	case policies.SignalTTFTPercentile, SignalInputTokensPercentile:

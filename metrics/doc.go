@@ -8,7 +8,10 @@
 // that respect Prometheus's 11,000-points-per-series limit.
 //
 // A failed, empty, NaN, infinite or stale query becomes an explicit missing value with its reason
-// (the Reason* prefixes), never a zero. Observe and Backfill return errors only for what no retry
+// (the Reason* prefixes), never a zero. So does a windowed signal (a rate, mean or quantile over
+// the metrics window) whose window the frontend's request counter does not cover, or over which
+// it reset: rate() would read such a window low but valid. FailureKinds tells Prometheus failures
+// (outages, hangs, error answers) apart from missing data, for the error metric. Observe and Backfill return errors only for what no retry
 // can fix (an invalid query template or URL, invalid arguments), or, for Backfill, the chunks that
 // failed. docs/metrics.md lists the default queries, the placeholders of overrides and the
 // estimator of arrival variability.

@@ -30,7 +30,28 @@ const (
 	ReasonUnreachable     = "prometheus unreachable"
 	ReasonPrometheusError = "prometheus error"
 	ReasonNotApplicable   = "not applicable"
+	// ReasonCoverage: the request counter does not cover the whole window (Prometheus restarted
+	// or lost data, the series was absent for a while, or it is younger than the window), so a
+	// rate over the window would read low.
+	ReasonCoverage = "window not covered"
+	// ReasonReset: the request counter reset within the window (a frontend restarted).
+	ReasonReset = "counter reset"
 )
+
+// coverageSignal names the window-coverage part of a batched query (not a policy signal).
+const coverageSignal policies.Signal = "tidal:windowCoverage"
+
+// windowed reports whether a signal is a rate over the metrics window, which reads low over a
+// partly covered window and so takes the coverage check.
+func windowed(s policies.Signal) bool {
+	switch s {
+	case policies.SignalRequestRate, policies.SignalInputTokens, policies.SignalOutputTokens,
+		policies.SignalTTFT, policies.SignalTTFTPercentile, policies.SignalITL, policies.SignalITLPercentile,
+		SignalInputTokensPercentile, SignalOutputTokensPercentile:
+		return true
+	}
+	return false
+}
 
 // observed lists the signals one Observe queries, in a stable order.
 func observed() []policies.Signal { return policies.Signals() }
@@ -124,11 +145,32 @@ func (a *Adapter) requests(t target) ([]request, map[policies.Signal]result, err
 		parts = append(parts, "label_replace("+q+`, "`+LabelSignal+`", "`+string(s)+`", "", "")`)
 		batch.signals = append(batch.signals, s)
 	}
+	if checked := coveredSignals(t, batch.signals); len(checked) > 0 {
+		q, err := a.query(t, coverageSignal)
+		if err != nil {
+			return nil, nil, err
+		}
+		parts = append(parts, "label_replace("+q+`, "`+LabelSignal+`", "`+string(coverageSignal)+`", "", "")`)
+		batch.signals = append(batch.signals, coverageSignal)
+	}
 	if len(parts) > 0 {
 		batch.query = strings.Join(parts, " or ")
 		reqs = append(reqs, batch)
 	}
 	return reqs, results, nil
+}
+
+// coveredSignals returns the windowed signals among batched (default-query) ones: those the
+// coverage check of the frontend request counter applies to. Overridden queries read other
+// series, which the check cannot vouch for, so they are not checked.
+func coveredSignals(t target, batched []policies.Signal) []policies.Signal {
+	var out []policies.Signal
+	for _, s := range batched {
+		if windowed(s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // notApplicable reports signals that need no query for this target (a percentile the SLO does
@@ -144,7 +186,13 @@ func notApplicable(t target, s policies.Signal) (result, bool) {
 
 // assemble builds the observations from the per-signal results.
 func assemble(t target, now time.Time, r map[policies.Signal]result, stale time.Duration) planner.Observations {
-	v := func(s policies.Signal) planner.Value { return r[s].single(stale) }
+	cov, checked := r[coverageSignal]
+	v := func(s policies.Signal) planner.Value {
+		if _, overridden := t.overrides(s); checked && windowed(s) && !overridden {
+			return r[s].covered(cov, t.metrics.Window, stale)
+		}
+		return r[s].single(stale)
+	}
 	kv, active := r[policies.SignalKVUsage], r[SignalActiveTokens]
 	o := planner.Observations{
 		Time:           now,
@@ -219,6 +267,9 @@ type group struct {
 	value, age       float64
 	hasValue, hasAge bool
 	duplicate        bool
+	// The window-coverage parts (see windowCoverage), present when the query returns them.
+	gap, samples, resets          float64
+	hasGap, hasSamples, hasResets bool
 }
 
 // result is one query's outcome: a reason when the whole query failed, else its groups.
@@ -255,8 +306,18 @@ func parse(v model.Value, byWorker bool) result {
 
 // add records one sample of a part ("age", or "value"/"" for the value).
 func (g *group) add(part string, v float64) {
-	if part == "age" {
+	switch part {
+	case "age":
 		g.age, g.hasAge = max(g.age, v), true
+		return
+	case "gap":
+		g.gap, g.hasGap = max(g.gap, v), true
+		return
+	case "samples":
+		g.samples, g.hasSamples = max(g.samples, v), true
+		return
+	case "resets":
+		g.resets, g.hasResets = g.resets+v, true
 		return
 	}
 	g.duplicate = g.duplicate || g.hasValue
@@ -272,6 +333,47 @@ func (r result) single(stale time.Duration) planner.Value {
 		return planner.Unknown(ReasonEmpty + ": no series (absent, or marked stale by Prometheus)")
 	}
 	return r.groups[""].check(stale)
+}
+
+// covered is single for a windowed signal: a known value becomes missing when the window's
+// coverage (cov, the windowCoverage parts) says the request counter did not cover the window.
+// A value already missing keeps its own reason.
+func (r result) covered(cov result, window, stale time.Duration) planner.Value {
+	v := r.single(stale)
+	if !v.OK || cov.reason != "" {
+		return v
+	}
+	if why := cov.groups[""].uncovered(window); why != "" {
+		return planner.Unknown(why)
+	}
+	return v
+}
+
+// uncovered returns why a window's coverage parts make its rates unusable, or "" when the
+// request counter covered the window: at least 2 samples, no reset, and no step of the window
+// where its newest sample was more than two scrape intervals old (the interval estimated as
+// the covered part of the window over the sample count).
+func (g *group) uncovered(window time.Duration) string {
+	w := window.Seconds()
+	switch {
+	case g == nil || !g.hasSamples || g.samples < 2:
+		n := 0.0
+		if g != nil {
+			n = g.samples
+		}
+		return fmt.Sprintf("%s: %.0f samples of the request counter in the %s window (need 2)", ReasonCoverage, n, window)
+	case g.resets > 0:
+		return fmt.Sprintf("%s: the request counter reset %.0f time(s) in the %s window (a frontend restarted): rates read low until the window has passed",
+			ReasonReset, g.resets, window)
+	case !g.hasGap || math.IsNaN(g.gap) || g.gap >= w:
+		return fmt.Sprintf("%s: the request counter had no live series for part of the %s window (new series, removed, or Prometheus lost data)",
+			ReasonCoverage, window)
+	}
+	if spacing := (w - g.gap) / (g.samples - 1); g.gap > 2*spacing {
+		return fmt.Sprintf("%s: no new sample of the request counter for %.1fs of the %s window (about %.1fs between scrapes): Prometheus or the target was down",
+			ReasonCoverage, g.gap, window, spacing)
+	}
+	return ""
 }
 
 // attribute returns the value for a service of the given role: prefill reads the

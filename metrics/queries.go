@@ -78,6 +78,31 @@ func defaultQueries() map[policies.Signal]string {
 	}
 }
 
+// coverageSteps is how many evaluation steps the window-coverage query checks per window.
+const coverageSteps = 20
+
+// windowCoverage returns the query behind the coverage check of the windowed signals (see
+// docs/metrics.md). Over the window it reads, of the counter's series, three parts:
+//
+//	gap      the largest age, in seconds, of the newest sample at any of coverageSteps steps
+//	         of the window (a step with no live series counts as a gap as old as the epoch)
+//	samples  the sample count of the best-covered series
+//	resets   the number of counter resets over one and a half windows (the first sample after a
+//	         reset still makes rate() read low while it is the oldest one in the window)
+//
+// rate() over a window the counter covers only in part (Prometheus restarted, a series was
+// absent, a frontend restarted) reads low but valid; these parts let the adapter mark such a
+// window missing instead. timestamp() applies to the selector itself so it returns each sample's
+// own time, also inside the subquery.
+func windowCoverage(counter string) string {
+	part := func(q, name string) string {
+		return "label_replace(" + q + `, "` + LabelPart + `", "` + name + `", "", "")`
+	}
+	return part("max_over_time((time() - (max(timestamp("+counter+")) or vector(0)))[${window}:${coverstep}])", "gap") +
+		" or " + part("max(count_over_time("+counter+"[${window}]))", "samples") +
+		" or " + part("sum(resets("+counter+"[${resetrange}]))", "resets")
+}
+
 // gauge returns a query whose result holds two parts per group: the aggregated value of the
 // selectors, and the age in seconds of the oldest sample that went into it, so the adapter can
 // reject stale series that Prometheus's 5-minute lookback would still return. timestamp() is
@@ -109,7 +134,10 @@ func arrivalCV(counter string) string {
 // params are the values substituted into a query template.
 type params struct {
 	window, cvStep, cvRange time.Duration
-	model, namespace        string
+	// coverStep is the step of the window-coverage subquery (window / coverageSteps);
+	// resetRange the range it counts counter resets over (1.5 windows).
+	coverStep, resetRange time.Duration
+	model, namespace      string
 	// quantile is the SLO percentile / 100 for the percentile signals; 0 otherwise.
 	quantile float64
 }
@@ -123,6 +151,8 @@ type params struct {
 //	${nsselector}  dynamo_namespace="<namespace>" (worker metrics may lack the model label)
 //	${quantile}    the SLO percentile as a fraction (percentile signals only)
 //	${cvstep}      the arrival-count sub-window; ${cvrange} the range it is averaged over
+//	${coverstep}   the window divided by 20, the step of the window-coverage check
+//	${resetrange}  1.5 windows, the range the window-coverage check counts counter resets over
 //
 // An unknown placeholder, or ${quantile} in another signal's query, is an error.
 func expand(tmpl string, s policies.Signal, p params) (string, error) {
@@ -157,6 +187,10 @@ func placeholder(name string, s policies.Signal, p params) (string, error) {
 		return promDuration(p.cvStep), nil
 	case "cvrange":
 		return promDuration(p.cvRange), nil
+	case "coverstep":
+		return promDuration(p.coverStep), nil
+	case "resetrange":
+		return promDuration(p.resetRange), nil
 	case "model":
 		return escape(p.model), nil
 	case "namespace":

@@ -8,11 +8,20 @@ import "github.com/tidal-planner/tidal/policies"
 // service first keeps its minReplicas; the remaining GPUs go one replica at a time to the service
 // furthest below its need (smallest allocated/wanted ratio, ties to the earlier service), so
 // disaggregated prefill and decode are cut in proportion rather than one starving the other.
-// Services with 0 GPUs per replica are never cut.
+// Services with 0 GPUs per replica are never cut, nor are services that will not be written
+// (replicas unknown, another writer being backed off from): they count with their current
+// replicas. When a worker's GPUs per replica are unknown the budget cannot be checked and the
+// step holds instead (holdBudget).
 func (st *State) applyBudget(p policies.Policy, ds []ServiceDecision) int32 {
 	budget := p.Budget.MaxGPUs
 	if budget <= 0 {
 		return 0
+	}
+	for i := range ds {
+		if st.services[i].gpusUnknown {
+			st.holdBudget(p, ds)
+			return 0
+		}
 	}
 	var wantBuf, allocBuf [16]int32
 	want, alloc := wantBuf[:0], allocBuf[:0]
@@ -24,7 +33,10 @@ func (st *State) applyBudget(p policies.Policy, ds []ServiceDecision) int32 {
 		svc := p.ServiceAt(i)
 		w := min(max(d.Desired, svc.MinReplicas), svc.MaxReplicas)
 		a := w
-		if d.GPUsPerReplica > 0 {
+		switch {
+		case !d.ReplicasKnown || st.services[i].writes.backoff:
+			w, a = d.Desired, d.Desired // not written this tick: counted as it stands
+		case d.GPUsPerReplica > 0:
 			a = min(w, max(svc.MinReplicas, 0))
 		}
 		want, alloc = append(want, w), append(alloc, a)
@@ -36,6 +48,20 @@ func (st *State) applyBudget(p policies.Policy, ds []ServiceDecision) int32 {
 	}
 	fill(ds, want, alloc, used, budget)
 	return st.cut(ds, want, alloc, total, budget)
+}
+
+// holdBudget is the budget step when some worker's GPUs per replica are unknown: no service grows
+// beyond its current count (or its minimum), scale-downs go ahead, and each capped service says
+// why (budget-hold: Value = the budget).
+func (st *State) holdBudget(p policies.Policy, ds []ServiceDecision) {
+	for i := range ds {
+		ceiling := max(ds[i].Current, p.ServiceAt(i).MinReplicas)
+		if ds[i].Desired > ceiling {
+			st.add(i, Reason{Step: StepBudget, Code: CodeBudgetHold, Before: ds[i].Desired, After: ceiling,
+				Limit: float64(p.Budget.MaxGPUs), Note: "a worker's GPUs per replica are unknown"})
+			ds[i].Desired = ceiling
+		}
+	}
 }
 
 // fill hands out the GPUs left under the budget one replica at a time, to the service with the

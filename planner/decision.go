@@ -41,6 +41,15 @@ type ServiceDecision struct {
 	Desired int32
 	// Held is true when missing observations made the planner hold rather than size.
 	Held bool
+	// ReplicasKnown is true when Current was read from the cluster this tick (false: Current is
+	// the last decision, remembered).
+	ReplicasKnown bool
+	// Actuation is how the service's replicas are applied (the policy's).
+	Actuation policies.Actuation
+	// Write is true when this decision is to be written to the cluster: actuation scale,
+	// replicas read this tick, no other writer being backed off from, and Desired != Current.
+	// It is the only thing the loop and the actuator go by.
+	Write bool
 	// GPUsPerReplica is what the budget counted for one replica.
 	GPUsPerReplica int32
 	// Load is the load the service was sized for.
@@ -84,35 +93,38 @@ type Code string
 
 // Reason codes, grouped by step.
 const (
-	CodeReplicasUnknown Code = "replicas-unknown"  // observe: cluster unread; Before = last decision
-	CodeMissing         Code = "missing"           // observe: Note names the signal and why
-	CodeGPUsUnknown     Code = "gpus-unknown"      // observe: counted 1 GPU per replica
-	CodeForecast        Code = "forecast"          // forecast: Value = load used, Limit = observed
-	CodeForecastNone    Code = "forecast-none"     // forecast: no forecast; observed load used
-	CodeForecastBounded Code = "forecast-bounded"  // forecast: Value = upper bound, Limit = bound
-	CodeSized           Code = "sized"             // size: Value = raw need, Limit = capacity/replica
-	CodeNoModel         Code = "no-model"          // size: no performance model yet; hold
-	CodeInfeasible      Code = "slo-infeasible"    // size: target unreachable at any count
-	CodeHold            Code = "hold"              // size: missing data; keep the current count
-	CodeTTFTBreach      Code = "ttft-breach"       // guard: Value = observed, Limit = target (s)
-	CodeITLBreach       Code = "itl-breach"        // guard: Value = observed, Limit = target (s)
-	CodeQueueBreach     Code = "queue-breach"      // guard: Value = queue wait (s), Limit = target
-	CodeScheduleFloor   Code = "schedule-floor"    // schedule: Note = schedule name
-	CodeScheduleCeiling Code = "schedule-ceiling"  // schedule: Note = schedule name
-	CodeStarting        Code = "waiting-for-ready" // stabilise: Value = ready, Limit = timeout s
-	CodeStartupTimeout  Code = "startup-timeout"   // stabilise: stopped waiting for a scale-up
-	CodeWindow          Code = "scale-down-window" // stabilise: Value = highest need in window
-	CodeSLOBlocksDown   Code = "n-1-would-breach"  // stabilise: Value = need at observed load
-	CodeCooldown        Code = "cooldown"          // stabilise: Value = seconds left
-	CodeMaxStepUp       Code = "max-step-up"       // rate-limit
-	CodeMaxStepDown     Code = "max-step-down"     // rate-limit
-	CodeBudgetCut       Code = "budget-cut"        // budget: Value = GPUs wanted, Limit = budget
-	CodeMin             Code = "min-replicas"      // clamp
-	CodeMax             Code = "max-replicas"      // clamp
-	CodeNeedAboveMax    Code = "need-above-max"    // size: raw need exceeds maxReplicas
-	CodeCalibrated      Code = "calibrated"        // size: Value = TTFT factor, Limit = ITL factor
-	CodeLearnedModel    Code = "learned-model"     // size: the online model was used
-	CodeNoTraffic       Code = "no-traffic"        // size: zero load; the floor applies
+	CodeReplicasUnknown   Code = "replicas-unknown"   // observe: cluster unread; Before = last decision
+	CodeMissing           Code = "missing"            // observe: Note names the signal and why
+	CodeGPUsUnknown       Code = "gpus-unknown"       // observe: never read; the budget step holds
+	CodeConflictingWriter Code = "conflicting-writer" // observe: Before = tidal's last write, After = read, Limit = back-off s
+	CodeWriterBackoff     Code = "writer-backoff"     // stabilise: Value = seconds of quiet still needed
+	CodeBudgetHold        Code = "budget-hold"        // budget: GPUs unknown; no scale-up (Limit = budget)
+	CodeForecast          Code = "forecast"           // forecast: Value = load used, Limit = observed
+	CodeForecastNone      Code = "forecast-none"      // forecast: no forecast; observed load used
+	CodeForecastBounded   Code = "forecast-bounded"   // forecast: Value = upper bound, Limit = bound
+	CodeSized             Code = "sized"              // size: Value = raw need, Limit = capacity/replica
+	CodeNoModel           Code = "no-model"           // size: no performance model yet; hold
+	CodeInfeasible        Code = "slo-infeasible"     // size: target unreachable at any count
+	CodeHold              Code = "hold"               // size: missing data; keep the current count
+	CodeTTFTBreach        Code = "ttft-breach"        // guard: Value = observed, Limit = target (s)
+	CodeITLBreach         Code = "itl-breach"         // guard: Value = observed, Limit = target (s)
+	CodeQueueBreach       Code = "queue-breach"       // guard: Value = queue wait (s), Limit = target
+	CodeScheduleFloor     Code = "schedule-floor"     // schedule: Note = schedule name
+	CodeScheduleCeiling   Code = "schedule-ceiling"   // schedule: Note = schedule name
+	CodeStarting          Code = "waiting-for-ready"  // stabilise: Value = ready, Limit = timeout s
+	CodeStartupTimeout    Code = "startup-timeout"    // stabilise: stopped waiting for a scale-up
+	CodeWindow            Code = "scale-down-window"  // stabilise: Value = highest need in window
+	CodeSLOBlocksDown     Code = "n-1-would-breach"   // stabilise: Value = need at observed load
+	CodeCooldown          Code = "cooldown"           // stabilise: Value = seconds left
+	CodeMaxStepUp         Code = "max-step-up"        // rate-limit
+	CodeMaxStepDown       Code = "max-step-down"      // rate-limit
+	CodeBudgetCut         Code = "budget-cut"         // budget: Value = GPUs wanted, Limit = budget
+	CodeMin               Code = "min-replicas"       // clamp
+	CodeMax               Code = "max-replicas"       // clamp
+	CodeNeedAboveMax      Code = "need-above-max"     // size: raw need exceeds maxReplicas
+	CodeCalibrated        Code = "calibrated"         // size: Value = TTFT factor, Limit = ITL factor
+	CodeLearnedModel      Code = "learned-model"      // size: the online model was used
+	CodeNoTraffic         Code = "no-traffic"         // size: zero load; the floor applies
 )
 
 // Reason is one structured entry of a decision's explanation. It holds numbers, not text, so

@@ -8,7 +8,7 @@ import (
 // calibrators. It skips replicas still warming up: samples count only when the cluster was read,
 // every requested replica is ready and the last change is at least one startup time old.
 func (r *run) learn() {
-	if !r.p.PerformanceModel.Learn || r.held || !r.known || r.ready <= 0 || r.ready != r.cur {
+	if !r.p.PerformanceModel.Learn || r.held || !r.known || r.ready <= 0 || r.ready != r.cur || idle(r.obs) {
 		return
 	}
 	if !r.ss.lastChange.IsZero() && r.now.Sub(r.ss.lastChange) < r.svc.StartupTime {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -112,7 +111,8 @@ type LoopConfig struct {
 	Leading func() bool
 	// NewState builds a policy's initial planner state (default NewState(p, Options{})).
 	NewState func(policies.Policy) State
-	// TickTimeout bounds one tick's I/O (default: the policy's interval).
+	// TickTimeout bounds one tick's I/O (default: three quarters of the policy's interval, so
+	// a tick whose I/O hangs ends before the next slot and the next tick is not skipped).
 	TickTimeout time.Duration
 	// Spread delays each policy's first tick by a fixed fraction of its interval derived from its
 	// name, so many policies do not all query Prometheus at the same instant.
@@ -122,16 +122,43 @@ type LoopConfig struct {
 // Loop runs every policy's ticks: every planning interval it observes, plans and applies. Each
 // policy runs in its own goroutine, so a slow or failing policy never delays another. A Loop is
 // safe for concurrent use.
+//
+// Policy sets reach the running loop over a channel: Run alone starts and stops workers, in the
+// order the sets arrived, so a set handed over while Run starts can never be overwritten by an
+// older one.
 type Loop struct {
 	cfg LoopConfig
 
+	// updates carries policy sets to Run; stopped is closed when Run stops taking them.
+	updates chan loopUpdate
+	stopped chan struct{}
+
 	mu      sync.Mutex
-	ctx     context.Context // Run's context; nil until Run starts
+	phase   loopPhase
+	pending []policies.Policy // the set given before Run started
+	names   []string          // the newest set's policy names, sorted
 	workers map[string]*worker
-	pending []policies.Policy // policies set before Run started
 	latest  map[string]Tick
-	wg      sync.WaitGroup
 }
+
+// loopPhase is where a Loop is in its life.
+type loopPhase int
+
+const (
+	phaseIdle    loopPhase = iota // Run not called yet: Update keeps the newest set
+	phaseRunning                  // Run applies each set as it arrives
+	phaseStopped                  // Run returned (or is returning): Update refuses
+)
+
+// loopUpdate is one policy set on its way to Run; Run closes applied once workers match it.
+type loopUpdate struct {
+	ps      []policies.Policy
+	applied chan struct{}
+}
+
+// ErrLoopStopped is returned by Update once Run has returned (or is returning) and by a second
+// call to Run: a stopped Loop starts no worker again.
+var ErrLoopStopped = errors.New("the planning loop has stopped")
 
 // NewLoop returns a Loop; call Run to start it.
 func NewLoop(cfg LoopConfig) (*Loop, error) {
@@ -147,37 +174,87 @@ func NewLoop(cfg LoopConfig) (*Loop, error) {
 	if cfg.NewState == nil {
 		cfg.NewState = func(p policies.Policy) State { return NewState(p, Options{}) }
 	}
-	return &Loop{cfg: cfg, workers: map[string]*worker{}, latest: map[string]Tick{}}, nil
+	return &Loop{cfg: cfg, updates: make(chan loopUpdate), stopped: make(chan struct{}),
+		workers: map[string]*worker{}, latest: map[string]Tick{}}, nil
 }
 
 // Run ticks the policies given to Update (before or while running) until ctx ends, then lets
-// every tick in progress finish (its I/O keeps its own deadline) and returns ctx's error.
+// every tick in progress finish (its I/O keeps its own deadline) and returns ctx's error. A Loop
+// runs once: a second Run returns ErrLoopStopped (or an error saying it is already running).
 func (l *Loop) Run(ctx context.Context) error {
 	l.mu.Lock()
-	if l.ctx != nil {
+	switch l.phase {
+	case phaseRunning:
 		l.mu.Unlock()
 		return errors.New("running the planning loop: already running")
+	case phaseStopped:
+		l.mu.Unlock()
+		return fmt.Errorf("running the planning loop: %w", ErrLoopStopped)
 	}
-	l.ctx = ctx
+	l.phase = phaseRunning
 	pending := l.pending
 	l.pending = nil
 	l.mu.Unlock()
-	l.Update(pending)
-	<-ctx.Done()
-	l.wg.Wait()
-	return ctx.Err()
+
+	var wg sync.WaitGroup // only this goroutine adds to it and waits on it
+	l.applySet(ctx, &wg, pending)
+	for {
+		select {
+		case u := <-l.updates:
+			l.applySet(ctx, &wg, u.ps)
+			close(u.applied)
+		case <-ctx.Done():
+			l.stop()
+			wg.Wait()
+			return ctx.Err()
+		}
+	}
+}
+
+// stop refuses further updates and cancels every worker; their ticks in progress finish.
+func (l *Loop) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.phase = phaseStopped
+	close(l.stopped)
+	for _, w := range l.workers {
+		w.cancel()
+	}
 }
 
 // Update replaces the set of policies, matched by name: new policies start ticking, removed ones
 // stop after their tick in progress, and changed ones take effect at their next tick, keeping
-// their planner state unless the interval or forecast settings changed.
-func (l *Loop) Update(ps []policies.Policy) {
+// their planner state unless the interval or forecast settings changed. Before Run it keeps the
+// set for Run to start; while Run runs it returns once Run has applied the set; once Run has
+// stopped it changes nothing and returns ErrLoopStopped.
+func (l *Loop) Update(ps []policies.Policy) error {
+	ps = slices.Clone(ps)
+	l.mu.Lock()
+	switch l.phase {
+	case phaseIdle:
+		l.pending, l.names = ps, policyNames(ps)
+		l.mu.Unlock()
+		return nil
+	case phaseStopped:
+		l.mu.Unlock()
+		return ErrLoopStopped
+	}
+	l.mu.Unlock()
+	u := loopUpdate{ps: ps, applied: make(chan struct{})}
+	select {
+	case l.updates <- u:
+		<-u.applied // Run closes it right after applying, whatever ctx does
+		return nil
+	case <-l.stopped:
+		return ErrLoopStopped
+	}
+}
+
+// applySet makes the workers match ps; it runs on Run's goroutine only.
+func (l *Loop) applySet(ctx context.Context, wg *sync.WaitGroup, ps []policies.Policy) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.ctx == nil {
-		l.pending = slices.Clone(ps)
-		return
-	}
+	l.names = policyNames(ps)
 	keep := map[string]bool{}
 	for _, p := range ps {
 		keep[p.Name] = true
@@ -185,7 +262,7 @@ func (l *Loop) Update(ps []policies.Policy) {
 			w.set(p)
 			continue
 		}
-		l.start(p)
+		l.start(ctx, wg, p)
 	}
 	for name, w := range l.workers {
 		if !keep[name] {
@@ -196,11 +273,20 @@ func (l *Loop) Update(ps []policies.Policy) {
 	}
 }
 
-// Policies returns the names of the policies being ticked, sorted.
+func policyNames(ps []policies.Policy) []string {
+	names := make([]string, 0, len(ps))
+	for _, p := range ps {
+		names = append(names, p.Name)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// Policies returns the names of the newest policy set, sorted.
 func (l *Loop) Policies() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return slices.Sorted(maps.Keys(l.workers))
+	return slices.Clone(l.names)
 }
 
 // Latest returns the last tick of a policy, if it has ticked.
@@ -211,28 +297,27 @@ func (l *Loop) Latest(policy string) (Tick, bool) {
 	return t, ok
 }
 
-// Ticked reports whether every current policy has completed at least one tick.
+// Ticked reports whether the loop runs and every current policy has completed at least one tick.
 func (l *Loop) Ticked() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.phase != phaseRunning {
+		return false
+	}
 	for name := range l.workers {
 		if _, ok := l.latest[name]; !ok {
 			return false
 		}
 	}
-	return l.ctx != nil
+	return true
 }
 
-// start launches a worker for p; l.mu must be held.
-func (l *Loop) start(p policies.Policy) {
-	ctx, cancel := context.WithCancel(l.ctx)
+// start launches a worker for p under Run's ctx and wg; l.mu must be held.
+func (l *Loop) start(ctx context.Context, wg *sync.WaitGroup, p policies.Policy) {
+	ctx, cancel := context.WithCancel(ctx)
 	w := &worker{loop: l, cancel: cancel, updates: make(chan policies.Policy, 1)}
 	l.workers[p.Name] = w
-	l.wg.Add(1)
-	go func() {
-		defer l.wg.Done()
-		w.run(ctx, p)
-	}()
+	wg.Go(func() { w.run(ctx, p) })
 }
 
 // store records a policy's latest tick unless the policy was removed meanwhile, and reports
@@ -354,9 +439,9 @@ func (l *Loop) adopt(ctx context.Context, old, p policies.Policy, st State) Stat
 }
 
 // warm backfills the forecasters from the HistoryReader, if any. A failure is logged and
-// recorded; the policy then starts cold.
+// recorded; the policy then starts cold. A worker stopped before it warms reads nothing.
 func (l *Loop) warm(ctx context.Context, p policies.Policy, st *State) {
-	if l.cfg.History == nil {
+	if l.cfg.History == nil || ctx.Err() != nil {
 		return
 	}
 	ctx, cancel := l.tickContext(ctx, p)
@@ -380,7 +465,7 @@ func (l *Loop) warm(ctx context.Context, p policies.Policy, st *State) {
 func (l *Loop) tickContext(ctx context.Context, p policies.Policy) (context.Context, context.CancelFunc) {
 	timeout := l.cfg.TickTimeout
 	if timeout <= 0 {
-		timeout = p.Planning.Interval
+		timeout = p.Planning.Interval * 3 / 4
 	}
 	if timeout <= 0 {
 		timeout = time.Minute

@@ -95,6 +95,9 @@ func (f *fakeCluster) Apply(ctx context.Context, p policies.Policy, d planner.De
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, s := range d.Services {
+		if !s.Write {
+			continue
+		}
 		if dryRun {
 			f.writes = append(f.writes, fmt.Sprintf("%s/%s=%d dry-run", p.Name, s.Name, s.Desired))
 			continue
@@ -177,6 +180,18 @@ func (h *harness) waitTimers(t *testing.T, n int) {
 	for h.clock.Waiters() < n {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d of %d workers waiting", h.clock.Waiters(), n)
+		}
+		runtime.Gosched()
+	}
+}
+
+// waitExactTimers waits until exactly n timers are pending on the fake clock.
+func (h *harness) waitExactTimers(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for h.clock.Waiters() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d timers pending, want %d", h.clock.Waiters(), n)
 		}
 		runtime.Gosched()
 	}
@@ -320,9 +335,11 @@ func TestLoopUpdateSwapsPolicies(t *testing.T) {
 	if diff := cmp.Diff([]string{"a/Worker=3"}, h.cluster.written()); diff != "" {
 		t.Errorf("writes (-want +got):\n%s", diff)
 	}
-	// Remove a: it stops ticking and leaves Latest.
+	// Remove a: it stops ticking and leaves Latest. Both workers wait first, so that one waiter
+	// left means a's worker has gone (not b's timer yet to be set).
+	h.waitTimers(t, 2)
 	h.loop.Update([]policies.Policy{loopPolicy(t, "b", "apply", 15*time.Second, 2)})
-	h.waitTimers(t, 1)
+	h.waitExactTimers(t, 1)
 	h.clock.Step(15 * time.Second)
 	if tk := h.ticks.next(t); tk.Policy.Name != "b" {
 		t.Errorf("tick after removal from %s, want b", tk.Policy.Name)
@@ -427,4 +444,92 @@ func TestLoopWarmsForecastersFromHistory(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("points observed per forecaster (-want +got):\n%s", diff)
 	}
+}
+
+// TestLoopUpdateRacesRun hands policy sets to a Loop from several goroutines while Run starts:
+// whatever the interleaving, the newest set is the one that ticks (issue 13 defect 7: an update
+// landing while Run started used to be cancelled by Run's stale copy of the pending set).
+func TestLoopUpdateRacesRun(t *testing.T) {
+	tests := []struct {
+		name   string
+		before bool // an Update before Run starts
+	}{
+		{name: "update only after go Run"},
+		{name: "update before and after go Run", before: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := testingclock.NewFakeClock(loopT0)
+			rec := make(ticks, 100)
+			cl := &fakeCluster{desired: map[string]int32{"old": 2, "new": 2}}
+			loop, err := planner.NewLoop(planner.LoopConfig{Clock: clk, Observer: &fakeObserver{}, Replicas: cl,
+				Applier: cl, Recorder: rec, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.before {
+				if err := loop.Update([]policies.Policy{loopPolicy(t, "old", "apply", 15*time.Second, 2)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- loop.Run(ctx) }()
+			if err := loop.Update([]policies.Policy{loopPolicy(t, "new", "apply", 15*time.Second, 2)}); err != nil {
+				t.Fatal(err)
+			}
+			tk := rec.next(t)
+			for tk.Policy.Name != "new" { // "old" may tick once before the newer set replaced it
+				tk = rec.next(t)
+			}
+			if diff := cmp.Diff([]string{"new"}, loop.Policies()); diff != "" {
+				t.Errorf("policies (-want +got):\n%s", diff)
+			}
+			cancel()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Errorf("Run returned %v, want context.Canceled", err)
+			}
+		})
+	}
+}
+
+// TestLoopRefusesUpdatesAfterRun: once Run has returned, Update starts nothing (no worker, no
+// history backfill) and says so, and Run does not start again.
+func TestLoopRefusesUpdatesAfterRun(t *testing.T) {
+	backfills := make(chan string, 10)
+	h := newHarness(t, func(c *planner.LoopConfig) { c.History = recordingHistory(backfills) })
+	h.cluster.desired["p"] = 2
+	if err := h.loop.Update([]policies.Policy{loopPolicy(t, "p", "apply", 15*time.Second, 2)}); err != nil {
+		t.Fatal(err)
+	}
+	h.ticks.next(t)
+	h.stop()
+	if got := <-backfills; got != "p" {
+		t.Fatalf("backfilled %q, want p", got)
+	}
+	if err := h.loop.Update([]policies.Policy{loopPolicy(t, "late", "apply", 15*time.Second, 2)}); !errors.Is(err, planner.ErrLoopStopped) {
+		t.Errorf("Update after Run = %v, want ErrLoopStopped", err)
+	}
+	if err := h.loop.Run(context.Background()); !errors.Is(err, planner.ErrLoopStopped) {
+		t.Errorf("second Run = %v, want ErrLoopStopped", err)
+	}
+	if h.loop.Ticked() {
+		t.Error("a stopped loop reports every policy ticked")
+	}
+	select {
+	case name := <-backfills:
+		t.Errorf("a stopped loop backfilled %q", name)
+	default:
+	}
+	if n := len(h.ticks); n != 0 {
+		t.Errorf("%d ticks recorded after Run returned", n)
+	}
+}
+
+// recordingHistory sends each backfilled policy's name and returns no history.
+type recordingHistory chan string
+
+func (r recordingHistory) History(ctx context.Context, p policies.Policy, now time.Time) (planner.LoadHistory, error) {
+	r <- p.Name
+	return planner.LoadHistory{}, nil
 }

@@ -18,11 +18,14 @@ func (l *Loop) tick(ctx context.Context, p policies.Policy, st *State, prev *Dec
 	defer cancel()
 	t := Tick{Policy: p, Time: start}
 	t.Observations = l.observe(ctx, p, start, &t)
+	if l.cfg.Leading != nil && !l.cfg.Leading() {
+		st.Follow() // another process may write: only this process's own writes are remembered
+	}
 	d, ok := l.plan(start, t.Observations, p, st, &t)
 	if ok {
 		t.Decision = d
 		t.Changed = changed(prev, d)
-		t.Outcome = l.apply(ctx, p, d, &t)
+		t.Outcome = l.apply(ctx, p, d, st, &t)
 	} else {
 		t.Outcome = OutcomeFailed
 	}
@@ -105,15 +108,25 @@ func (l *Loop) plan(now time.Time, obs Observations, p policies.Policy, st *Stat
 	return d, true
 }
 
-// apply writes the decision when this process leads and something must change; in dry-run (the
-// policy's mode or the process's flag) the applier is told to persist nothing.
-func (l *Loop) apply(ctx context.Context, p policies.Policy, d Decision, t *Tick) Outcome {
+// apply hands the decision to the applier when this process leads and the decision has a service
+// to write (ServiceDecision.Write) or another writer to report; in dry-run (the policy's mode or
+// the process's flag) the applier is told to persist nothing. A real write is first recorded in
+// the planner state, so the next tick can tell it from another writer's; a follower forgets its
+// writes.
+func (l *Loop) apply(ctx context.Context, p policies.Policy, d Decision, st *State, t *Tick) Outcome {
 	dryRun := l.cfg.DryRun || p.Mode == policies.ModeDryRun
 	switch {
-	case !needsWrite(p, d):
+	case !needsApply(d):
 		return OutcomeNoChange
 	case l.cfg.Leading != nil && !l.cfg.Leading():
 		return OutcomeFollower
+	}
+	if !dryRun {
+		for _, s := range d.Services {
+			if s.Write {
+				st.Wrote(s.Name, s.Desired)
+			}
+		}
 	}
 	if err := l.cfg.Applier.Apply(ctx, p, d, dryRun); err != nil {
 		t.Errors = append(t.Errors, TickError{Stage: StageApply, Err: err})
@@ -121,29 +134,49 @@ func (l *Loop) apply(ctx context.Context, p policies.Policy, d Decision, t *Tick
 	if dryRun {
 		return OutcomeDryRun
 	}
+	if !needsWrite(d) {
+		return OutcomeNoChange
+	}
 	return OutcomeApplied
 }
 
-// needsWrite reports whether a scale-actuated service's desired count differs from the count the
-// cluster holds. Services whose replicas are unknown are not written: the planner held them.
-func needsWrite(p policies.Policy, d Decision) bool {
+// needsWrite reports whether some service of the decision is to be written.
+func needsWrite(d Decision) bool {
 	for _, s := range d.Services {
-		svc, ok := p.Service(s.Name)
-		if ok && svc.Actuation == policies.ActuationScale && s.Desired != s.Current && !unknownReplicas(s) {
+		if s.Write {
 			return true
 		}
 	}
 	return false
 }
 
-// unknownReplicas reports whether the decision's Current came from memory, not the cluster.
-func unknownReplicas(s ServiceDecision) bool {
-	for _, r := range s.Reasons {
-		if r.Code == CodeReplicasUnknown {
-			return true
+// needsApply reports whether the applier has something to do: a write, or another writer seen
+// this tick (the applier reports it).
+func needsApply(d Decision) bool {
+	return needsWrite(d) || len(ConflictingWriters(d)) > 0
+}
+
+// ConflictingWriters returns the services of d where this tick saw a replica count that no write
+// of this process explains (their conflicting-writer reason, Before = tidal's last write, After =
+// the count read). The applier raises an Event for each.
+func ConflictingWriters(d Decision) []ServiceDecision {
+	var out []ServiceDecision
+	for _, s := range d.Services {
+		if conflictReason(s).Code == CodeConflictingWriter {
+			out = append(out, s)
 		}
 	}
-	return false
+	return out
+}
+
+// conflictReason returns the service's conflicting-writer reason (the zero Reason if none).
+func conflictReason(s ServiceDecision) Reason {
+	for _, r := range s.Reasons {
+		if r.Code == CodeConflictingWriter {
+			return r
+		}
+	}
+	return Reason{}
 }
 
 // changed reports whether some service's desired count differs from prev's.
@@ -182,6 +215,12 @@ func (l *Loop) log(t Tick) {
 		msg = "decision changed"
 	}
 	l.cfg.Logger.LogAttrs(ctx, level, msg, attrs...)
+	for _, s := range ConflictingWriters(t.Decision) {
+		r := conflictReason(s)
+		l.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "another writer changed the replicas; not writing this service until it is quiet",
+			slog.String("policy", t.Policy.Name), slog.String("service", s.Name), slog.Int("tidalWrote", int(r.Before)),
+			slog.Int("found", int(r.After)), slog.Duration("quietFor", time.Duration(r.Limit*float64(time.Second))))
+	}
 	for _, e := range t.Errors {
 		l.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "tick error", slog.String("policy", t.Policy.Name),
 			slog.String("stage", string(e.Stage)), slog.String("err", e.Err.Error()))

@@ -36,6 +36,7 @@ func Plan(now time.Time, obs Observations, p policies.Policy, st State) (Decisio
 	for i := range d.Services {
 		st.clamp(p.ServiceAt(i), &d.Services[i], i)
 	}
+	st.decideWrites(p, d.Services)
 	st.assemble(&d, budgetStart)
 	for i := range d.Services {
 		st.services[i].remember(now, d.Services[i].Current, d.Services[i].Desired)
@@ -64,6 +65,9 @@ func (st *State) forecastLoad(obs Observations, p policies.Policy) loadForecast 
 		}
 		if obs.OutputTokens.OK {
 			out = rate * obs.OutputTokens.V
+		}
+		if idle(obs) { // no tokens arrive, whatever the (0/0) mean lengths
+			in, out = 0, 0
 		}
 	}
 	h := 1

@@ -260,11 +260,11 @@ func TestBudgetNeverExceeded(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var st State
+			st := NewState(p, Options{})
 			ds := []ServiceDecision{
-				{Name: "Frontend", Desired: 2, GPUsPerReplica: 0},
-				{Name: "Prefill", Desired: tc.prefill, GPUsPerReplica: 1},
-				{Name: "Decode", Desired: tc.decode, GPUsPerReplica: 2},
+				{Name: "Frontend", Desired: 2, GPUsPerReplica: 0, ReplicasKnown: true},
+				{Name: "Prefill", Desired: tc.prefill, GPUsPerReplica: 1, ReplicasKnown: true},
+				{Name: "Decode", Desired: tc.decode, GPUsPerReplica: 2, ReplicasKnown: true},
 			}
 			short := st.applyBudget(p, ds)
 			got := []int32{ds[0].Desired, ds[1].Desired, ds[2].Desired, short}
@@ -273,6 +273,48 @@ func TestBudgetNeverExceeded(t *testing.T) {
 			}
 			if g := totalGPUs(ds); g > 9 {
 				t.Errorf("uses %d GPUs over a budget of 9", g)
+			}
+		})
+	}
+}
+
+// TestBudgetWithUnknowns: a service whose replicas were not read this tick is counted as it
+// stands and never cut (it will not be written), so the cut falls on the others; a worker whose
+// GPUs per replica were never read makes the step hold (no scale-up) instead of guessing a figure.
+func TestBudgetWithUnknowns(t *testing.T) {
+	p := mustPolicy(t, disaggYAML+"  budget: {maxGPUs: 9}\n")
+	tests := []struct {
+		name        string
+		prefill     ServiceDecision
+		gpusUnknown bool
+		want        []int32 // prefill, decode desired
+		wantCode    Code    // on decode
+	}{
+		{name: "unknown prefill is not cut; decode takes the cut",
+			prefill: ServiceDecision{Name: "Prefill", Current: 4, Desired: 4, GPUsPerReplica: 1},
+			want:    []int32{4, 2}, wantCode: CodeBudgetCut},
+		{name: "known prefill shares the cut",
+			prefill: ServiceDecision{Name: "Prefill", Current: 4, Desired: 4, GPUsPerReplica: 1, ReplicasKnown: true},
+			want:    []int32{3, 3}, wantCode: CodeBudgetCut},
+		{name: "unknown GPUs hold the step: no scale-up",
+			prefill:     ServiceDecision{Name: "Prefill", Current: 2, Desired: 5, GPUsPerReplica: 0, ReplicasKnown: true},
+			gpusUnknown: true, want: []int32{2, 2}, wantCode: CodeBudgetHold},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := NewState(p, Options{})
+			st.services[1].gpusUnknown = tc.gpusUnknown
+			ds := []ServiceDecision{
+				{Name: "Frontend", Desired: 2, ReplicasKnown: true},
+				tc.prefill,
+				{Name: "Decode", Current: 2, Desired: 5, GPUsPerReplica: 2, ReplicasKnown: true},
+			}
+			st.applyBudget(p, ds)
+			if diff := cmp.Diff(tc.want, []int32{ds[1].Desired, ds[2].Desired}); diff != "" {
+				t.Errorf("prefill, decode (-want +got):\n%s", diff)
+			}
+			if len(st.scratch) == 0 || st.scratch[len(st.scratch)-1].Code != tc.wantCode || st.scratch[len(st.scratch)-1].service != 2 {
+				t.Errorf("reasons %+v, want a %s on decode last", st.scratch, tc.wantCode)
 			}
 		})
 	}

@@ -224,8 +224,8 @@ func (r *run) window() {
 // keepIfNeeded blocks a scale-down the observed load (without forecast or headroom) says the
 // smaller count could not carry within the SLO.
 func (r *run) keepIfNeeded() {
-	if r.want >= r.cur || r.svc.Role == policies.RoleFrontend && r.svc.RequestsPerSecondPerReplica <= 0 {
-		return
+	if r.want >= r.cur || r.svc.Role == policies.RoleFrontend && r.svc.RequestsPerSecondPerReplica <= 0 || idle(r.obs) {
+		return // idle: no observed load to keep replicas for
 	}
 	l := r.load
 	l.RequestRate = r.obs.RequestRate.V

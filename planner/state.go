@@ -45,6 +45,9 @@ type serviceState struct {
 	ttftCal     model.Calibrator
 	itlCal      model.Calibrator
 	reasonStart int
+	gpus        int32       // GPUs per replica last read from the DGD (0: never)
+	gpusUnknown bool        // this decision: a worker's GPUs per replica are unknown
+	writes      writeMemory // this process's own writes, to tell another writer's apart
 }
 
 // needAt is one past need, for the scale-down window.
@@ -164,6 +167,7 @@ func (st State) Clone() State {
 	c.services = slices.Clone(st.services)
 	for i := range c.services {
 		c.services[i].history = slices.Clone(st.services[i].history)
+		c.services[i].writes.intents = slices.Clone(st.services[i].writes.intents)
 	}
 	c.points = nil
 	c.scratch = nil

@@ -21,6 +21,7 @@ type run struct {
 	cur, ready int32
 	known      bool // replica counts were read from the cluster
 	held       bool // missing data: hold instead of sizing
+	backoff    bool // another writer changed the count: keep it
 	want       int32
 	load       Load
 	modelName  string // the performance model sizing used, for the sized reason
@@ -41,6 +42,7 @@ func (r *run) pipeline(lf loadForecast) {
 	r.ss.record(r.now, r.want, r.p.Stability.ScaleDownWindow)
 	r.stabilise()
 	r.rateLimit()
+	r.holdForOtherWriter()
 	r.dec.Desired = r.want
 	r.dec.Held = r.held
 }
@@ -48,6 +50,7 @@ func (r *run) pipeline(lf loadForecast) {
 // observe reads the service's replica counts and GPU size and checks the signals sizing needs.
 func (r *run) observe() {
 	r.dec.Name, r.dec.Role = r.svc.Name, r.svc.Role
+	r.ss.gpusUnknown = false
 	so, found := r.obs.Service(r.svc.Name)
 	r.known = found && so.ReplicasKnown && so.Desired >= 0 && so.Ready >= 0
 	switch {
@@ -61,15 +64,31 @@ func (r *run) observe() {
 	if !r.known {
 		r.held = true
 		r.add(StepObserve, CodeReplicasUnknown, r.cur, r.cur, 0, 0, "cluster replica counts unavailable")
+	} else {
+		r.otherWriter(r.cur)
 	}
 	r.dec.Current, r.dec.Ready, r.want = r.cur, r.ready, r.cur
+	r.dec.ReplicasKnown = r.known
 	r.dec.GPUsPerReplica = r.gpus(so)
 	r.checkSignal(policies.SignalRequestRate, r.obs.RequestRate)
-	if r.svc.Role != policies.RoleFrontend {
-		r.checkSignal(policies.SignalInputTokens, r.obs.InputTokens)
-		r.checkSignal(policies.SignalOutputTokens, r.obs.OutputTokens)
+	if r.svc.Role == policies.RoleFrontend {
+		return
 	}
+	if idle(r.obs) {
+		// Requests were counted and none arrived: the mean lengths are 0/0, which is no reason to
+		// hold. forecast holds after all if it still expects load it would need them for.
+		if !r.obs.InputTokens.OK || !r.obs.OutputTokens.OK {
+			r.add(StepObserve, CodeNoTraffic, r.cur, r.cur, 0, 0, "no requests in the window: token lengths not needed")
+		}
+		return
+	}
+	r.checkSignal(policies.SignalInputTokens, r.obs.InputTokens)
+	r.checkSignal(policies.SignalOutputTokens, r.obs.OutputTokens)
 }
+
+// idle reports real zero load: the request rate is known (the adapter checked its window) and 0.
+// Missing data is never idle.
+func idle(o Observations) bool { return o.RequestRate.OK && o.RequestRate.V == 0 }
 
 func (r *run) checkSignal(s policies.Signal, v Value) {
 	if v.OK && v.V >= 0 && !math.IsInf(v.V, 1) {
@@ -83,19 +102,25 @@ func (r *run) checkSignal(s policies.Signal, v Value) {
 	r.add(StepObserve, CodeMissing, r.cur, r.cur, 0, 0, string(s)+": "+why)
 }
 
-// gpus is the GPUs one replica counts against the budget: the policy's, else the DGD's, else 0
-// for a frontend and 1 (with a reason) for a worker.
+// gpus is the GPUs one replica counts against the budget: the policy's, else the DGD's (read
+// this tick, else the last figure read), else 0 for a frontend. A worker whose figure was never
+// read counts 0 with a gpus-unknown reason, and the budget step then holds (budget.go): a
+// made-up figure would skew every service's share.
 func (r *run) gpus(so ServiceObservation) int32 {
 	switch {
 	case r.svc.GPUsPerReplica > 0:
 		return r.svc.GPUsPerReplica
 	case so.GPUsPerReplica > 0:
+		r.ss.gpus = so.GPUsPerReplica
 		return so.GPUsPerReplica
+	case r.ss.gpus > 0:
+		return r.ss.gpus
 	case r.svc.Role == policies.RoleFrontend:
 		return 0
 	}
-	r.add(StepObserve, CodeGPUsUnknown, r.cur, r.cur, 1, 0, "")
-	return 1
+	r.add(StepObserve, CodeGPUsUnknown, r.cur, r.cur, 0, 0, "")
+	r.ss.gpusUnknown = true
+	return 0
 }
 
 // forecast sets the load to size for: per rate, the larger of the observed value and the
@@ -107,8 +132,8 @@ func (r *run) forecast(lf loadForecast) {
 	}
 	rate := r.obs.RequestRate.V
 	isl, osl := r.obs.InputTokens.V, r.obs.OutputTokens.V
-	if r.svc.Role == policies.RoleFrontend {
-		isl, osl = 0, 0
+	if r.svc.Role == policies.RoleFrontend || !r.obs.InputTokens.OK || !r.obs.OutputTokens.OK {
+		isl, osl = 0, 0 // a frontend needs none; missing past observe means idle (no requests)
 	}
 	in, out := rate*isl, rate*osl
 	h := horizon(r.svc.StartupTime, r.p.Planning.Interval)
@@ -126,6 +151,13 @@ func (r *run) forecast(lf loadForecast) {
 	f := 1 + max(r.p.Planning.Headroom, 0)
 	r.load = Load{RequestRate: rate * f, InputTokenRate: in * f, OutputTokenRate: out * f, InputTokens: isl, OutputTokens: osl}
 	r.dec.Load = r.load
+	if r.svc.Role != policies.RoleFrontend && r.load.RequestRate > 0 && !(isl > 0) {
+		// Idle now, but the forecast still expects load, and sizing it needs token lengths.
+		r.held = true
+		r.add(StepObserve, CodeMissing, r.cur, r.cur, r.load.RequestRate, 0,
+			"token lengths: no requests in the window, and the forecast expects load")
+		return
+	}
 	if ok {
 		r.add(StepForecast, CodeForecast, r.cur, r.cur, r.load.RequestRate, r.obs.RequestRate.V, lf.names[0])
 	} else {

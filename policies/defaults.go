@@ -6,7 +6,7 @@ import (
 
 // Defaults. Every default a policy gets is set by applyDefaults, and only there; docs/policy.md
 // lists the same values. A zero or absent field takes its default, so a field whose default is not
-// zero cannot be set to zero (use the smallest meaningful value instead, e.g. scaleDownWindow: 1s).
+// zero cannot be set to zero (use the smallest meaningful value instead, e.g. maxStepDown: 1).
 const (
 	// DefaultMode applies decisions.
 	DefaultMode = ModeApply
@@ -44,6 +44,10 @@ const (
 	// DefaultStartupTimeout is how long a scale-up may stay unready before the planner stops
 	// waiting for it.
 	DefaultStartupTimeout = 15 * time.Minute
+	// DefaultConflictBackoff is how long another writer must stay quiet before tidal writes a
+	// service it changed again: as long as the default scale-down window, so a fight with another
+	// autoscaler costs at most one write per service every five minutes.
+	DefaultConflictBackoff = 5 * time.Minute
 )
 
 // Defaults with a zero value, listed for the documentation: maxStepUp 0 (no limit), scaleUpCooldown
@@ -87,6 +91,7 @@ func applyDefaults(d *Document) {
 		st.MaxStepDown = DefaultMaxStepDown
 	}
 	defaultDuration(&st.StartupTimeout, DefaultStartupTimeout)
+	defaultDuration(&st.ConflictBackoff, DefaultConflictBackoff)
 	if s.PerformanceModel.Learn == nil {
 		t := true
 		s.PerformanceModel.Learn = &t

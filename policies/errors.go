@@ -19,7 +19,8 @@ type FieldError struct {
 	Msg string
 }
 
-// Error formats the problem as "file:line: path: msg", leaving out the parts that are unknown.
+// Error formats the problem as "file:line: path: msg", leaving out the parts that are unknown;
+// msg is clipped to MaxMessage bytes.
 func (e *FieldError) Error() string {
 	var b strings.Builder
 	switch {
@@ -31,10 +32,10 @@ func (e *FieldError) Error() string {
 		fmt.Fprintf(&b, "line %d: ", e.Line)
 	}
 	if e.Path != "" {
-		b.WriteString(e.Path)
+		b.WriteString(ClipTo(e.Path, MaxMessage))
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Msg)
+	b.WriteString(ClipTo(e.Msg, MaxMessage)) // a message may echo a huge bad value
 	return b.String()
 }
 

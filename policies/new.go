@@ -100,6 +100,7 @@ func compile(d *Document) Policy {
 			ScaleUpCooldown:   s.Stability.ScaleUpCooldown.Duration,
 			ScaleDownCooldown: s.Stability.ScaleDownCooldown.Duration,
 			StartupTimeout:    s.Stability.StartupTimeout.Duration,
+			ConflictBackoff:   s.Stability.ConflictBackoff.Duration,
 		},
 		Budget:           Budget{MaxGPUs: s.Budget.MaxGPUs},
 		PerformanceModel: PerformanceModel{Profile: s.PerformanceModel.Profile, Learn: *s.PerformanceModel.Learn},

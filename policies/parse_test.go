@@ -73,6 +73,11 @@ func TestParseErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "scale-down window not longer than the metrics window",
+			yaml: minimal + "  metrics:\n    window: 2m\n  stability:\n    scaleDownWindow: 90s\n",
+			want: []string{`f.yaml:22: spec.stability.scaleDownWindow: 1m30s is not longer than spec.metrics.window 2m0s`},
+		},
+		{
 			name: "duplicate key",
 			yaml: strings.Replace(minimal, "kind: Policy", "kind: Policy\nkind: Policy", 1),
 			want: []string{`f.yaml:3: kind: appears twice (first on line 2)`},

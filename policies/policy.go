@@ -111,6 +111,9 @@ type Stability struct {
 	// StartupTimeout is how long a scale-up may stay unready (desired != ready) before the planner
 	// stops waiting for it; it is at least every service's StartupTime.
 	StartupTimeout time.Duration
+	// ConflictBackoff is how long another writer must leave a service's replicas unchanged
+	// before tidal writes them again, once it has seen a change it did not make (> 0).
+	ConflictBackoff time.Duration
 }
 
 // Budget caps GPUs; MaxGPUs 0 means unbounded.

@@ -111,6 +111,7 @@ type StabilitySpec struct {
 	ScaleUpCooldown   Duration `yaml:"scaleUpCooldown,omitempty"`
 	ScaleDownCooldown Duration `yaml:"scaleDownCooldown,omitempty"`
 	StartupTimeout    Duration `yaml:"startupTimeout,omitempty"`
+	ConflictBackoff   Duration `yaml:"conflictBackoff,omitempty"`
 }
 
 // BudgetSpec caps the deployment's GPUs. MaxGPUs 0 means no cap.

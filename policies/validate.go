@@ -186,6 +186,13 @@ func validateStability(p *problems, s *Spec) {
 		}
 	}
 	checkPositive(p, "spec.stability.startupTimeout", st.StartupTimeout)
+	checkPositive(p, "spec.stability.conflictBackoff", st.ConflictBackoff)
+	if w, d := s.Metrics.Window.Duration, st.ScaleDownWindow.Duration; w > 0 && d > 0 && d <= w {
+		// A window Prometheus covers only in part (a restart, a series gap) reads low for up to a
+		// window; a longer scale-down window keeps such a reading from ever scaling down.
+		p.addf("spec.stability.scaleDownWindow", "%s is not longer than spec.metrics.window %s: a lower need must outlast one metrics window before a scale-down (set it above %s)",
+			d, w, w)
+	}
 	for i, svc := range s.Services {
 		if st.StartupTimeout.Duration > 0 && svc.StartupTime.Duration > st.StartupTimeout.Duration {
 			p.addf(fmt.Sprintf("spec.services[%d].startupTime", i), "%s is longer than spec.stability.startupTimeout %s",

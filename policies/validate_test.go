@@ -81,6 +81,14 @@ func TestNewValidation(t *testing.T) {
 			`spec.stability.scaleUpCooldown: -1ns is negative`,
 			`spec.services[0].startupTime: 5m0s is longer than spec.stability.startupTimeout 1m0s`,
 			`spec.services[1].startupTime`, `spec.services[2].startupTime`}},
+		{"scale-down window equal to the metrics window", func(d *Document) {
+			d.Spec.Metrics.Window = Duration{time.Minute}
+			d.Spec.Stability.ScaleDownWindow = Duration{time.Minute}
+		}, []string{`spec.stability.scaleDownWindow: 1m0s is not longer than spec.metrics.window 1m0s`}},
+		{"scale-down window just longer than the metrics window", func(d *Document) {
+			d.Spec.Metrics.Window = Duration{time.Minute}
+			d.Spec.Stability.ScaleDownWindow = Duration{time.Minute + time.Second}
+		}, nil},
 		{"budget below minimums", func(d *Document) { d.Spec.Budget.MaxGPUs = 4; d.Spec.Schedules = nil }, []string{
 			`spec.budget.maxGPUs: 4 is below the 5 GPUs the services' minReplicas need`}},
 		{"budget below scheduled floors", func(d *Document) { d.Spec.Budget.MaxGPUs = 6 }, []string{

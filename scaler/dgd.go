@@ -3,11 +3,13 @@ package scaler
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -78,6 +80,9 @@ type Service struct {
 type AdapterState struct {
 	// Found is true when the DGDSA was read.
 	Found bool
+	// Unreadable is true when reading it failed or it does not exist although the service
+	// enables it: the service's replicas are unknown this tick (never read from the DGD instead).
+	Unreadable bool
 	// Replicas is spec.replicas (what tidal or another autoscaler asked for); StatusReplicas is
 	// status.replicas, which mirrors the DGD service's replicas, not ready pods.
 	Replicas, StatusReplicas int32
@@ -117,8 +122,11 @@ func (d Deployment) Observation(name string) planner.ServiceObservation {
 		ReplicasKnown:  s.HasReplicas,
 		GPUsPerReplica: s.GPUsPerReplica(),
 	}
-	if s.Adapter.Found {
+	switch {
+	case s.Adapter.Found:
 		o.Desired, o.ReplicasKnown = s.Adapter.Replicas, true
+	case s.Adapter.Unreadable:
+		o.Desired, o.ReplicasKnown = 0, false
 	}
 	return o
 }
@@ -232,15 +240,17 @@ func (d Deployment) String() string {
 }
 
 // Observe reads a DGD and, for each service that enables its scaling adapter, the DGDSA's /scale,
-// so Observation reports the replica count actually requested. A missing DGDSA leaves
-// Adapter.Found false (Scale reports it when a write is due); other failures, a 403 included,
-// are an *Error. It sends 1 + (services with an adapter) GET requests.
+// so Observation reports the replica count actually requested. A DGD that cannot be read returns
+// an *Error and a zero Deployment; a DGDSA that is missing (ErrAdapterMissing) or cannot be read
+// (a 403 included) marks only its service Unreadable, so the others stay known, and the *Errors
+// are joined in err. It sends 1 + (services with an adapter) GET requests.
 func Observe(ctx context.Context, client dynamic.Interface, namespace, name string) (Deployment, error) {
 	d, err := ReadDeployment(ctx, client, namespace, name)
 	if err != nil {
 		return d, err
 	}
 	ri := client.Resource(AdapterResource).Namespace(namespace)
+	var errs []error
 	for i, s := range d.Services {
 		if !s.AdapterEnabled {
 			continue
@@ -248,16 +258,21 @@ func Observe(ctx context.Context, client dynamic.Interface, namespace, name stri
 		adapter := AdapterName(name, s.Name)
 		u, err := ri.Get(ctx, adapter, metav1.GetOptions{}, "scale")
 		if apierrors.IsNotFound(err) {
+			d.Services[i].Adapter.Unreadable = true
+			errs = append(errs, &Error{Kind: ErrAdapterMissing, Op: "reading the DGDSA scale of " + s.Name,
+				Namespace: namespace, Name: adapter, Err: err})
 			continue
 		}
-		if err != nil {
-			return d, apiError("reading the DGDSA scale", namespace, adapter, err)
+		var scale *autoscalingv1.Scale
+		if err == nil {
+			scale, err = toScale(u)
 		}
-		scale, err := toScale(u)
 		if err != nil {
-			return d, &Error{Kind: ErrAPI, Op: "reading the DGDSA scale", Namespace: namespace, Name: adapter, Err: err}
+			d.Services[i].Adapter.Unreadable = true
+			errs = append(errs, apiError("reading the DGDSA scale", namespace, adapter, err))
+			continue
 		}
 		d.Services[i].Adapter = AdapterState{Found: true, Replicas: scale.Spec.Replicas, StatusReplicas: scale.Status.Replicas}
 	}
-	return d, nil
+	return d, errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -23,6 +24,7 @@ type Actuator struct {
 	client   dynamic.Interface
 	recorder EventRecorder
 	backoff  wait.Backoff
+	lease    func() time.Duration
 }
 
 // ActuatorConfig configures NewActuator.
@@ -33,6 +35,10 @@ type ActuatorConfig struct {
 	Recorder EventRecorder
 	// Backoff paces retries on conflict (zero: client-go's retry.DefaultRetry, 5 steps from 10 ms).
 	Backoff wait.Backoff
+	// Lease, when set, says how long this process may still write (leader.Elector.Remaining):
+	// it is asked right before every update, which is refused (ErrNotLeader) when it returns 0
+	// or less and otherwise sent with a deadline no later than the lease's end. Nil: always.
+	Lease func() time.Duration
 }
 
 // NewActuator returns an Actuator.
@@ -43,13 +49,18 @@ func NewActuator(cfg ActuatorConfig) (*Actuator, error) {
 	if cfg.Backoff.Steps == 0 {
 		cfg.Backoff = retry.DefaultRetry
 	}
-	return &Actuator{client: cfg.Client, recorder: cfg.Recorder, backoff: cfg.Backoff}, nil
+	return &Actuator{client: cfg.Client, recorder: cfg.Recorder, backoff: cfg.Backoff, lease: cfg.Lease}, nil
 }
 
 // Request asks for one DGD service to run Replicas replicas.
 type Request struct {
 	Namespace, Deployment, Service string
 	Replicas                       int32
+	// From is the replica count the decision was made from (planner.ServiceDecision.Current).
+	// The write is a compare-and-swap: it is sent only while the DGDSA's spec.replicas still
+	// equals From, with the resourceVersion read as a precondition, so a decision based on a
+	// stale read fails with ErrChanged and is re-planned instead of overwriting another writer.
+	From int32
 	// Reasons explain the decision (one line each, e.g. planner.Reason.Detail()); they go into
 	// the Event's note, cut to 1 KiB.
 	Reasons []string
@@ -74,10 +85,12 @@ type Result struct {
 func (r Result) Changed() bool { return r.Previous != r.Replicas }
 
 // Scale reads the DGD, checks that the service exists and enables its scaling adapter, then sets
-// the DGDSA's spec.replicas through its /scale subresource: get, compare, update with the
-// resourceVersion read, and on a conflict start again (client-go's retry.RetryOnConflict). An
-// unchanged count sends no update and records no Event. A change records a Scaled Event on the
-// DGDSA carrying the reasons.
+// the DGDSA's spec.replicas through its /scale subresource: get, check that spec.replicas is
+// still req.From (else ErrChanged: nothing is written), check the lease (else ErrNotLeader),
+// update with the resourceVersion read as a precondition, and on a 409 start again (client-go's
+// retry.RetryOnConflict; the re-read is checked against From again, so a conflict never turns
+// into an overwrite). An unchanged count sends no update and records no Event. A change records
+// a Scaled Event on the DGDSA carrying the reasons.
 //
 // Failures return an *Error whose Kind says why (see ErrorKind) and record a Warning Event: on the
 // DGD when the DGD, the service or the adapter is missing or disabled, else on the DGDSA. Nothing
@@ -144,6 +157,15 @@ func (a *Actuator) setReplicas(ctx context.Context, req Request, res *Result) (*
 	if !res.Changed() {
 		return scale, nil
 	}
+	if scale.Spec.Replicas != req.From {
+		return nil, &Error{Kind: ErrChanged, Op: fmt.Sprintf("scaling from %d to %d: spec.replicas is %d",
+			req.From, req.Replicas, scale.Spec.Replicas), Namespace: req.Namespace, Name: res.Adapter}
+	}
+	ctx, cancel, err := a.leaseContext(ctx, req, res.Adapter)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
 	scale.Spec.Replicas = req.Replicas
 	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(scale)
 	if err != nil {
@@ -160,6 +182,21 @@ func (a *Actuator) setReplicas(ctx context.Context, req Request, res *Result) (*
 	}
 	res.Written = !req.DryRun
 	return toScale(u)
+}
+
+// leaseContext checks, right before an update, that this process still provably holds its lease
+// and bounds the update's deadline by the lease's end.
+func (a *Actuator) leaseContext(ctx context.Context, req Request, adapter string) (context.Context, context.CancelFunc, error) {
+	if a.lease == nil {
+		return ctx, func() {}, nil
+	}
+	left := a.lease()
+	if left <= 0 {
+		return nil, nil, &Error{Kind: ErrNotLeader, Op: fmt.Sprintf("scaling to %d", req.Replicas),
+			Namespace: req.Namespace, Name: adapter}
+	}
+	ctx, cancel := context.WithTimeout(ctx, left)
+	return ctx, cancel, nil
 }
 
 // toScale converts the unstructured autoscaling/v1 Scale the dynamic client returns.
@@ -186,8 +223,13 @@ func (a *Actuator) scaleFailed(req Request, dep Deployment, res Result, err erro
 		e = apiError(op, req.Namespace, res.Adapter, err)
 	}
 	reason := ReasonScaleFailed
-	if e.Kind == ErrForbidden {
+	switch e.Kind {
+	case ErrForbidden:
 		reason = ReasonScaleForbidden
+	case ErrChanged:
+		reason = ReasonConflictingWriter
+	case ErrNotLeader:
+		return e // a process that no longer leads records nothing either
 	}
 	a.recorder.Eventf(adapterRef(req.Namespace, res.Adapter, "", ""), nil, corev1.EventTypeWarning,
 		reason, EventAction, "%s", truncate(fmt.Sprintf("cannot scale %s to %d: %v", req.Service, req.Replicas, err), maxNote))

@@ -29,7 +29,7 @@ func BenchmarkScale(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			i++
-			req.Replicas = 4 + int32(i%2)
+			req.From, req.Replicas = req.Replicas, 4+int32(i%2)
 			if _, err := a.Scale(b.Context(), req); err != nil {
 				b.Fatal(err)
 			}

@@ -27,6 +27,11 @@ const (
 	ErrForbidden ErrorKind = "forbidden"
 	// ErrConflict: the scale kept changing under us; retries on conflict ran out.
 	ErrConflict ErrorKind = "conflict"
+	// ErrChanged: the adapter's spec.replicas is no longer the count the decision was made from
+	// (another writer changed it); nothing was written and the next tick re-plans.
+	ErrChanged ErrorKind = "changed"
+	// ErrNotLeader: this process's lease could not be proven valid right before the write.
+	ErrNotLeader ErrorKind = "not-leader"
 	// ErrAPI: any other failure talking to the API server (timeouts, 5xx, bad objects).
 	ErrAPI ErrorKind = "api"
 )
@@ -34,7 +39,7 @@ const (
 // ErrorKinds lists every ErrorKind (for pre-registering metric label values).
 func ErrorKinds() []ErrorKind {
 	return []ErrorKind{ErrDeploymentMissing, ErrServiceMissing, ErrAdapterDisabled, ErrAdapterMissing,
-		ErrForbidden, ErrConflict, ErrAPI}
+		ErrForbidden, ErrConflict, ErrChanged, ErrNotLeader, ErrAPI}
 }
 
 // Error implements error, so a kind can be matched with errors.Is.

@@ -43,6 +43,10 @@ const (
 	ReasonScaleForbidden = "ScaleForbidden"
 	// ReasonScaleFailed: any other failure (conflicts exhausted, API errors).
 	ReasonScaleFailed = "ScaleFailed"
+	// ReasonConflictingWriter: something other than tidal changed the DGDSA's replicas (seen by
+	// the compare-and-swap of a write, or by the planner between ticks); tidal did not overwrite
+	// it and backs off.
+	ReasonConflictingWriter = "ConflictingWriter"
 )
 
 // maxNote is the events.k8s.io/v1 limit on Event.note, in bytes.

@@ -3,6 +3,7 @@ package scaler_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -41,7 +42,7 @@ func TestScaleWritesTheAdapter(t *testing.T) {
 			a := w.actuator(kubetest.Tidal, nil, wait.Backoff{})
 			reasons := []string{"size/sized: 3 -> 5 value=4.2", "clamp/max-replicas: 5 -> 5"}
 			res, err := a.Scale(t.Context(), scaler.Request{
-				Namespace: w.ns, Deployment: dgdName, Service: tt.service, Replicas: tt.to, Reasons: reasons,
+				Namespace: w.ns, Deployment: dgdName, Service: tt.service, Replicas: tt.to, From: tt.from, Reasons: reasons,
 			})
 			if err != nil {
 				t.Fatalf("Scale: %v", err)
@@ -96,7 +97,7 @@ func TestScaleDryRunWritesNothing(t *testing.T) {
 	_, before := w.adapter("VllmDecodeWorker")
 	a := w.actuator(kubetest.Tidal, nil, wait.Backoff{})
 	res, err := a.Scale(t.Context(), scaler.Request{
-		Namespace: w.ns, Deployment: dgdName, Service: "VllmDecodeWorker", Replicas: 6, DryRun: true,
+		Namespace: w.ns, Deployment: dgdName, Service: "VllmDecodeWorker", Replicas: 6, From: 3, DryRun: true,
 		Reasons: []string{"size/sized: 3 -> 6"},
 	})
 	if err != nil {
@@ -120,7 +121,8 @@ func TestScaleDryRunWritesNothing(t *testing.T) {
 func TestScaleRetriesOnConflict(t *testing.T) {
 	tests := []struct {
 		name      string
-		conflicts int // concurrent writes provoked after a read of /scale
+		conflicts int  // concurrent writes provoked after a read of /scale
+		replicas  bool // they change spec.replicas (another autoscaler), else only a label
 		backoff   wait.Backoff
 		wantKind  scaler.ErrorKind
 		want      scaler.Result
@@ -129,23 +131,29 @@ func TestScaleRetriesOnConflict(t *testing.T) {
 		wantEvent    string
 	}{
 		{
-			name: "one conflict, then the update lands", conflicts: 1,
-			want:         scaler.Result{Previous: 11, Replicas: 5, Written: true, Attempts: 2},
+			name: "a label change, then the update lands", conflicts: 1,
+			want:         scaler.Result{Previous: 3, Replicas: 5, Written: true, Attempts: 2},
 			wantReplicas: 5, wantEvent: scaler.ReasonScaled,
 		},
 		{
-			name: "conflicts until retries run out", conflicts: 100, backoff: wait.Backoff{Steps: 3, Duration: time.Millisecond},
-			// Three reads saw 3, 11, 12; the writer's third value, 13, stays.
-			wantKind: scaler.ErrConflict, want: scaler.Result{Previous: 12, Replicas: 5, Attempts: 3},
-			wantReplicas: 13, wantEvent: scaler.ReasonScaleFailed,
+			name: "label changes until retries run out", conflicts: 100, backoff: wait.Backoff{Steps: 3, Duration: time.Millisecond},
+			wantKind: scaler.ErrConflict, want: scaler.Result{Previous: 3, Replicas: 5, Attempts: 3},
+			wantReplicas: 3, wantEvent: scaler.ReasonScaleFailed,
+		},
+		{
+			// The 409 is not retried into an overwrite: the re-read no longer shows the count the
+			// decision was made from, so nothing is written and the other writer's 11 stays.
+			name: "another writer's replicas are never overwritten", conflicts: 1, replicas: true,
+			wantKind: scaler.ErrChanged, want: scaler.Result{Previous: 11, Replicas: 5, Attempts: 1},
+			wantReplicas: 11, wantEvent: scaler.ReasonConflictingWriter,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, true)
-			other := &concurrentWriter{w: w, left: tt.conflicts}
+			other := &concurrentWriter{w: w, left: tt.conflicts, replicas: tt.replicas}
 			a := w.actuator(kubetest.Tidal, other.wrap, tt.backoff)
-			res, err := a.Scale(t.Context(), scaler.Request{Namespace: w.ns, Deployment: dgdName, Service: "VllmDecodeWorker", Replicas: 5})
+			res, err := a.Scale(t.Context(), scaler.Request{Namespace: w.ns, Deployment: dgdName, Service: "VllmDecodeWorker", Replicas: 5, From: 3})
 			if got := scaler.KindOf(err); got != tt.wantKind {
 				t.Fatalf("Scale error %v of kind %q, want kind %q", err, got, tt.wantKind)
 			}
@@ -161,14 +169,55 @@ func TestScaleRetriesOnConflict(t *testing.T) {
 	}
 }
 
+// TestScaleIsConditionalOnTheDecision: a decision made from a count the adapter no longer holds
+// (a stale read, another writer) writes nothing; a lease that cannot be proven writes nothing.
+func TestScaleIsConditionalOnTheDecision(t *testing.T) {
+	tests := []struct {
+		name     string
+		from     int32
+		lease    func() time.Duration
+		wantKind scaler.ErrorKind
+	}{
+		{name: "decided from 2, adapter holds 3", from: 2, wantKind: scaler.ErrChanged},
+		{name: "lease expired", from: 3, lease: func() time.Duration { return 0 }, wantKind: scaler.ErrNotLeader},
+		{name: "lease valid", from: 3, lease: func() time.Duration { return time.Minute }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, true)
+			_, before := w.adapter("VllmDecodeWorker")
+			dyn, err := dynamic.NewForConfig(w.cluster.Config(kubetest.Tidal))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := scaler.NewActuator(scaler.ActuatorConfig{Client: dyn, Recorder: w.events, Lease: tt.lease})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := a.Scale(t.Context(), scaler.Request{Namespace: w.ns, Deployment: dgdName, Service: "VllmDecodeWorker", Replicas: 6, From: tt.from})
+			if got := scaler.KindOf(err); got != tt.wantKind {
+				t.Fatalf("Scale error %v of kind %q, want kind %q", err, got, tt.wantKind)
+			}
+			got, after := w.adapter("VllmDecodeWorker")
+			if tt.wantKind != "" && (got != 3 || after != before || res.Written || res.Attempts != 0) {
+				t.Errorf("refused write changed the DGDSA: replicas %d, resourceVersion %s -> %s, result %+v", got, before, after, res)
+			}
+			if tt.wantKind == "" && got != 6 {
+				t.Errorf("DGDSA spec.replicas = %d, want 6", got)
+			}
+		})
+	}
+}
+
 // concurrentWriter wraps the actuator's client: after each of the first `left` reads of a DGDSA's
 // /scale it sets that DGDSA's spec.replicas to 11, 12, ... as Admin, so the actuator's update,
 // which carries the resourceVersion it read, meets a real 409 Conflict from the API server.
 type concurrentWriter struct {
-	w     *world
-	mu    sync.Mutex
-	left  int
-	wrote int32
+	w        *world
+	mu       sync.Mutex
+	left     int
+	replicas bool // set spec.replicas; else touch a label (a 409 that changes no count)
+	wrote    int32
 }
 
 func (c *concurrentWriter) wrap(d dynamic.Interface) dynamic.Interface {
@@ -188,7 +237,9 @@ func (c *concurrentWriter) interfere(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := unstructured.SetNestedField(u.Object, int64(10+c.wrote), "spec", "replicas"); err != nil {
+	if !c.replicas {
+		u.SetLabels(map[string]string{"touched": fmt.Sprint(c.wrote)})
+	} else if err := unstructured.SetNestedField(u.Object, int64(10+c.wrote), "spec", "replicas"); err != nil {
 		return err
 	}
 	_, err = c.w.adapters().Update(ctx, u, metav1.UpdateOptions{})
@@ -233,7 +284,7 @@ func (r interferingNamespaced) Get(ctx context.Context, name string, opts metav1
 func TestObserveReadsTheAdapters(t *testing.T) {
 	w := newWorld(t, true)
 	a := w.actuator(kubetest.Tidal, nil, wait.Backoff{})
-	if _, err := a.Scale(t.Context(), scaler.Request{Namespace: w.ns, Deployment: dgdName, Service: "VllmDecodeWorker", Replicas: 6}); err != nil {
+	if _, err := a.Scale(t.Context(), scaler.Request{Namespace: w.ns, Deployment: dgdName, Service: "VllmDecodeWorker", Replicas: 6, From: 3}); err != nil {
 		t.Fatalf("Scale: %v", err)
 	}
 	dyn, err := dynamic.NewForConfig(w.cluster.Config(kubetest.Tidal))

@@ -64,7 +64,7 @@ func TestScaleRefusesAndWritesNothingElse(t *testing.T) {
 			dgdBefore, adaptersBefore := w.dgdVersion(), w.adapterVersions()
 			a := w.actuator(tt.user, nil, wait.Backoff{})
 			_, err := a.Scale(t.Context(), scaler.Request{
-				Namespace: w.ns, Deployment: tt.deployment, Service: tt.service, Replicas: 7, DryRun: tt.dryRun,
+				Namespace: w.ns, Deployment: tt.deployment, Service: tt.service, Replicas: 7, From: 3, DryRun: tt.dryRun,
 			})
 			if !errors.Is(err, tt.wantKind) || scaler.KindOf(err) != tt.wantKind {
 				t.Fatalf("Scale error %v (kind %q), want kind %q", err, scaler.KindOf(err), tt.wantKind)

@@ -190,7 +190,7 @@ func TestScaleForbiddenOnTheWrite(t *testing.T) {
 			_, before := w.adapter("VllmDecodeWorker")
 			a := w.actuator(kubetest.Nobody, nil, wait.Backoff{})
 			_, err := a.Scale(t.Context(), scaler.Request{
-				Namespace: w.ns, Deployment: dgdName, Service: "VllmDecodeWorker", Replicas: 7, DryRun: dryRun,
+				Namespace: w.ns, Deployment: dgdName, Service: "VllmDecodeWorker", Replicas: 7, From: 3, DryRun: dryRun,
 			})
 			if scaler.KindOf(err) != scaler.ErrForbidden {
 				t.Fatalf("Scale error %v (kind %q), want kind %q", err, scaler.KindOf(err), scaler.ErrForbidden)

@@ -29,23 +29,24 @@ func newLoopDecisions(loop *planner.Loop) loopDecisions {
 // Desired implements keda.Decisions.
 func (l loopDecisions) Desired(policy, service string) (keda.Decision, error) {
 	t, ok := l.latest(policy)
+	qp, qs := policies.Clip(policy), policies.Clip(service) // the caller's strings, as echoed
 	if !ok {
 		if slices.Contains(l.policies(), policy) {
-			return keda.Decision{}, fmt.Errorf("policy %q has not completed its first tick: %w", policy, keda.ErrNoDecision)
+			return keda.Decision{}, fmt.Errorf("policy %q has not completed its first tick: %w", qp, keda.ErrNoDecision)
 		}
-		return keda.Decision{}, fmt.Errorf("policy %q is not loaded: %w", policy, keda.ErrUnknown)
+		return keda.Decision{}, fmt.Errorf("policy %q is not loaded: %w", qp, keda.ErrUnknown)
 	}
 	svc, ok := t.Policy.Service(service)
 	if !ok {
-		return keda.Decision{}, fmt.Errorf("policy %q has no service %q: %w", policy, service, keda.ErrUnknown)
+		return keda.Decision{}, fmt.Errorf("policy %q has no service %q: %w", qp, qs, keda.ErrUnknown)
 	}
 	if svc.Actuation != policies.ActuationKEDA {
 		return keda.Decision{}, fmt.Errorf("policy %q service %q has actuation %q, not %q: %w",
-			policy, service, svc.Actuation, policies.ActuationKEDA, keda.ErrNotKEDA)
+			qp, qs, svc.Actuation, policies.ActuationKEDA, keda.ErrNotKEDA)
 	}
 	d, ok := t.Decision.Service(service)
 	if !ok || t.Outcome == planner.OutcomeFailed {
-		return keda.Decision{}, fmt.Errorf("policy %q service %q: the last tick decided nothing: %w", policy, service, keda.ErrNoDecision)
+		return keda.Decision{}, fmt.Errorf("policy %q service %q: the last tick decided nothing: %w", qp, qs, keda.ErrNoDecision)
 	}
 	return keda.Decision{Replicas: d.Desired, Time: t.Time, Interval: t.Policy.Planning.Interval}, nil
 }

@@ -23,10 +23,19 @@ type policyWatcher struct {
 	clock  clock.Clock
 	every  time.Duration
 	logger *slog.Logger
-	// apply receives a new set that loaded cleanly; rejected is told about a bad one.
-	apply    func([]policies.Policy)
-	rejected func(error)
-	last     [sha256.Size]byte
+	// apply receives a new set that loaded cleanly; rejected is told about a bad one;
+	// unreadable about each new problem reading the files (not again while it persists).
+	apply      func([]policies.Policy)
+	rejected   func(error)
+	unreadable func(error)
+	// healthy, if set, is told after every poll whether the files were readable and their
+	// content is the running set (false while unreadable or while a rejected set is in place).
+	healthy func(bool)
+	last    [sha256.Size]byte
+	// readErr is the last read problem reported ("" when the files were read); bad marks that
+	// the content at last is a rejected set.
+	readErr string
+	bad     bool
 }
 
 // run polls until ctx ends. The first poll compares against the hash taken by init.
@@ -52,29 +61,54 @@ func (w *policyWatcher) init() {
 
 // poll reloads when the content changed: a set that loads cleanly is applied, a bad one is
 // logged with every problem and rejected, and the running set stays. An unchanged bad set is not
-// reported again.
+// reported again, nor is an unchanged read problem (an unreadable or emptied directory): each is
+// logged and counted once, when it appears, and its end is logged too.
 func (w *policyWatcher) poll() {
 	h, err := contentHash(w.path)
 	if err != nil {
-		w.logger.Warn("cannot read the policies to check for changes; keeping the running set", "path", w.path, "err", err)
+		if msg := err.Error(); msg != w.readErr {
+			w.readErr = msg
+			w.logger.Warn("cannot read the policies to check for changes; keeping the running set until they are readable",
+				"path", w.path, "err", err)
+			if w.unreadable != nil {
+				w.unreadable(err)
+			}
+		}
+		w.report(false)
 		return
 	}
+	if w.readErr != "" {
+		w.readErr = ""
+		w.logger.Info("the policies are readable again", "path", w.path)
+	}
 	if h == w.last {
+		w.report(!w.bad)
 		return
 	}
 	w.last = h
+	w.bad = false
 	ps, err := policies.Load(w.path)
 	if err != nil {
+		w.bad = true
 		logProblems(w.logger, "rejected the changed policies; the last good set keeps running", err)
 		w.rejected(err)
+		w.report(false)
 		return
 	}
+	defer w.report(true)
 	names := make([]string, len(ps))
 	for i, p := range ps {
 		names[i] = p.Name
 	}
 	w.logger.Info("reloaded the policies", "path", w.path, "policies", names)
 	w.apply(ps)
+}
+
+// report tells healthy, if set, how the last poll went.
+func (w *policyWatcher) report(ok bool) {
+	if w.healthy != nil {
+		w.healthy(ok)
+	}
 }
 
 // contentHash hashes the names and contents of the policy files under path (as policies.Files

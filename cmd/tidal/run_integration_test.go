@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 
 	"github.com/tidal-planner/tidal/cmd/tidal/ops"
@@ -237,6 +238,13 @@ func (l *writeLog) waitFor(t *testing.T, adapter string, since time.Time, limit 
 	return scaleWrite{}
 }
 
+// snapshot returns a copy of the writes seen so far.
+func (l *writeLog) snapshot() []scaleWrite {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]scaleWrite(nil), l.writes...)
+}
+
 func (l *writeLog) all() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -264,7 +272,7 @@ spec:
     model: qwen
     window: 10s
   planning: {interval: %s, headroom: 0, forecast: {method: last, seasonality: 1m, history: 2m}}
-  stability: {scaleDownWindow: 4s, maxStepDown: 10, startupTimeout: 30s}
+  stability: {scaleDownWindow: 12s, maxStepDown: 10, startupTimeout: 30s}
 `, w.ns, e2eDGD, e2eFrontend, e2eRPSPerRep, e2eWorker, w.prom.URL(), e2eInterval)
 	path := filepath.Join(dir, "e2e.yaml")
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
@@ -294,6 +302,16 @@ func (w *e2eWorld) startTidal(f runFlags, logs io.Writer) *tidal {
 // startTidalWith is startTidal with the API client's transport wrapped by wrap (if not nil).
 func (w *e2eWorld) startTidalWith(f runFlags, logs io.Writer, wrap func(http.RoundTripper) http.RoundTripper) *tidal {
 	w.t.Helper()
+	cfg := w.cluster.Config(kubetest.Tidal)
+	if wrap != nil {
+		cfg.Wrap(wrap)
+	}
+	return w.startTidalConfig(f, logs, cfg)
+}
+
+// startTidalConfig is startTidal with the given client configuration (e.g. through a proxy).
+func (w *e2eWorld) startTidalConfig(f runFlags, logs io.Writer, cfg *rest.Config) *tidal {
+	w.t.Helper()
 	ps, err := policies.Load(f.policies)
 	if err != nil {
 		w.t.Fatal(err)
@@ -305,10 +323,6 @@ func (w *e2eWorld) startTidalWith(f runFlags, logs io.Writer, wrap func(http.Rou
 	ctx, cancel := context.WithCancel(context.Background())
 	td := &tidal{cancel: cancel, done: make(chan error, 1), addr: ln.Addr().String()}
 	started := make(chan struct{})
-	cfg := w.cluster.Config(kubetest.Tidal)
-	if wrap != nil {
-		cfg.Wrap(wrap)
-	}
 	d := deps{clock: clock.RealClock{}, rest: cfg, listener: ln,
 		logger:  slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		started: func(l *planner.Loop, r *ops.Recorder) { td.loop, td.rec = l, r; close(started) },
@@ -377,7 +391,7 @@ func TestRunEndToEnd(t *testing.T) {
 	w.setLoad(e2eBaseRate)
 	back := w.writes.waitFor(t, frontend, down, 90*time.Second, func(n int32) bool { return n == 2 })
 	t.Logf("reaction to a 3x load step (interval %s, scrape %s, window 10s): first /scale write after %s (-> %d), "+
-		"target 5 reached after %s; back to 2 after %s of the step down (scale-down window 4s)",
+		"target 5 reached after %s; back to 2 after %s of the step down (scale-down window 12s)",
 		e2eInterval, e2eScrape, first.at.Sub(step).Round(time.Millisecond), first.replicas,
 		peak.at.Sub(step).Round(time.Millisecond), back.at.Sub(down).Round(time.Millisecond))
 	fmt.Printf("E2E reaction: first write %s, target reached %s, scale-down %s\n",

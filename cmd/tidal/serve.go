@@ -65,15 +65,27 @@ func serve(ctx context.Context, f runFlags, ps []policies.Policy, d deps) error 
 		return err
 	}
 	defer stopEvents()
-	act, err := scaler.NewActuator(scaler.ActuatorConfig{Client: dyn, Recorder: events})
-	if err != nil {
-		return err
-	}
 	rec := ops.NewRecorder(ops.Options{Kind: errorKind})
 	var leading atomic.Bool
 	leading.Store(!f.leaderElect)
 	rec.SetLeader(!f.leaderElect)
-	loop, err := newLoop(f, d, cluster{client: dyn, actuator: act}, rec, leading.Load)
+	var elector *leader.Elector
+	may := leading.Load // may this process write now
+	var lease func() time.Duration
+	if f.leaderElect {
+		if elector, err = newElector(f, d, kube, &leading, rec); err != nil {
+			return err
+		}
+		// client-go's leading flag lags a lost lease by up to the renew deadline: a write also
+		// needs the lease proven valid, checked again by the actuator right before it is sent.
+		lease = elector.Remaining
+		may = func() bool { return leading.Load() && elector.Remaining() > 0 }
+	}
+	act, err := scaler.NewActuator(scaler.ActuatorConfig{Client: dyn, Recorder: events, Lease: lease})
+	if err != nil {
+		return err
+	}
+	loop, err := newLoop(f, d, cluster{client: dyn, actuator: act, leading: may}, rec, may)
 	if err != nil {
 		return err
 	}
@@ -81,20 +93,15 @@ func serve(ctx context.Context, f runFlags, ps []policies.Policy, d deps) error 
 	if d.started != nil {
 		d.started(loop, rec)
 	}
-	var elector *leader.Elector
-	if f.leaderElect {
-		if elector, err = newElector(f, kube, &leading, rec, d.logger); err != nil {
-			return err
-		}
-	}
 	return runAll(ctx, f, d, loop, rec, elector)
 }
 
 // newLoop wires the planning loop to Prometheus, the cluster and the recorder.
 func newLoop(f runFlags, d deps, c cluster, rec *ops.Recorder, leading func() bool) (*planner.Loop, error) {
 	prom := metrics.New(metrics.Options{})
+	observer := &watchedObserver{next: prom, rec: rec, logger: d.logger}
 	cfg := planner.LoopConfig{
-		Clock: d.clock, Observer: prom, Replicas: c, Applier: c, Recorder: tickNotifier{rec, d.kedaChanges}, Logger: d.logger,
+		Clock: d.clock, Observer: observer, Replicas: c, Applier: c, Recorder: tickNotifier{rec, d.kedaChanges}, Logger: d.logger,
 		DryRun: f.dryRun, Leading: leading, Spread: true, NewState: stateBuilder(d.logger),
 	}
 	if f.backfill {
@@ -106,14 +113,18 @@ func newLoop(f runFlags, d deps, c cluster, rec *ops.Recorder, leading func() bo
 	return planner.NewLoop(cfg)
 }
 
-// setPolicies hands a policy set to the loop and the recorder.
-func setPolicies(loop *planner.Loop, rec *ops.Recorder, ps []policies.Policy) {
+// setPolicies hands a policy set to the loop and the recorder; it reports false (and changes
+// nothing) once the loop has stopped.
+func setPolicies(loop *planner.Loop, rec *ops.Recorder, ps []policies.Policy) bool {
 	names := make([]string, len(ps))
 	for i, p := range ps {
 		names[i] = p.Name
 	}
-	loop.Update(ps)
+	if err := loop.Update(ps); err != nil {
+		return false
+	}
 	rec.SetPolicies(names)
+	return true
 }
 
 // runAll runs the loop, the ops server, the policy watcher and the election until ctx ends. The
@@ -142,8 +153,14 @@ func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *op
 	}
 	if f.reloadEvery > 0 {
 		w := &policyWatcher{path: f.policies, clock: d.clock, every: f.reloadEvery, logger: d.logger,
-			apply:    func(ps []policies.Policy) { setPolicies(loop, rec, ps); rec.Reloaded(true) },
-			rejected: func(error) { rec.Reloaded(false) }}
+			apply: func(ps []policies.Policy) {
+				if setPolicies(loop, rec, ps) {
+					rec.Reloaded(true)
+				}
+			},
+			rejected:   func(error) { rec.Reloaded(false) },
+			unreadable: func(error) { rec.PolicySourceUnreadable() },
+			healthy:    rec.SetPolicySourceOK}
 		w.init()
 		wg.Go(func() { w.run(ctx) })
 	}
@@ -159,7 +176,8 @@ func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *op
 }
 
 // newElector builds the Lease elector; leading and the tidal_leader metric follow it.
-func newElector(f runFlags, kube kubernetes.Interface, leading *atomic.Bool, rec *ops.Recorder, logger *slog.Logger) (*leader.Elector, error) {
+func newElector(f runFlags, d deps, kube kubernetes.Interface, leading *atomic.Bool, rec *ops.Recorder) (*leader.Elector, error) {
+	logger := d.logger
 	lease := leaseNamespace(f.leaseNamespace) + "/" + f.leaseName
 	id := identity(f.identity)
 	set := func(v bool) {
@@ -169,7 +187,7 @@ func newElector(f runFlags, kube kubernetes.Interface, leading *atomic.Bool, rec
 	return leader.New(leader.Config{
 		Client: kube, Namespace: leaseNamespace(f.leaseNamespace), Name: f.leaseName, Identity: id,
 		LeaseDuration: f.leaseDuration, RenewDeadline: f.renewDeadline, RetryPeriod: f.retryPeriod,
-		ReleaseOnCancel: true,
+		ReleaseOnCancel: true, Clock: d.clock,
 		OnStartedLeading: func(context.Context) {
 			logger.Info("leading: this process now writes decisions", "lease", lease, "identity", id)
 			set(true)

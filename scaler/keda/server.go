@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"k8s.io/utils/clock"
+
+	"github.com/tidal-planner/tidal/policies"
 )
 
 // Metadata keys a ScaledObject trigger sets in scalerMetadata.
@@ -141,7 +143,7 @@ func (s *Server) GetMetrics(_ context.Context, req *externalscaler.GetMetricsReq
 	}
 	name := MetricName(policy, service)
 	if m := req.GetMetricName(); m != "" && !strings.EqualFold(m, name) {
-		return nil, status.Errorf(codes.NotFound, "metric %q: this target serves %q", m, name)
+		return nil, status.Errorf(codes.NotFound, "metric %q: this target serves %q", policies.Clip(m), policies.Clip(name))
 	}
 	v := &externalscaler.MetricValue{MetricName: name, MetricValue: int64(d.Replicas)}
 	return &externalscaler.GetMetricsResponse{MetricValues: []*externalscaler.MetricValue{v}}, nil
@@ -154,7 +156,8 @@ func (s *Server) target(ref *externalscaler.ScaledObjectRef) (policy, service st
 	if policy == "" || service == "" {
 		err = status.Errorf(codes.InvalidArgument,
 			"ScaledObject %s/%s: trigger metadata must set %q (the tidal policy's metadata.name) and %q (the DGD service); got policy=%q service=%q",
-			ref.GetNamespace(), ref.GetName(), KeyPolicy, KeyService, policy, service)
+			policies.Clip(ref.GetNamespace()), policies.Clip(ref.GetName()), KeyPolicy, KeyService,
+			policies.Clip(policy), policies.Clip(service))
 		s.cfg.Logger.Debug("KEDA call refused", "err", err)
 	}
 	return policy, service, err
@@ -171,7 +174,7 @@ func (s *Server) lookup(ref *externalscaler.ScaledObjectRef) (policy, service st
 	age := s.cfg.Clock.Since(d.Time)
 	if limit := time.Duration(s.cfg.StaleAfter) * d.Interval; age > limit {
 		err = fmt.Errorf("policy %q service %q: the last decision is %s old, more than %d planning intervals (%s): %w",
-			policy, service, age.Round(time.Millisecond), s.cfg.StaleAfter, limit, ErrNoDecision)
+			policies.Clip(policy), policies.Clip(service), age.Round(time.Millisecond), s.cfg.StaleAfter, limit, ErrNoDecision)
 		return policy, service, d, s.refuse(ref, err)
 	}
 	return policy, service, d, nil
@@ -188,6 +191,8 @@ func (s *Server) refuse(ref *externalscaler.ScaledObjectRef, err error) error {
 	case errors.Is(err, ErrNotKEDA):
 		code = codes.FailedPrecondition
 	}
-	s.cfg.Logger.Debug("KEDA call refused", "scaledObject", ref.GetNamespace()+"/"+ref.GetName(), "code", code.String(), "err", err)
-	return status.Error(code, err.Error())
+	msg := policies.ClipTo(err.Error(), policies.MaxMessage) // Decisions may echo the caller's strings
+	s.cfg.Logger.Debug("KEDA call refused", "scaledObject", policies.Clip(ref.GetNamespace()+"/"+ref.GetName()),
+		"code", code.String(), "err", msg)
+	return status.Error(code, msg)
 }

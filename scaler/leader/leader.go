@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/utils/clock"
 )
 
 // DefaultLeaseName is the Lease tidal's shipped RBAC (deploy/rbac) lets it get and update.
@@ -46,6 +47,9 @@ type Config struct {
 	OnStoppedLeading func()
 	// OnNewLeader runs when the observed leader changes, with its identity. Optional.
 	OnNewLeader func(identity string)
+	// Clock times renewals for Remaining (default clock.RealClock{}). client-go's own timers
+	// always use the real clock.
+	Clock clock.PassiveClock
 }
 
 // Elector campaigns for the Lease. IsLeader, Leader and Check are safe for concurrent use.
@@ -53,9 +57,10 @@ type Elector struct {
 	cfg     Config
 	healthz *leaderelection.HealthzAdaptor
 
-	mu      sync.Mutex // guards leading and leader
-	leading bool
-	leader  string
+	mu        sync.Mutex // guards leading, leader and renewedAt
+	leading   bool
+	leader    string
+	renewedAt time.Time // start of the last successful acquire or renew (zero: none valid)
 }
 
 // New checks cfg, applies the defaults and returns an Elector that has not started campaigning.
@@ -69,6 +74,9 @@ func New(cfg Config) (*Elector, error) {
 	cfg.LeaseDuration = orDefault(cfg.LeaseDuration, DefaultLeaseDuration)
 	cfg.RenewDeadline = orDefault(cfg.RenewDeadline, DefaultRenewDeadline)
 	cfg.RetryPeriod = orDefault(cfg.RetryPeriod, DefaultRetryPeriod)
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
 	if !(cfg.LeaseDuration > cfg.RenewDeadline && cfg.RenewDeadline > cfg.RetryPeriod) {
 		return nil, fmt.Errorf("creating the leader elector: want leaseDuration %v > renewDeadline %v > retryPeriod %v",
 			cfg.LeaseDuration, cfg.RenewDeadline, cfg.RetryPeriod)
@@ -102,11 +110,12 @@ func (e *Elector) Run(ctx context.Context) {
 
 // elector builds one round's client-go LeaderElector.
 func (e *Elector) elector() (*leaderelection.LeaderElector, error) {
-	lock := &resourcelock.LeaseLock{
+	var lock resourcelock.Interface = &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Namespace: e.cfg.Namespace, Name: e.cfg.Name},
 		Client:     e.cfg.Client.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: e.cfg.Identity},
 	}
+	lock = renewLock{Interface: lock, e: e}
 	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock:          lock,
 		LeaseDuration: e.cfg.LeaseDuration, RenewDeadline: e.cfg.RenewDeadline, RetryPeriod: e.cfg.RetryPeriod,
@@ -146,6 +155,7 @@ func (e *Elector) stopped() {
 	e.mu.Lock()
 	was := e.leading
 	e.leading = false
+	e.renewedAt = time.Time{}
 	e.mu.Unlock()
 	if was && e.cfg.OnStoppedLeading != nil {
 		e.cfg.OnStoppedLeading()
@@ -161,7 +171,8 @@ func (e *Elector) newLeader(identity string) {
 	}
 }
 
-// IsLeader reports whether this candidate holds the Lease now.
+// IsLeader reports whether client-go considers this candidate the leader. It may still say true
+// for up to RenewDeadline after the Lease was lost (a paused process): writers must ask Remaining.
 func (e *Elector) IsLeader() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()

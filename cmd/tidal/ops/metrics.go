@@ -40,7 +40,8 @@ type metrics struct {
 	reasons, errors, decisions          *prometheus.CounterVec
 	reloads                             *prometheus.CounterVec
 	tickDuration                        prometheus.Histogram
-	leader, policies                    prometheus.Gauge
+	leader, policies, sourceOK          prometheus.Gauge
+	conflicting                         *prometheus.GaugeVec
 }
 
 func gauge(name, help string, labels ...string) *prometheus.GaugeVec {
@@ -71,15 +72,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reasons:     counter("decision_reasons_total", "Reasons recorded by decisions, by pipeline step and code.", append(svc, lStep, lCode)...),
 		errors:      counter("errors_total", "Tick errors by stage and kind.", lPolicy, lStage, lKind),
 		decisions:   counter("decisions_total", "Ticks by outcome (applied, no-change, dry-run, follower, failed).", lPolicy, lOutcome),
-		reloads:     counter("policy_reloads_total", "Policy reloads by result (applied, rejected).", lResult),
+		reloads:     counter("policy_reloads_total", "Policy reloads by result (applied, rejected, unreadable: counted once per new problem reading the files).", lResult),
 		tickDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "tidal", Name: "tick_duration_seconds",
 			Help: "Duration of one policy tick (observe, plan, apply).", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
 		leader:   prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "tidal", Name: "leader", Help: "1 while this process holds the leader lease (or runs without election)."}),
 		policies: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "tidal", Name: "policies", Help: "Policies being planned."}),
+		sourceOK: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "tidal", Name: "policy_source_ok",
+			Help: "1 when the policy files were readable at the last reload poll and are the running set; 0 while unreadable, emptied or rejected."}),
 	}
+	m.conflicting = gauge("conflicting_writer", "1 while tidal leaves a service alone because another writer changed its replicas (Event ConflictingWriter); 0 otherwise.", svc...)
+	m.sourceOK.Set(1)
 	reg.MustRegister(m.desired, m.current, m.ready, m.need, m.held, m.bounds, m.plannedLoad, m.observed,
 		m.missing, m.gpus, m.shortfall, m.lastTick, m.reasons, m.errors, m.decisions, m.reloads,
-		m.tickDuration, m.leader, m.policies,
+		m.tickDuration, m.leader, m.policies, m.sourceOK, m.conflicting,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -117,6 +122,7 @@ func (m *metrics) recordService(p policies.Policy, t planner.Tick, s planner.Ser
 	m.ready.WithLabelValues(lv...).Set(float64(s.Ready))
 	m.need.WithLabelValues(lv...).Set(s.Need)
 	m.held.WithLabelValues(lv...).Set(boolFloat(s.Held))
+	m.conflicting.WithLabelValues(lv...).Set(boolFloat(backingOff(s)))
 	if b, ok := p.BoundsAt(s.Name, t.Time); ok {
 		m.bounds.WithLabelValues(append(lv, "min")...).Set(float64(b.Min))
 		m.bounds.WithLabelValues(append(lv, "max")...).Set(float64(b.Max))
@@ -146,7 +152,7 @@ func (m *metrics) recordObservations(policy string, o planner.Observations) {
 func (m *metrics) forget(policy string) {
 	l := prometheus.Labels{lPolicy: policy}
 	for _, g := range []*prometheus.GaugeVec{m.desired, m.current, m.ready, m.need, m.held, m.bounds,
-		m.plannedLoad, m.observed, m.missing, m.gpus, m.shortfall, m.lastTick} {
+		m.plannedLoad, m.observed, m.missing, m.gpus, m.shortfall, m.lastTick, m.conflicting} {
 		g.DeletePartialMatch(l)
 	}
 	for _, c := range []*prometheus.CounterVec{m.reasons, m.errors, m.decisions} {
@@ -172,6 +178,16 @@ func signalValues(o planner.Observations) []namedValue {
 		{string(policies.SignalInputTokensPercentile), o.InputTokensPercentile},
 		{string(policies.SignalOutputTokensPercentile), o.OutputTokensPercentile},
 	}
+}
+
+// backingOff reports whether the decision leaves the service to another writer.
+func backingOff(s planner.ServiceDecision) bool {
+	for _, r := range s.Reasons {
+		if r.Code == planner.CodeWriterBackoff {
+			return true
+		}
+	}
+	return false
 }
 
 func boolFloat(b bool) float64 {

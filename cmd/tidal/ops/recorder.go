@@ -86,6 +86,24 @@ func (r *Recorder) Reloaded(ok bool) {
 	r.metrics.reloads.WithLabelValues(res).Inc()
 }
 
+// ObserveFailed counts one tick of a policy whose Prometheus reads failed with the given kind
+// in tidal_errors_total{stage="observe"}. The planner holds on such ticks: the reads become
+// missing values, not tick errors, so the wiring reports them here.
+func (r *Recorder) ObserveFailed(policy, kind string) {
+	r.metrics.errors.WithLabelValues(policy, string(planner.StageObserve), kind).Inc()
+}
+
+// PolicySourceUnreadable counts a new problem reading the policy files (an unreadable or
+// emptied directory) as a reload with result "unreadable"; the caller reports each problem once,
+// not every poll.
+func (r *Recorder) PolicySourceUnreadable() {
+	r.metrics.reloads.WithLabelValues("unreadable").Inc()
+}
+
+// SetPolicySourceOK sets tidal_policy_source_ok: 1 when the policy files were readable at the
+// last poll and are the running set, 0 while they are unreadable or a rejected set is in place.
+func (r *Recorder) SetPolicySourceOK(ok bool) { r.metrics.sourceOK.Set(boolFloat(ok)) }
+
 // SetLeader records whether this process holds the leader lease.
 func (r *Recorder) SetLeader(leading bool) { r.metrics.leader.Set(boolFloat(leading)) }
 
