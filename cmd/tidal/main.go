@@ -24,6 +24,7 @@ type command struct {
 // commands lists the subcommands in the order --help shows them.
 func commands() []command {
 	return []command{
+		{"doctor", "check a set-up before trusting tidal with it: a checklist with a fix per failure", runDoctor},
 		{"forecast", "replay a load series with rolling-origin forecasts and score the methods", runForecast},
 		{"run", "run the planner: observe, plan and scale every policy's deployment", runRun},
 		{"simulate", "replay a workload against a simulated deployment and compare planners", runSimulate},
