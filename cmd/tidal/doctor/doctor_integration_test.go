@@ -87,13 +87,13 @@ func TestDoctor(t *testing.T) {
 			mutate:   func(_ *world, _ *policies.Policy, cfg *doctor.Config) { cfg.ServiceAccount = "other/nobody" },
 			wantFail: []string{"rbac ServiceAccount other/nobody", "rbac ServiceAccount other/nobody"}, fixHas: "deploy/rbac"},
 		{name: "model label wrong", setup: func(w *world) { w.createDGD(true, frontend, worker) },
-			mutate: func(w *world, p *policies.Policy, _ *doctor.Config) { *p = w.policyWithModel("Model-Typo") },
+			mutate:   func(w *world, p *policies.Policy, _ *doctor.Config) { *p = w.policyWithModel("Model-Typo") },
 			wantFail: []string{"signal inputTokens", "signal outputTokens", "signal requestRate"},
 			fixHas:   `model="model-%s"`},
 		{name: "Prometheus unreachable", setup: func(w *world) { w.createDGD(true, frontend, worker) },
 			mutate:   func(_ *world, p *policies.Policy, _ *doctor.Config) { p.Metrics.PrometheusURL = "http://127.0.0.1:1" },
 			wantFail: []string{"prometheus"}, fixHas: "--prometheus-url",
-			want:     map[string]doctor.Status{"signal": doctor.Skip, "deployment": doctor.OK}},
+			want: map[string]doctor.Status{"signal": doctor.Skip, "deployment": doctor.OK}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
