@@ -37,7 +37,8 @@ Flags:
 `
 
 const runExamples = `
-Endpoints on --listen: /healthz, /readyz (ready once every policy has ticked), /metrics (tidal_*
+Endpoints on --listen: /healthz, /readyz (ready once every policy has ticked, and
+while the last tick of some policy succeeded), /metrics (tidal_*
 series), /debug/decisions[?policy=NAME&limit=N] (the last decisions with their reasons, JSON).
 With --keda-listen, the KEDA external scaler (gRPC externalscaler.ExternalScaler) serves the
 desired replicas of services with actuation: keda from memory (docs/keda.md).

@@ -121,7 +121,7 @@ func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *op
 		_ = loop.Run(ctx)
 		loopDone.Store(true)
 	})
-	checks := probes(ctx, loop, &loopDone, elector)
+	checks := probes(ctx, loop, rec, &loopDone, elector)
 	wg.Go(func() {
 		if err := serveOps(ctx, f.listen, d.listener, ops.Handler(rec, checks)); err != nil {
 			cancel(err)
@@ -181,8 +181,9 @@ func newElector(f runFlags, kube kubernetes.Interface, leading *atomic.Bool, rec
 }
 
 // probes are the health checks: live while the loop runs (until ctx ends) and, with election,
-// while the lease is renewed in time; ready once every policy has ticked.
-func probes(ctx context.Context, loop *planner.Loop, loopDone *atomic.Bool, elector *leader.Elector) ops.Checks {
+// while the lease is renewed in time; ready once every policy has ticked and while some
+// policy's last tick succeeds (ops.Recorder.Ready).
+func probes(ctx context.Context, loop *planner.Loop, rec *ops.Recorder, loopDone *atomic.Bool, elector *leader.Elector) ops.Checks {
 	return ops.Checks{
 		Live: func() error {
 			if loopDone.Load() && ctx.Err() == nil {
@@ -193,12 +194,7 @@ func probes(ctx context.Context, loop *planner.Loop, loopDone *atomic.Bool, elec
 			}
 			return nil
 		},
-		Ready: func() error {
-			if !loop.Ticked() {
-				return errors.New("not every policy has completed its first tick")
-			}
-			return nil
-		},
+		Ready: func() error { return rec.Ready(loop.Ticked()) },
 	}
 }
 

@@ -1,0 +1,76 @@
+package ops_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tidal-planner/tidal/cmd/tidal/ops"
+	"github.com/tidal-planner/tidal/planner"
+)
+
+func TestReady(t *testing.T) {
+	boom := errors.New("dial tcp 10.0.0.1:9090: connection refused")
+	failedAt := func(stage planner.Stage) func(planner.Tick) planner.Tick {
+		return func(tk planner.Tick) planner.Tick {
+			tk.Outcome, tk.Errors = planner.OutcomeNoChange, []planner.TickError{{Stage: stage, Err: boom}}
+			return tk
+		}
+	}
+	ok := func(tk planner.Tick) planner.Tick { return tk }
+	panicked := func(tk planner.Tick) planner.Tick {
+		tk.Outcome, tk.Errors = planner.OutcomeFailed, []planner.TickError{{Stage: planner.StagePlan, Err: errors.New("panic: x")}}
+		return tk
+	}
+	tests := []struct {
+		name        string
+		ticked      bool
+		ticks       map[string][]func(planner.Tick) planner.Tick // per policy, in order
+		wantErr     string
+		wantOK      []string
+		wantFailing []string
+	}{
+		{name: "before the first ticks", ticked: false, wantErr: "not every policy has completed its first tick"},
+		{name: "every tick succeeds", ticked: true, ticks: map[string][]func(planner.Tick) planner.Tick{"a": {ok}, "b": {ok}},
+			wantOK: []string{"a", "b"}},
+		{name: "every policy's reads fail", ticked: true,
+			ticks:   map[string][]func(planner.Tick) planner.Tick{"a": {failedAt(planner.StageReplicas)}, "b": {failedAt(planner.StageObserve)}},
+			wantErr: "the last tick of every policy failed (a, b)", wantFailing: []string{"a", "b"}},
+		{name: "every write fails", ticked: true, ticks: map[string][]func(planner.Tick) planner.Tick{"a": {ok, failedAt(planner.StageApply)}},
+			wantErr: "the last tick of every policy failed (a)", wantFailing: []string{"a"}},
+		{name: "plan panics", ticked: true, ticks: map[string][]func(planner.Tick) planner.Tick{"a": {panicked}},
+			wantErr: "failed (a)", wantFailing: []string{"a"}},
+		{name: "one failing policy among good ones stays ready", ticked: true,
+			ticks:  map[string][]func(planner.Tick) planner.Tick{"a": {ok}, "b": {failedAt(planner.StageApply)}},
+			wantOK: []string{"a"}, wantFailing: []string{"b"}},
+		{name: "recovered", ticked: true, ticks: map[string][]func(planner.Tick) planner.Tick{"a": {failedAt(planner.StageObserve), ok}},
+			wantOK: []string{"a"}},
+		{name: "a backfill error alone is not a failure", ticked: true, ticks: map[string][]func(planner.Tick) planner.Tick{"a": {failedAt(planner.StageHistory)}},
+			wantOK: []string{"a"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ops.NewRecorder(ops.Options{})
+			for name, fs := range tc.ticks {
+				p := policy(t, name)
+				for i, f := range fs {
+					r.Record(f(tick(p, t0.Add(time.Duration(i)*time.Minute), 1, 1)))
+				}
+			}
+			err := r.Ready(tc.ticked)
+			if (err != nil) != (tc.wantErr != "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("Ready = %v, want an error containing %q", err, tc.wantErr)
+			}
+			good, bad := r.TickHealth()
+			if diff := cmp.Diff(tc.wantOK, good); diff != "" {
+				t.Errorf("succeeding (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantFailing, bad); diff != "" {
+				t.Errorf("failing (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
