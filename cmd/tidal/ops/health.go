@@ -42,6 +42,19 @@ func tickSucceeded(d Decision) bool {
 	return true
 }
 
+// tickOK is tickSucceeded for a tick not yet converted.
+func tickOK(t planner.Tick) bool {
+	if t.Outcome == "" || t.Outcome == planner.OutcomeFailed {
+		return false
+	}
+	for _, e := range t.Errors {
+		if e.Stage != planner.StageHistory {
+			return false
+		}
+	}
+	return true
+}
+
 // Ready is the readiness rule of tidal run: not ready while a policy has not completed its
 // first tick (ticked false), nor while every policy's last tick failed (Prometheus or the API
 // server unreachable, RBAC missing: the process serves nothing useful). One failing policy among

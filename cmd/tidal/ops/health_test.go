@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/tidal-planner/tidal/cmd/tidal/ops"
 	"github.com/tidal-planner/tidal/planner"
@@ -72,5 +73,29 @@ func TestReady(t *testing.T) {
 				t.Errorf("failing (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestPolicySeries(t *testing.T) {
+	r := ops.NewRecorder(ops.Options{})
+	p := policy(t, "a")
+	r.Record(tick(p, t0, 1, 2, planner.TickError{Stage: planner.StageApply, Err: errors.New("forbidden")}))
+	const want = `
+# HELP tidal_last_tick_succeeded 1 when the policy's last tick decided and nothing it read or wrote failed, else 0.
+# TYPE tidal_last_tick_succeeded gauge
+tidal_last_tick_succeeded{policy="a"} 0
+# HELP tidal_slo_target_seconds The policy's latency target, by the observed signal it bounds (ttftPercentile, itlPercentile) and its percentile.
+# TYPE tidal_slo_target_seconds gauge
+tidal_slo_target_seconds{percentile="90",policy="a",signal="ttftPercentile"} 0.5
+tidal_slo_target_seconds{percentile="90",policy="a",signal="itlPercentile"} 0.03
+`
+	names := []string{"tidal_last_tick_succeeded", "tidal_slo_target_seconds", "tidal_budget_gpus"}
+	if err := testutil.GatherAndCompare(r.Registry(), strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+	r.Record(tick(p, t0.Add(time.Minute), 2, 2))
+	recovered := strings.Replace(want, `tidal_last_tick_succeeded{policy="a"} 0`, `tidal_last_tick_succeeded{policy="a"} 1`, 1)
+	if err := testutil.GatherAndCompare(r.Registry(), strings.NewReader(recovered), names...); err != nil {
+		t.Errorf("after a clean tick: %v", err)
 	}
 }
