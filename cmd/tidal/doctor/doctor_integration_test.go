@@ -1,7 +1,6 @@
 package doctor_test
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -137,7 +136,7 @@ func TestDoctor(t *testing.T) {
 				}
 			}
 			if tc.fixHas != "" {
-				checkFix(t, report, fmt.Sprintf(tc.fixHas, w.ns), text.String())
+				checkFix(t, report, strings.ReplaceAll(tc.fixHas, "%s", w.ns), text.String())
 			}
 		})
 	}
