@@ -50,6 +50,9 @@ Examples:
   # in cluster (the Deployment in deploy/), two replicas with leader election
   tidal run --policies /etc/tidal/policies --leader-elect --lease-namespace tidal-system
 
+  # out of cluster with Prometheus through a port-forward (the policies name in-cluster URLs)
+  tidal run --policies policies/examples --dry-run --prometheus-url http://localhost:9090
+
   # debug logging of every tick, ops endpoints on another port
   tidal run --policies policy.yaml --log-level debug --listen :9091
 
@@ -77,6 +80,7 @@ type runFlags struct {
 	kedaListen     string
 	kedaTLSCert    string
 	kedaTLSKey     string
+	prometheusURL  string
 }
 
 // parseRunFlags parses tidal run's flags; help is true when --help was asked for.
@@ -100,6 +104,7 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (f runFlags, code in
 	fs.StringVar(&f.kedaListen, "keda-listen", "", "`address` of the KEDA external scaler (gRPC) for services with actuation: keda, e.g. :9443 (default: off)")
 	fs.StringVar(&f.kedaTLSCert, "keda-tls-cert", "", "TLS certificate `file` (PEM) of the KEDA external scaler (default: plaintext)")
 	fs.StringVar(&f.kedaTLSKey, "keda-tls-key", "", "TLS private key `file` (PEM) for --keda-tls-cert")
+	fs.StringVar(&f.prometheusURL, "prometheus-url", "", "Prometheus `URL` replacing every policy's spec.metrics.prometheus.url, on reloads too (e.g. a port-forward for a run outside the cluster)")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -137,6 +142,9 @@ func (f runFlags) check(extraArgs int) string {
 	if _, err := parseLevel(f.logLevel); err != nil {
 		return err.Error()
 	}
+	if err := checkPrometheusURL(f.prometheusURL); err != nil {
+		return err.Error()
+	}
 	return ""
 }
 
@@ -153,6 +161,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logProblems(logger, "the policies do not load", err)
 		return 1
 	}
+	ps = overridePrometheus(ps, f.prometheusURL)
 	cfg, err := restConfig(f.kubeconfig)
 	if err != nil {
 		logger.Error("no Kubernetes client configuration", "err", err)

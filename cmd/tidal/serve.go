@@ -136,7 +136,10 @@ func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *op
 	}
 	if f.reloadEvery > 0 {
 		w := &policyWatcher{path: f.policies, clock: d.clock, every: f.reloadEvery, logger: d.logger,
-			apply:    func(ps []policies.Policy) { setPolicies(loop, rec, ps); rec.Reloaded(true) },
+			apply: func(ps []policies.Policy) {
+				setPolicies(loop, rec, overridePrometheus(ps, f.prometheusURL))
+				rec.Reloaded(true)
+			},
 			rejected: func(error) { rec.Reloaded(false) }}
 		w.init()
 		wg.Go(func() { w.run(ctx) })
