@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -162,12 +163,18 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	ps = overridePrometheus(ps, f.prometheusURL)
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil { // fail at once, before the backfill and the first ticks
+		logger.Error("cannot serve the ops endpoints: check --listen (a free port, e.g. :8080)", "listen", f.listen, "err", err)
+		return 1
+	}
 	cfg, err := restConfig(f.kubeconfig)
 	if err != nil {
+		ln.Close()
 		logger.Error("no Kubernetes client configuration", "err", err)
 		return 1
 	}
-	err = serve(ctx, f, ps, deps{clock: clock.RealClock{}, rest: cfg, logger: logger})
+	err = serve(ctx, f, ps, deps{clock: clock.RealClock{}, rest: cfg, logger: logger, listener: ln})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error("tidal run stopped", "err", err)
 		return 1

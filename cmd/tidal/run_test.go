@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"strings"
 	"testing"
 
@@ -78,5 +79,31 @@ func TestOverridePrometheus(t *testing.T) {
 	}
 	if ps[0].Metrics.PrometheusURL == "http://localhost:9090" {
 		t.Error("overriding changed the caller's policies")
+	}
+}
+
+func TestRunFailsAtOnceOnABadListenAddress(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	tests := []struct {
+		name, listen string
+	}{
+		{"port in use", busy.Addr().String()},
+		{"not an address", "localhost:http-ish"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			// No kubeconfig and no Prometheus: a run that got past the listener would fail
+			// differently (or hang in the backfill).
+			code := runRun(t.Context(), []string{"--policies", examplesDir, "--listen", tc.listen,
+				"--kubeconfig", "/nonexistent/kubeconfig"}, &out, &errOut)
+			if code != 1 || !strings.Contains(errOut.String(), "check --listen") {
+				t.Errorf("exit %d, stderr %q; want 1 naming --listen", code, errOut.String())
+			}
+		})
 	}
 }
