@@ -178,7 +178,10 @@ func (l *Loop) log(t Tick) {
 			"desired", s.Desired, "held", s.Held, "reasons", reasonList(s.Reasons)))
 	}
 	msg := "decision"
-	if t.Changed {
+	switch {
+	case t.Changed && t.Outcome == OutcomeNoChange:
+		msg = "decision: the cluster already runs the decided replicas" // e.g. the first tick
+	case t.Changed:
 		msg = "decision changed"
 	}
 	l.cfg.Logger.LogAttrs(ctx, level, msg, attrs...)

@@ -29,30 +29,32 @@ func (r *Recorder) TickHealth() (succeeding, failing []string) {
 	return succeeding, failing
 }
 
-// tickSucceeded reports whether a recorded tick decided and nothing it did failed.
+// tickSucceeded reports whether a recorded tick decided and nothing it did failed. A record that
+// carries only a start-up backfill error (the loop records it as outcome failed, before the first
+// tick) is not a failed tick: the forecast starts cold and the ticks go on.
 func tickSucceeded(d Decision) bool {
-	if d.Outcome == "" || d.Outcome == string(planner.OutcomeFailed) {
-		return false
-	}
 	for _, e := range d.Errors {
 		if e.Stage != string(planner.StageHistory) {
 			return false
 		}
 	}
-	return true
+	if len(d.Errors) > 0 {
+		return true
+	}
+	return d.Outcome != "" && d.Outcome != string(planner.OutcomeFailed)
 }
 
 // tickOK is tickSucceeded for a tick not yet converted.
 func tickOK(t planner.Tick) bool {
-	if t.Outcome == "" || t.Outcome == planner.OutcomeFailed {
-		return false
-	}
 	for _, e := range t.Errors {
 		if e.Stage != planner.StageHistory {
 			return false
 		}
 	}
-	return true
+	if len(t.Errors) > 0 {
+		return true
+	}
+	return t.Outcome != "" && t.Outcome != planner.OutcomeFailed
 }
 
 // Ready is the readiness rule of tidal run: not ready while a policy has not completed its

@@ -22,6 +22,10 @@ func TestReady(t *testing.T) {
 		}
 	}
 	ok := func(tk planner.Tick) planner.Tick { return tk }
+	backfillRecord := func(tk planner.Tick) planner.Tick { // as planner.Loop.warm records it
+		return planner.Tick{Policy: tk.Policy, Time: tk.Time, Outcome: planner.OutcomeFailed,
+			Errors: []planner.TickError{{Stage: planner.StageHistory, Err: boom}}}
+	}
 	panicked := func(tk planner.Tick) planner.Tick {
 		tk.Outcome, tk.Errors = planner.OutcomeFailed, []planner.TickError{{Stage: planner.StagePlan, Err: errors.New("panic: x")}}
 		return tk
@@ -50,6 +54,8 @@ func TestReady(t *testing.T) {
 		{name: "recovered", ticked: true, ticks: map[string][]func(planner.Tick) planner.Tick{"a": {failedAt(planner.StageObserve), ok}},
 			wantOK: []string{"a"}},
 		{name: "a backfill error alone is not a failure", ticked: true, ticks: map[string][]func(planner.Tick) planner.Tick{"a": {failedAt(planner.StageHistory)}},
+			wantOK: []string{"a"}},
+		{name: "the loop's backfill record is not a failed tick", ticked: true, ticks: map[string][]func(planner.Tick) planner.Tick{"a": {backfillRecord}},
 			wantOK: []string{"a"}},
 	}
 	for _, tc := range tests {
