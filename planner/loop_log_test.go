@@ -2,6 +2,7 @@ package planner_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -83,4 +84,29 @@ type noHistory struct{}
 
 func (noHistory) History(context.Context, policies.Policy, time.Time) (planner.LoadHistory, error) {
 	return planner.LoadHistory{}, nil
+}
+
+func TestLoopLogFoldsARepeatedMissingReason(t *testing.T) {
+	var buf syncBuffer
+	h := newHarness(t, func(c *planner.LoopConfig) {
+		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	h.obs.mu.Lock()
+	h.obs.err = map[string]error{"p": errors.New("dial tcp 10.0.0.1:9090: connect: connection refused")}
+	h.obs.mu.Unlock()
+	h.cluster.desired["p"] = 2
+	h.loop.Update([]policies.Policy{loopPolicy(t, "p", "apply", 15*time.Second, 2)})
+	h.ticks.next(t)
+	h.stop()
+	for line := range strings.SplitSeq(buf.String(), "\n") {
+		if !strings.Contains(line, "msg=decision") {
+			continue
+		}
+		if n := strings.Count(line, "connection refused"); n != 1 {
+			t.Errorf("the decision line repeats the dial error %d times, want once:\n%s", n, line)
+		}
+		if !strings.Contains(line, "observe/missing: requestRate, inputTokens, outputTokens") {
+			t.Errorf("the decision line does not name the missing signals together:\n%s", line)
+		}
+	}
 }
