@@ -91,3 +91,26 @@ func indent(s, prefix string) string {
 	}
 	return b.String()
 }
+
+// TestHelpNamesExistingPaths checks that every repository path the commands' help texts name
+// (policies/..., deploy/..., docs/...) exists, so a new user can paste the examples.
+func TestHelpNamesExistingPaths(t *testing.T) {
+	checked := 0
+	for _, c := range commands() {
+		var stdout, stderr bytes.Buffer
+		dispatch(context.Background(), []string{c.name, "--help"}, &stdout, &stderr)
+		for _, word := range strings.Fields(stdout.String() + stderr.String()) {
+			word = strings.TrimRight(word, ".,:;)")
+			if !strings.HasPrefix(word, "policies/") && !strings.HasPrefix(word, "deploy/") && !strings.HasPrefix(word, "docs/") {
+				continue
+			}
+			checked++
+			if _, err := os.Stat(filepath.Join(repoRoot, word)); err != nil {
+				t.Errorf("tidal %s --help names %s, which does not exist", c.name, word)
+			}
+		}
+	}
+	if checked < 3 {
+		t.Errorf("only %d paths found in the help texts: the scan checks nothing", checked)
+	}
+}

@@ -36,10 +36,10 @@ Examples:
   tidal validate policies/examples
 
   # check one file before applying it
-  tidal validate deploy/policies/llama-8b.yaml
+  tidal validate policies/examples/disaggregated.yaml
 
-  # check everything the planner will load, in CI
-  tidal validate policies/prod policies/staging || exit 1
+  # check the ConfigMap the planner will mount, in CI
+  tidal validate deploy/tidal/30-configmap.yaml || exit 1
 `
 
 // runValidate implements "tidal validate".
