@@ -88,7 +88,7 @@ func serve(ctx context.Context, f runFlags, ps []policies.Policy, d deps) error 
 func newLoop(f runFlags, d deps, c cluster, rec *ops.Recorder, leading func() bool) (*planner.Loop, error) {
 	prom := metrics.New(metrics.Options{})
 	cfg := planner.LoopConfig{
-		Clock: d.clock, Observer: prom, Replicas: c, Applier: c, Recorder: rec, Logger: d.logger,
+		Clock: d.clock, Observer: namingObserver{prom}, Replicas: c, Applier: c, Recorder: rec, Logger: d.logger,
 		DryRun: f.dryRun, Leading: leading, Spread: true, NewState: stateBuilder(d.logger),
 	}
 	if f.backfill {
