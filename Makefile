@@ -5,12 +5,24 @@
 GO ?= go
 GOLANGCI_LINT_VERSION ?= v2.6.2
 
-.PHONY: all build test deps fmt-check vet unit test-keda lint bench bench-keda fuzz clean
+.PHONY: all build test deps fmt-check vet unit test-keda lint bench bench-keda fuzz clean binary image
 
 all: build
 
 build:
 	$(GO) build ./...
+
+# binary builds the static, version-stamped binary the image ships (bin/tidal).
+binary:
+	sh .ci/build-binary
+
+# image builds the container image (Dockerfile) with docker, or CONTAINER_TOOL=podman.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+IMAGE ?= ghcr.io/tidal-planner/tidal:$(VERSION)
+CONTAINER_TOOL ?= docker
+image:
+	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
 
 test: deps fmt-check vet unit test-keda
 

@@ -457,6 +457,10 @@ func (l *Loop) warm(ctx context.Context, p policies.Policy, st *State) {
 		}
 		return
 	}
+	if n == 0 {
+		l.cfg.Logger.Info("Prometheus has no load history for this policy yet; its forecasts start cold", "policy", p.Name)
+		return
+	}
 	l.cfg.Logger.Info("backfilled the forecast history", "policy", p.Name, "points", n)
 }
 

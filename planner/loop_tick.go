@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -211,7 +212,10 @@ func (l *Loop) log(t Tick) {
 			"desired", s.Desired, "held", s.Held, "reasons", reasonList(s.Reasons)))
 	}
 	msg := "decision"
-	if t.Changed {
+	switch {
+	case t.Changed && t.Outcome == OutcomeNoChange:
+		msg = "decision: the cluster already runs the decided replicas" // e.g. the first tick
+	case t.Changed:
 		msg = "decision changed"
 	}
 	l.cfg.Logger.LogAttrs(ctx, level, msg, attrs...)
@@ -227,14 +231,36 @@ func (l *Loop) log(t Tick) {
 	}
 }
 
-// reasonList renders reasons as one "; "-separated string.
+// reasonList renders reasons as one "; "-separated string. Missing signals that share a reason
+// (Prometheus unreachable fails every signal alike) fold into one entry naming them all, so a
+// failing tick's log line stays one short line instead of repeating the error per signal.
 func reasonList(rs []Reason) string {
+	var parts []string
+	folded := map[string]int{} // missing reason -> index in parts
+	var signals [][]string     // per part, the signals folded into it
+	for _, r := range rs {
+		signal, why, ok := strings.Cut(r.Note, ": ")
+		if r.Code != CodeMissing || !ok {
+			parts, signals = append(parts, r.Detail()), append(signals, nil)
+			continue
+		}
+		if i, seen := folded[why]; seen {
+			signals[i] = append(signals[i], signal)
+			continue
+		}
+		folded[why] = len(parts)
+		parts, signals = append(parts, why), append(signals, []string{signal})
+	}
 	var b strings.Builder
-	for i, r := range rs {
+	for i, p := range parts {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		b.WriteString(r.Detail())
+		if signals[i] == nil {
+			b.WriteString(p)
+			continue
+		}
+		fmt.Fprintf(&b, "%s/%s: %s: %s", StepObserve, CodeMissing, strings.Join(signals[i], ", "), p)
 	}
 	return b.String()
 }

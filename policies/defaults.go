@@ -5,8 +5,9 @@ import (
 )
 
 // Defaults. Every default a policy gets is set by applyDefaults, and only there; docs/policy.md
-// lists the same values. A zero or absent field takes its default, so a field whose default is not
-// zero cannot be set to zero (use the smallest meaningful value instead, e.g. maxStepDown: 1).
+// lists the same values. An absent field takes its default; a field whose default is not zero
+// cannot be set to zero, and writing 0 for one is an error (zeros.go) rather than a silent default
+// (use the smallest meaningful value instead, e.g. maxStepDown: 1).
 const (
 	// DefaultMode applies decisions.
 	DefaultMode = ModeApply

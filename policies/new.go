@@ -17,8 +17,9 @@ func New(doc Document) (Policy, error) {
 // newPolicy is New with the file name and a field-path -> line index used to place problems.
 func newPolicy(doc Document, source string, lines lineIndex) (Policy, error) {
 	d := cloneDocument(doc)
+	zeros := explicitZeros(d, lines)
 	applyDefaults(&d)
-	if p := validate(&d); len(p) > 0 {
+	if p := append(zeros, validate(&d)...); len(p) > 0 {
 		for _, e := range p {
 			e.File = source
 			e.Line = lines.lineOf(e.Path)

@@ -31,7 +31,7 @@ printed [lower, upper] is the central 2*coverage-1 interval (80% at the default 
 Runs of exact zeros lasting at least --gap are collection gaps: they are missing data to the
 forecasters and are not scored. Rows of --out whose actual is missing have an empty actual.
 
-Formats (--format):
+Formats (--format, inferred from PATH when not given):
   csv        header timestamp,value (seconds); a missing value may be left empty
   azure      Azure LLM inference trace CSV (TIMESTAMP,ContextTokens,GeneratedTokens)
   mooncake   Mooncake JSONL trace (timestamp in ms, input_length, output_length)
@@ -63,7 +63,7 @@ func parseForecastFlags(args []string, stderr io.Writer) (forecastFlags, string,
 	fs := flag.NewFlagSet("forecast", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, forecastUsage); fs.PrintDefaults() }
-	fs.StringVar(&f.format, "format", "csv", "input format: csv, azure, mooncake or servegen")
+	fs.StringVar(&f.format, "format", "", "input format: csv, azure, mooncake or servegen (default: from PATH: a directory is servegen, *.jsonl mooncake, a *.csv with Azure's header azure, else csv)")
 	fs.DurationVar(&f.interval, "interval", 0, "step of the replayed series (default: the series' own step; 1m for request traces)")
 	fs.IntVar(&f.horizon, "horizon", 1, "steps ahead each scored forecast is made")
 	fs.StringVar(&f.method, "method", "all", "a method ("+strings.Join(forecast.Methods(), ", ")+") or all")
@@ -72,13 +72,17 @@ func parseForecastFlags(args []string, stderr io.Writer) (forecastFlags, string,
 	fs.Var(&f.gap, "gap", "runs of exact zeros lasting at least this `duration` are collection gaps, 0 disables (auto: one step for servegen, whose aggregate is never truly 0; 1h otherwise)")
 	fs.DurationVar(&f.period, "period", 24*time.Hour, "season length")
 	fs.Var(&f.warmup, "warmup", "do not score targets earlier than this `duration` into the series (auto: one period when the series spans three, else 0)")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
 		return f, "", err
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		return f, "", errors.New("want exactly one PATH (a file, or a directory for servegen)")
 	}
-	return f, fs.Arg(0), f.check()
+	if f.format == "" {
+		f.format = inferSeriesFormat(pos[0])
+	}
+	return f, pos[0], f.check()
 }
 
 func (f forecastFlags) check() error {
@@ -95,10 +99,54 @@ func (f forecastFlags) check() error {
 	if f.out != "" && f.method == "all" {
 		errs = append(errs, errors.New("--out needs a single --method"))
 	}
-	if f.interval < 0 || f.period <= 0 {
-		errs = append(errs, errors.New("--interval must not be negative and --period must be positive"))
+	if f.interval < 0 {
+		errs = append(errs, fmt.Errorf("--interval %v: must not be negative", f.interval))
+	}
+	if f.period <= 0 {
+		errs = append(errs, fmt.Errorf("--period %v: must be positive", f.period))
 	}
 	return errors.Join(errs...)
+}
+
+// checkHorizon rejects a horizon that leaves no point of the series to score, or that reaches
+// beyond one --period: a forecast more than a season ahead scores nothing the planner uses (its
+// lead time is minutes).
+func checkHorizon(f forecastFlags, step time.Duration, points int) error {
+	if f.horizon >= points {
+		return fmt.Errorf("--horizon %d: the series has %d points, so no forecast that far ahead can be scored; want at most %d",
+			f.horizon, points, max(points-1, 0))
+	}
+	if step <= 0 {
+		return nil
+	}
+	if most := int(f.period / step); f.horizon > most {
+		return fmt.Errorf("--horizon %d: %d steps of %v reach %v ahead, beyond one --period (%v); want at most %d",
+			f.horizon, f.horizon, step, time.Duration(f.horizon)*step, f.period, most)
+	}
+	return nil
+}
+
+// inferSeriesFormat guesses --format from PATH: a directory is servegen, *.jsonl mooncake, a
+// *.csv whose header is Azure's (TIMESTAMP,ContextTokens,...) azure, anything else csv.
+func inferSeriesFormat(path string) string {
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return "servegen"
+	}
+	if strings.HasSuffix(strings.ToLower(path), ".jsonl") {
+		return "mooncake"
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return "csv"
+	}
+	defer file.Close()
+	head := make([]byte, 256)
+	n, _ := io.ReadFull(file, head)
+	first, _, _ := strings.Cut(string(head[:n]), "\n")
+	if strings.Contains(strings.ToLower(first), "contexttokens") {
+		return "azure"
+	}
+	return "csv"
 }
 
 // autoDuration is a non-negative duration flag whose unset value means "tidal chooses".
@@ -150,6 +198,10 @@ func runForecast(_ context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		fmt.Fprintf(stderr, "tidal forecast: %v\n", err)
 		return 1
+	}
+	if err := checkHorizon(f, series.Step, len(series.Values)); err != nil {
+		fmt.Fprintf(stderr, "tidal forecast: %v\n", err)
+		return 2
 	}
 	rep, err := replayAll(f, series)
 	if err != nil {

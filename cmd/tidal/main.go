@@ -24,7 +24,9 @@ type command struct {
 // commands lists the subcommands in the order --help shows them.
 func commands() []command {
 	return []command{
+		{"doctor", "check a set-up before trusting tidal with it: a checklist with a fix per failure", runDoctor},
 		{"forecast", "replay a load series with rolling-origin forecasts and score the methods", runForecast},
+		{"policy", "show a policy as tidal runs it, defaults filled in (policy show FILE)", runPolicy},
 		{"run", "run the planner: observe, plan and scale every policy's deployment", runRun},
 		{"simulate", "replay a workload against a simulated deployment and compare planners", runSimulate},
 		{"validate", "check policy files and print a summary or every error", runValidate},
@@ -41,7 +43,14 @@ func main() {
 
 // dispatch runs the subcommand named by args[0].
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		fmt.Fprintln(stdout, versionLine())
+		return 0
+	}
+	if len(args) > 0 && args[0] == "help" {
+		return helpCommand(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		if len(args) == 0 {
 			return 2
@@ -71,7 +80,8 @@ Commands:
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
-Run "tidal <command> --help" for a command's flags and examples.
+Run "tidal help <command>" (or "tidal <command> --help") for a command's flags and examples,
+"tidal --version" for the version.
 `)
 }
 

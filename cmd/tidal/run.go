@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -37,7 +38,8 @@ Flags:
 `
 
 const runExamples = `
-Endpoints on --listen: /healthz, /readyz (ready once every policy has ticked), /metrics (tidal_*
+Endpoints on --listen: /healthz, /readyz (ready once every policy has ticked, and
+while the last tick of some policy succeeded), /metrics (tidal_*
 series), /debug/decisions[?policy=NAME&limit=N] (the last decisions with their reasons, JSON).
 With --keda-listen, the KEDA external scaler (gRPC externalscaler.ExternalScaler) serves the
 desired replicas of services with actuation: keda from memory (docs/keda.md).
@@ -48,6 +50,9 @@ Examples:
 
   # in cluster (the Deployment in deploy/), two replicas with leader election
   tidal run --policies /etc/tidal/policies --leader-elect --lease-namespace tidal-system
+
+  # out of cluster with Prometheus through a port-forward (the policies name in-cluster URLs)
+  tidal run --policies policies/examples --dry-run --prometheus-url http://localhost:9090
 
   # debug logging of every tick, ops endpoints on another port
   tidal run --policies policy.yaml --log-level debug --listen :9091
@@ -81,6 +86,7 @@ type runFlags struct {
 	kedaTLSKey     string
 	kedaClientCA   string
 	kedaInsecure   bool
+	prometheusURL  string
 }
 
 // parseRunFlags parses tidal run's flags; help is true when --help was asked for.
@@ -106,6 +112,7 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (f runFlags, code in
 	fs.StringVar(&f.kedaTLSKey, "keda-tls-key", "", "TLS private key `file` (PEM) for --keda-tls-cert, re-read when it changes")
 	fs.StringVar(&f.kedaClientCA, "keda-client-ca", "", "CA `file` (PEM): require KEDA to present a client certificate it signed (mutual TLS; needs --keda-tls-cert)")
 	fs.BoolVar(&f.kedaInsecure, "keda-insecure", false, "allow a plaintext KEDA external scaler on a non-loopback --keda-listen address")
+	fs.StringVar(&f.prometheusURL, "prometheus-url", "", "Prometheus `URL` replacing every policy's spec.metrics.prometheus.url, on reloads too (e.g. a port-forward for a run outside the cluster)")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -147,6 +154,9 @@ func (f runFlags) check(extraArgs int) string {
 	if _, err := parseLevel(f.logLevel); err != nil {
 		return err.Error()
 	}
+	if err := checkPrometheusURL(f.prometheusURL); err != nil {
+		return err.Error()
+	}
 	return ""
 }
 
@@ -163,12 +173,19 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logProblems(logger, "the policies do not load", err)
 		return 1
 	}
+	ps = overridePrometheus(ps, f.prometheusURL)
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil { // fail at once, before the backfill and the first ticks
+		logger.Error("cannot serve the ops endpoints: check --listen (a free port, e.g. :8080)", "listen", f.listen, "err", err)
+		return 1
+	}
 	cfg, err := restConfig(f.kubeconfig)
 	if err != nil {
+		ln.Close()
 		logger.Error("no Kubernetes client configuration", "err", err)
 		return 1
 	}
-	err = serve(ctx, f, ps, deps{clock: clock.RealClock{}, rest: cfg, logger: logger})
+	err = serve(ctx, f, ps, deps{clock: clock.RealClock{}, rest: cfg, logger: logger, listener: ln})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error("tidal run stopped", "err", err)
 		return 1

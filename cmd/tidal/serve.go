@@ -99,7 +99,7 @@ func serve(ctx context.Context, f runFlags, ps []policies.Policy, d deps) error 
 // newLoop wires the planning loop to Prometheus, the cluster and the recorder.
 func newLoop(f runFlags, d deps, c cluster, rec *ops.Recorder, leading func() bool) (*planner.Loop, error) {
 	prom := metrics.New(metrics.Options{})
-	observer := &watchedObserver{next: prom, rec: rec, logger: d.logger}
+	observer := &watchedObserver{next: namingObserver{prom}, rec: rec, logger: d.logger}
 	cfg := planner.LoopConfig{
 		Clock: d.clock, Observer: observer, Replicas: c, Applier: c, Recorder: tickNotifier{rec, d.kedaChanges}, Logger: d.logger,
 		DryRun: f.dryRun, Leading: leading, Spread: true, NewState: stateBuilder(d.logger),
@@ -138,7 +138,7 @@ func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *op
 		_ = loop.Run(ctx)
 		loopDone.Store(true)
 	})
-	checks := probes(ctx, loop, &loopDone, elector)
+	checks := probes(ctx, loop, rec, &loopDone, elector)
 	wg.Go(func() {
 		if err := serveOps(ctx, f.listen, d.listener, ops.Handler(rec, checks)); err != nil {
 			cancel(err)
@@ -154,7 +154,7 @@ func runAll(ctx context.Context, f runFlags, d deps, loop *planner.Loop, rec *op
 	if f.reloadEvery > 0 {
 		w := &policyWatcher{path: f.policies, clock: d.clock, every: f.reloadEvery, logger: d.logger,
 			apply: func(ps []policies.Policy) {
-				if setPolicies(loop, rec, ps) {
+				if setPolicies(loop, rec, overridePrometheus(ps, f.prometheusURL)) {
 					rec.Reloaded(true)
 				}
 			},
@@ -205,8 +205,9 @@ func newElector(f runFlags, d deps, kube kubernetes.Interface, leading *atomic.B
 }
 
 // probes are the health checks: live while the loop runs (until ctx ends) and, with election,
-// while the lease is renewed in time; ready once every policy has ticked.
-func probes(ctx context.Context, loop *planner.Loop, loopDone *atomic.Bool, elector *leader.Elector) ops.Checks {
+// while the lease is renewed in time; ready once every policy has ticked and while some
+// policy's last tick succeeds (ops.Recorder.Ready).
+func probes(ctx context.Context, loop *planner.Loop, rec *ops.Recorder, loopDone *atomic.Bool, elector *leader.Elector) ops.Checks {
 	return ops.Checks{
 		Live: func() error {
 			if loopDone.Load() && ctx.Err() == nil {
@@ -217,12 +218,7 @@ func probes(ctx context.Context, loop *planner.Loop, loopDone *atomic.Bool, elec
 			}
 			return nil
 		},
-		Ready: func() error {
-			if !loop.Ticked() {
-				return errors.New("not every policy has completed its first tick")
-			}
-			return nil
-		},
+		Ready: func() error { return rec.Ready(loop.Ticked()) },
 	}
 }
 

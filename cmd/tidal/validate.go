@@ -6,7 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/tidal-planner/tidal/policies"
 )
@@ -14,7 +20,7 @@ import (
 const validateUsage = `Usage:
   tidal validate FILE|DIR [FILE|DIR ...]
 
-Check policy files: strict decoding (an unknown or misspelt field, or a value of the wrong type,
+Check policy files (or ConfigMaps holding them, key by key): strict decoding (an unknown or misspelt field, or a value of the wrong type,
 is an error naming the file, the line and the field), defaults, and every validation rule. A
 directory means every *.yaml and *.yml file directly inside it. Across all arguments, two policies
 with the same name or planning the same DGD service are an error.
@@ -30,10 +36,10 @@ Examples:
   tidal validate policies/examples
 
   # check one file before applying it
-  tidal validate deploy/policies/llama-8b.yaml
+  tidal validate policies/examples/disaggregated.yaml
 
-  # check everything the planner will load, in CI
-  tidal validate policies/prod policies/staging || exit 1
+  # check the ConfigMap the planner will mount, in CI
+  tidal validate deploy/tidal/30-configmap.yaml || exit 1
 `
 
 // runValidate implements "tidal validate".
@@ -41,7 +47,8 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	if err := fs.Parse(args); err != nil {
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, validateUsage)
 			return 0
@@ -49,18 +56,20 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "tidal validate: %v\n\n%s", err, validateUsage)
 		return 2
 	}
-	if fs.NArg() == 0 {
+	if len(paths) == 0 {
 		fmt.Fprintf(stderr, "tidal validate: name at least one policy file or directory\n\n%s", validateUsage)
 		return 2
 	}
-	return validatePaths(fs.Args(), stdout, stderr)
+	return validatePaths(paths, stdout, stderr)
 }
 
-// validatePaths checks every policy file under paths, printing summaries to stdout and problems
-// to stderr; it returns the exit status.
+// validatePaths checks every policy file under paths (a file named twice is checked once), and
+// every policy in a ConfigMap's data; it prints summaries to stdout and problems to stderr and
+// returns the exit status.
 func validatePaths(paths []string, stdout, stderr io.Writer) int {
 	var valid []policies.Policy
 	bad, total := 0, 0
+	seen := map[string]bool{}
 	for _, arg := range paths {
 		files, err := policies.Files(arg)
 		if err != nil {
@@ -69,15 +78,22 @@ func validatePaths(paths []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		for _, f := range files {
-			total++
-			p, err := policies.LoadFile(f)
+			if abs, err := filepath.Abs(f); err == nil {
+				if seen[abs] {
+					continue
+				}
+				seen[abs] = true
+			}
+			ps, n, err := loadAny(f)
+			total += n
 			if err != nil {
 				printProblems(stderr, err)
 				bad++
-				continue
 			}
-			valid = append(valid, p)
-			fmt.Fprintln(stdout, summary(p))
+			for _, p := range ps {
+				valid = append(valid, p)
+				fmt.Fprintln(stdout, summary(p))
+			}
 		}
 	}
 	if err := policies.CheckConflicts(valid); err != nil {
@@ -88,9 +104,65 @@ func validatePaths(paths []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if total > 0 {
-		fmt.Fprintf(stderr, "tidal validate: %d of %d policy files are valid; fix the problems above\n", len(valid), total)
+		fmt.Fprintf(stderr, "tidal validate: %d of %d policies are valid; fix the problems above\n", len(valid), total)
 	}
 	return 1
+}
+
+// loadAny loads the policies of one file: the file itself when it is a Policy, every *.yaml and
+// *.yml key of a ConfigMap (named FILE[KEY]); another kind of object is an error saying what it
+// is. n counts the policies the file holds (or would).
+func loadAny(file string) (ps []policies.Policy, n int, err error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, 1, fmt.Errorf("loading policy: %w", err)
+	}
+	api, kind, ok := policies.EnvelopeOf(data)
+	switch {
+	case ok && kind == "ConfigMap" && api == "v1":
+		return loadConfigMap(file, data)
+	case ok && kind != "" && kind != policies.Kind:
+		return nil, 1, &policies.FieldError{File: file, Path: "kind", Msg: fmt.Sprintf(
+			"this is a %s (apiVersion %s), not a tidal policy (apiVersion %s, kind %s); a ConfigMap holding policies is checked key by key",
+			kind, api, policies.APIVersion, policies.Kind)}
+	}
+	p, err := policies.LoadFile(file)
+	if err != nil {
+		return nil, 1, err
+	}
+	return []policies.Policy{p}, 1, nil
+}
+
+// loadConfigMap parses every *.yaml and *.yml key of a ConfigMap as a policy file named
+// FILE[KEY], as tidal run would read it once mounted.
+func loadConfigMap(file string, data []byte) ([]policies.Policy, int, error) {
+	var cm struct {
+		Data map[string]string `yaml:"data"`
+	}
+	if err := yaml.Unmarshal(data, &cm); err != nil {
+		return nil, 1, fmt.Errorf("%s: reading the ConfigMap: %w", file, err)
+	}
+	keys := slices.Sorted(maps.Keys(cm.Data))
+	var ps []policies.Policy
+	var errs []error
+	n := 0
+	for _, k := range keys {
+		if ext := strings.ToLower(filepath.Ext(k)); ext != ".yaml" && ext != ".yml" {
+			continue
+		}
+		n++
+		p, err := policies.Parse([]byte(cm.Data[k]), file+"["+k+"]")
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ps = append(ps, p)
+	}
+	if n == 0 {
+		errs = append(errs, &policies.FieldError{File: file, Path: "data", Msg: "the ConfigMap holds no *.yaml or *.yml key: no policy to check"})
+		n = 1
+	}
+	return ps, n, errors.Join(errs...)
 }
 
 // printProblems writes every problem in err on its own line.

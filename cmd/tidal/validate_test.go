@@ -46,7 +46,7 @@ func TestRunValidate(t *testing.T) {
 		{"examples directory", []string{examplesDir}, 0,
 			[]string{"aggregated.yaml: ok: policy qwen-agg -> llm/qwen-agg (aggregated); services: VllmDecodeWorker aggregated 1..4 scale; schedules: 0; mode: dry-run\n"}, nil},
 		{"misspelt field", []string{good, typo}, 1, []string{"good.yaml: ok"},
-			[]string{typo + ":" + typoLine + `: spec.services[0]: unknown field "maxReplica" (did you mean "maxReplicas"?)`, "1 of 2 policy files are valid"}},
+			[]string{typo + ":" + typoLine + `: spec.services[0]: unknown field "maxReplica" (did you mean "maxReplicas"?)`, "1 of 2 policies are valid"}},
 		{"two policies for one service", []string{good, twin}, 1, []string{"good.yaml: ok", "twin.yaml: ok"},
 			[]string{twin + ": spec.services: service VllmDecodeWorker of DGD llm/qwen-agg is also planned by " + good}},
 		{"missing path", []string{filepath.Join(dir, "nope.yaml")}, 1, nil, []string{"no such file or directory"}},

@@ -9,26 +9,39 @@ import (
 	"runtime/debug"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// version and commit are stamped at build time by .ci/build-binary (the image's build stage):
+// -ldflags "-X main.version=v1.2.3 -X main.commit=<git sha>".
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: tidal version\n\nPrints tidal's version, the Go version and the VCS revision if known.\n")
+		fmt.Fprint(stderr, "Usage: tidal version\n\nPrints tidal's version, the Go version and the commit it was built from.\n")
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	rev := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				rev = s.Value
+	fmt.Fprintln(stdout, versionLine())
+	return 0
+}
+
+// versionLine is what `tidal version` and `tidal --version` print: the stamped version, the Go
+// version, and the stamped commit, else the VCS revision Go recorded, else "unknown".
+func versionLine() string {
+	rev := commit
+	if rev == "" {
+		rev = "unknown"
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			for _, s := range bi.Settings {
+				if s.Key == "vcs.revision" {
+					rev = s.Value
+				}
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "tidal %s (%s, revision %s)\n", version, runtime.Version(), rev)
-	return 0
+	return fmt.Sprintf("tidal %s (%s, revision %s)", version, runtime.Version(), rev)
 }

@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +38,7 @@ type metrics struct {
 	bounds, plannedLoad                 *prometheus.GaugeVec
 	observed, missing                   *prometheus.GaugeVec
 	gpus, shortfall, lastTick           *prometheus.GaugeVec
+	sloTarget, budget, lastOK           *prometheus.GaugeVec
 	reasons, errors, decisions          *prometheus.CounterVec
 	reloads                             *prometheus.CounterVec
 	tickDuration                        prometheus.Histogram
@@ -69,6 +71,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		gpus:        gauge("desired_gpus", "GPUs the desired replicas use.", lPolicy),
 		shortfall:   gauge("budget_shortfall_gpus", "GPUs the services needed beyond the budget.", lPolicy),
 		lastTick:    gauge("last_tick_timestamp_seconds", "Unix time of the policy's last tick.", lPolicy),
+		sloTarget:   gauge("slo_target_seconds", "The policy's latency target, by the observed signal it bounds (ttftPercentile, itlPercentile) and its percentile.", lPolicy, lSignal, "percentile"),
+		budget:      gauge("budget_gpus", "The policy's GPU budget (spec.budget.maxGPUs); absent when unbounded.", lPolicy),
+		lastOK:      gauge("last_tick_succeeded", "1 when the policy's last tick decided and nothing it read or wrote failed, else 0.", lPolicy),
 		reasons:     counter("decision_reasons_total", "Reasons recorded by decisions, by pipeline step and code.", append(svc, lStep, lCode)...),
 		errors:      counter("errors_total", "Tick errors by stage and kind.", lPolicy, lStage, lKind),
 		decisions:   counter("decisions_total", "Ticks by outcome (applied, no-change, dry-run, follower, failed).", lPolicy, lOutcome),
@@ -83,7 +88,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.conflicting = gauge("conflicting_writer", "1 while tidal leaves a service alone because another writer changed its replicas (Event ConflictingWriter); 0 otherwise.", svc...)
 	m.sourceOK.Set(1)
 	reg.MustRegister(m.desired, m.current, m.ready, m.need, m.held, m.bounds, m.plannedLoad, m.observed,
-		m.missing, m.gpus, m.shortfall, m.lastTick, m.reasons, m.errors, m.decisions, m.reloads,
+		m.missing, m.gpus, m.shortfall, m.lastTick, m.sloTarget, m.budget, m.lastOK, m.reasons, m.errors, m.decisions, m.reloads,
 		m.tickDuration, m.leader, m.policies, m.sourceOK, m.conflicting,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -93,6 +98,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 func (m *metrics) record(t planner.Tick, classify func(error) string) {
 	p := t.Policy
 	m.lastTick.WithLabelValues(p.Name).Set(float64(t.Time.UnixNano()) / 1e9)
+	m.recordPolicy(p, t)
 	if t.Duration > 0 {
 		m.tickDuration.Observe(t.Duration.Seconds())
 	}
@@ -112,6 +118,24 @@ func (m *metrics) record(t planner.Tick, classify func(error) string) {
 	for _, s := range t.Decision.Services {
 		m.recordService(p, t, s)
 	}
+}
+
+// recordPolicy updates the policy-level series: SLO targets, budget, and whether the tick succeeded.
+func (m *metrics) recordPolicy(p policies.Policy, t planner.Tick) {
+	for sig, slo := range map[policies.Signal]policies.LatencySLO{
+		policies.SignalTTFTPercentile: p.SLO.TTFT, policies.SignalITLPercentile: p.SLO.ITL} {
+		m.sloTarget.DeletePartialMatch(prometheus.Labels{lPolicy: p.Name, lSignal: string(sig)})
+		if slo.Target > 0 {
+			pct := strconv.FormatFloat(slo.Percentile, 'g', -1, 64)
+			m.sloTarget.WithLabelValues(p.Name, string(sig), pct).Set(slo.Target.Seconds())
+		}
+	}
+	if p.Budget.MaxGPUs > 0 {
+		m.budget.WithLabelValues(p.Name).Set(float64(p.Budget.MaxGPUs))
+	} else {
+		m.budget.DeleteLabelValues(p.Name)
+	}
+	m.lastOK.WithLabelValues(p.Name).Set(boolFloat(tickOK(t)))
 }
 
 // recordService updates one service's series.
@@ -152,7 +176,7 @@ func (m *metrics) recordObservations(policy string, o planner.Observations) {
 func (m *metrics) forget(policy string) {
 	l := prometheus.Labels{lPolicy: policy}
 	for _, g := range []*prometheus.GaugeVec{m.desired, m.current, m.ready, m.need, m.held, m.bounds,
-		m.plannedLoad, m.observed, m.missing, m.gpus, m.shortfall, m.lastTick, m.conflicting} {
+		m.plannedLoad, m.observed, m.missing, m.gpus, m.shortfall, m.lastTick, m.sloTarget, m.budget, m.lastOK, m.conflicting} {
 		g.DeletePartialMatch(l)
 	}
 	for _, c := range []*prometheus.CounterVec{m.reasons, m.errors, m.decisions} {
