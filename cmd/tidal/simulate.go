@@ -34,9 +34,10 @@ latency percentiles for each. With no flags it runs the built-in scenario: one s
 diurnal cycle with bursts) on disaggregated Llama-3.1-8B-Instruct-FP8 on H200, with the embedded
 Dynamo profile and policy.
 
-Planners: tidal (always), static (smallest fixed allocation meeting the SLO, searched), reactive
-(HPA/KEDA-style on queue depth and KV usage), dynamo (Dynamo's SLA planner), oracle (knows the
-future arrivals). A request meets the SLO when its TTFT and its mean ITL meet the policy's targets.
+Planners: tidal (always), static (smallest fixed allocation meeting the SLO, searched), hpa
+(the Kubernetes HPA on input tokens/s and KV usage per replica, targets tuned in hindsight; alias
+reactive), dynamo (Dynamo's SLA planner: interpolation, correction factors, ARIMA), oracle (a
+look-ahead heuristic that knows the future arrivals). A request meets the SLO when its TTFT and its mean ITL meet the policy's targets.
 
 Flags:
 `
@@ -84,7 +85,7 @@ func (f *simulateFlags) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&f.seed, "seed", 1, "random seed (synthetic and ServeGen arrivals, token sampling)")
 	fs.StringVar(&f.policy, "policy", "", "policy `FILE` (default: the embedded policy)")
 	fs.StringVar(&f.profile, "profile", "", "Dynamo profile `DIR` (default: the embedded H200 Llama-3.1-8B profile)")
-	fs.StringVar(&f.compare, "compare", "static,reactive,dynamo,oracle", "planners to compare with tidal")
+	fs.StringVar(&f.compare, "compare", compete.DefaultCompare, "planners to compare with tidal (reactive: alias of hpa)")
 	fs.Float64Var(&f.staticGoal, "static-goal", 0.99, "SLO attainment the static search must reach")
 	fs.IntVar(&f.maxContext, "max-context", sim.DefaultMaxContext, "longest request (input + output tokens) the engines accept")
 	fs.BoolVar(&f.dropOverContext, "drop-over-context", false, "filter over-context requests out instead of counting them as rejected SLO misses")

@@ -60,7 +60,7 @@ func TestSimulateUsageErrors(t *testing.T) {
 		{"unknown flag", []string{"--nope"}, 2, "flag provided but not defined"},
 		{"stray argument", []string{"trace.csv"}, 2, "unexpected arguments"},
 		{"unknown format", []string{"--format", "parquet"}, 1, "unknown --format"},
-		{"unknown planner", []string{"--compare", "hpa"}, 1, "unknown planner"},
+		{"unknown planner", []string{"--compare", "keda"}, 1, "unknown planner"},
 		{"servegen needs tokens", []string{"--format", "servegen", "--workload", "."}, 1, "--tokens-from"},
 		{"missing trace", []string{"--format", "azure", "--workload", "/nonexistent.csv"}, 1, "reading the workload"},
 	}
@@ -102,7 +102,7 @@ func TestSimulateAzureTraceWithDefaults(t *testing.T) {
 func TestSimulateIsReproducible(t *testing.T) {
 	run := func() string {
 		var stdout, stderr bytes.Buffer
-		args := []string{"--shape", "spike", "--rate", "4", "--duration", "30m", "--seed", "7", "--compare", "reactive,dynamo,oracle", "--json", "-"}
+		args := []string{"--shape", "spike", "--rate", "4", "--duration", "30m", "--seed", "7", "--compare", "hpa,dynamo,oracle", "--json", "-"}
 		if code := runSimulate(context.Background(), args, &stdout, &stderr); code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr.String())
 		}

@@ -2,7 +2,6 @@ package compete
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -15,22 +14,36 @@ import (
 
 // Planner names, in the order results are shown.
 const (
-	NameTidal    = "tidal"
-	NameStatic   = "static"
+	NameTidal     = "tidal"
+	NameHindsight = "hindsight"
+	NameStatic    = "static"
+	NameHPA       = "hpa"
+	NameDynamo    = "dynamo"
+	NameDynamoFPM = "dynamo-fpm"
+	// NameOracle is the earlier look-ahead heuristic, kept selectable (not in the default
+	// comparison): hindsight replaces it as the reference.
+	NameOracle = "oracle"
+	// NameReactive is the earlier name of hpa, accepted as an alias.
 	NameReactive = "reactive"
-	NameDynamo   = "dynamo"
-	NameOracle   = "oracle"
 )
 
 // Names lists every planner name in display order.
-func Names() []string { return []string{NameTidal, NameStatic, NameReactive, NameDynamo, NameOracle} }
+func Names() []string {
+	return []string{NameTidal, NameStatic, NameHPA, NameDynamo, NameOracle}
+}
 
-// ParseNames reads a comma-separated planner list ("static,dynamo"), adds tidal first, drops
-// duplicates and orders the result as Names does.
+// DefaultCompare is the planners compared with tidal when none are named.
+const DefaultCompare = "static,hpa,dynamo,oracle"
+
+// ParseNames reads a comma-separated planner list ("static,dynamo"), adds tidal first, maps
+// aliases (reactive: hpa), drops duplicates and orders the result as Names does.
 func ParseNames(list string) ([]string, error) {
 	want := map[string]bool{NameTidal: true}
 	for _, n := range strings.Split(list, ",") {
 		n = strings.TrimSpace(n)
+		if n == NameReactive {
+			n = NameHPA
+		}
 		if n == "" {
 			continue
 		}
@@ -84,11 +97,13 @@ func Contenders(s Setup, names []string) ([]Contender, error) {
 		switch name {
 		case NameTidal:
 			as = func() sim.Autoscaler { return NewTidal(s.Policy, &s.Profile, s.History) }
-		case NameReactive:
-			q, kv := ReactiveTargets(s.Deployment, s.Workload)
-			as = func() sim.Autoscaler { return &Reactive{Deployment: d, QueuePerReplica: q, KVUsageTarget: kv} }
+		case NameHPA:
+			out = append(out, Contender{Name: name, Run: func(p func(float64)) (report.Entry, error) { return runHPA(s, d, p) }})
+			continue
 		case NameDynamo:
-			as = func() sim.Autoscaler { return Dynamo{Deployment: d} }
+			as = func() sim.Autoscaler {
+				return NewDynamo(d, s.Profile, int(s.Policy.Budget.MaxGPUs), s.History, s.Policy.Planning.Interval)
+			}
 		case NameOracle:
 			as = func() sim.Autoscaler { return NewOracle(d, s.Workload, OracleOptions{Epoch: s.Options.Epoch}) }
 		case NameStatic:
@@ -110,6 +125,23 @@ func Contenders(s Setup, names []string) ([]Contender, error) {
 	return out, nil
 }
 
+// runHPA tunes the HPA's targets in hindsight, then runs it.
+func runHPA(s Setup, d sim.Deployment, progress func(float64)) (report.Entry, error) {
+	t, err := TuneHPA(s, d, s.StaticGoal)
+	if err != nil {
+		return report.Entry{}, err
+	}
+	opt := s.Options
+	opt.Progress = progress
+	r, err := sim.Run(d, s.Workload, &HPA{Deployment: d, PrefillTokensPerReplica: t.PrefillTokensPerReplica, KVUsagePerReplica: t.KVUsagePerReplica}, opt)
+	if err != nil {
+		return report.Entry{}, fmt.Errorf("running hpa: %w", err)
+	}
+	note := fmt.Sprintf("targets tuned in hindsight for %.1f%% attainment: %.0f input tokens/s and %.2f KV usage per replica (%d runs searched)",
+		100*s.StaticGoal, t.PrefillTokensPerReplica, t.KVUsagePerReplica, t.Runs)
+	return report.Entry{Planner: NameHPA, Result: r, Note: note}, nil
+}
+
 func runStatic(s Setup) (report.Entry, error) {
 	sr, err := Search(s.Deployment, s.Workload, s.StaticGoal, s.Options)
 	if err != nil {
@@ -126,21 +158,6 @@ func runStatic(s Setup) (report.Entry, error) {
 			100*s.StaticGoal, strings.Join(parts, ", "))
 	}
 	return report.Entry{Planner: NameStatic, Result: sr.Result, Note: note}, nil
-}
-
-// ReactiveTargets derives the reactive scaler's thresholds the way an operator tuning it for this
-// workload would: a queue of half the requests one prefill engine clears within the TTFT target
-// at the workload's mean input length, and the KV usage at which decode ITL reaches 80% of its
-// target at the mean context (from the profile).
-func ReactiveTargets(d sim.Deployment, wl sim.Workload) (queuePerReplica, kvUsage float64) {
-	isl, osl := meanLengths(wl)
-	perReq := d.PrefillCapacity(isl) / isl // requests/s one engine prefills
-	queuePerReplica = max(1, math.Round(0.5*d.TTFT.Seconds()*perReq))
-	kv, ok := d.Model.Profile().Decode.KVUsageAt(0.8*d.ITL.Seconds(), isl+osl/2)
-	if !ok || kv <= 0 {
-		kv = d.Model.Profile().Decode.MinKVUsage(isl + osl/2)
-	}
-	return queuePerReplica, max(kv, 0.01)
 }
 
 func meanLengths(wl sim.Workload) (isl, osl float64) {
