@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/tidal-planner/tidal/planner"
-	"github.com/tidal-planner/tidal/planner/profile"
 	"github.com/tidal-planner/tidal/planner/sim"
 	"github.com/tidal-planner/tidal/planner/sim/compete"
 	"github.com/tidal-planner/tidal/planner/sim/report"
@@ -71,6 +70,7 @@ type simulateFlags struct {
 	seed                                uint64
 	maxContext                          int
 	dropOverContext, quiet              bool
+	world                               worldFlags
 }
 
 func (f *simulateFlags) register(fs *flag.FlagSet) {
@@ -79,7 +79,7 @@ func (f *simulateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tokensFrom, "tokens-from", "", "per-request trace `FILE` to draw token lengths from (servegen, synthetic)")
 	fs.StringVar(&f.shape, "shape", "diurnal", "synthetic shape: diurnal|step|spike|ramp")
 	fs.Float64Var(&f.rate, "rate", 0, "synthetic base (diurnal: mean) rate, requests/s (default: the built-in scenario's 15)")
-	fs.Float64Var(&f.rateScale, "rate-scale", 1, "multiply the load: traces replay faster, ServeGen and synthetic rates are multiplied")
+	fs.Float64Var(&f.rateScale, "rate-scale", 1, "multiply the load without compressing time: a trace superposes shifted copies of itself (integer part) and thins (fraction, and factors below 1); ServeGen and synthetic rates are multiplied")
 	fs.DurationVar(&f.start, "start", 0, "servegen: offset of the first window replayed")
 	fs.DurationVar(&f.duration, "duration", 0, "span replayed: synthetic (default 24h) and servegen (default 24h)")
 	fs.Uint64Var(&f.seed, "seed", 1, "random seed (synthetic and ServeGen arrivals, token sampling)")
@@ -94,6 +94,7 @@ func (f *simulateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.jsonOut, "json", "", "also write the results as JSON to `FILE` (- for stdout; the table then goes to stderr)")
 	fs.StringVar(&f.reportDir, "report", "", "also write an HTML report with SVG plots to `DIR`")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+	f.world.register(fs)
 }
 
 // runSimulate implements "tidal simulate".
@@ -153,11 +154,15 @@ func buildSimSetup(f simulateFlags) (compete.Setup, report.Workload, error) {
 	if err != nil {
 		return compete.Setup{}, report.Workload{}, err
 	}
-	prof, err := loadSimProfile(f.profile)
+	prof, err := loadSimProfile(f.profile, pol)
 	if err != nil {
 		return compete.Setup{}, report.Workload{}, err
 	}
-	dep, err := sim.DeploymentFromPolicy(pol, sim.NewModel(prof))
+	truth, err := f.world.truth(prof)
+	if err != nil {
+		return compete.Setup{}, report.Workload{}, err
+	}
+	dep, err := sim.DeploymentFromPolicy(pol, truth)
 	if err != nil {
 		return compete.Setup{}, report.Workload{}, err
 	}
@@ -170,7 +175,7 @@ func buildSimSetup(f simulateFlags) (compete.Setup, report.Workload, error) {
 	if span < 0 {
 		span = pol.Planning.Forecast.History
 	}
-	info.Policy, info.Profile = polName, prof.Source
+	info.Policy, info.Profile = polName, describeWorld(prof, truth)
 	info.TTFTms, info.ITLms = float64(dep.TTFT.Microseconds())/1000, float64(dep.ITL.Microseconds())/1000
 	return compete.Setup{Deployment: dep, Workload: wl, Policy: pol, Profile: prof, StaticGoal: f.staticGoal,
 		History: hist(span, pol.Planning.Interval),
@@ -292,21 +297,6 @@ func loadSimPolicy(path string) (policies.Policy, string, error) {
 	return p, path, nil
 }
 
-func loadSimProfile(dir string) (profile.Profile, error) {
-	if dir == "" {
-		return scenario.Profile()
-	}
-	ps, err := profile.Load(dir)
-	if err != nil {
-		return profile.Profile{}, err
-	}
-	p, err := profile.Match(ps, 0)
-	if err != nil {
-		return profile.Profile{}, fmt.Errorf("choosing a profile in %s: %w", dir, err)
-	}
-	return p, nil
-}
-
 // historyFunc returns the load before the workload over a span at a step (empty if unknown).
 type historyFunc func(span, step time.Duration) planner.LoadHistory
 
@@ -323,13 +313,17 @@ func loadSimWorkload(f simulateFlags) (sim.Workload, report.Workload, historyFun
 	var wl sim.Workload
 	var err error
 	hist := historyFunc(noHistory)
+	if f.world.speedup != 1 && format != "azure" && format != "mooncake" {
+		return sim.Workload{}, report.Workload{}, nil, fmt.Errorf("--speedup compresses request traces (azure, mooncake) only, not --format %s", format)
+	}
 	switch format {
 	case "synthetic":
 		wl, hist, err = syntheticWorkload(f)
 	case "azure", "mooncake":
 		var reqs []workload.Request
 		if reqs, err = readTrace(f.workload, format); err == nil {
-			wl, err = synth.FromTrace(filepath.Base(f.workload), reqs, f.rateScale)
+			wl, err = synth.FromTrace(filepath.Base(f.workload), reqs,
+				synth.TraceOptions{RateScale: f.rateScale, Speedup: f.world.speedup, Seed: f.seed})
 		}
 	case "servegen":
 		wl, hist, err = servegenWorkload(f)
@@ -411,7 +405,7 @@ func syntheticWorkload(f simulateFlags) (sim.Workload, historyFunc, error) {
 	}
 	wl, err := synth.Synthetic(spec)
 	hist := func(span, step time.Duration) planner.LoadHistory {
-		return synth.SyntheticHistory(spec, span, step, wl)
+		return synth.SyntheticHistory(spec, span, step)
 	}
 	return wl, hist, err
 }
@@ -435,11 +429,11 @@ func servegenWorkload(f simulateFlags) (sim.Workload, historyFunc, error) {
 	if dur == 0 {
 		dur = 24 * time.Hour
 	}
-	wl, err := synth.ServeGen(sg, synth.ServeGenOptions{Start: f.start, Duration: dur, RateScale: f.rateScale,
-		Seed: f.seed, Tokens: tokens})
+	opts := synth.ServeGenOptions{Start: f.start, Duration: dur, RateScale: f.rateScale, Seed: f.seed, Tokens: tokens}
+	wl, err := synth.ServeGen(sg, opts)
 	wl.Name = "servegen-" + filepath.Base(f.workload)
 	hist := func(span, step time.Duration) planner.LoadHistory {
-		return synth.ServeGenHistory(sg, f.start, span, step, f.rateScale, wl)
+		return synth.ServeGenHistory(sg, opts, span, step)
 	}
 	return wl, hist, err
 }

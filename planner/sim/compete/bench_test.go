@@ -29,7 +29,7 @@ func defaultSetup(b *testing.B) Setup {
 		b.Fatal(err)
 	}
 	return Setup{Deployment: d, Workload: wl, Policy: pol, Profile: prof,
-		History: synth.SyntheticHistory(scenario.Day(1), pol.Planning.Forecast.History, pol.Planning.Interval, wl),
+		History: synth.SyntheticHistory(scenario.Day(1), pol.Planning.Forecast.History, pol.Planning.Interval),
 		Options: sim.Options{Epoch: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)}}
 }
 
