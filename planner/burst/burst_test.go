@@ -18,8 +18,8 @@ func scrape(count func(t float64) float64, interval, until float64) []Sample {
 
 // TestIncrease pins PromQL's increase() on hand-computed cases.
 func TestIncrease(t *testing.T) {
-	linear := scrape(func(t float64) float64 { return t }, 15, 600) // 1 per second
-	reset := []Sample{{15, 100}, {30, 115}, {45, 5}, {60, 20}}     // restarted between 30 and 45
+	linear := scrape(func(t float64) float64 { return t }, 15, 600)              // 1 per second
+	reset := []Sample{{15, 100}, {30, 115}, {45, 5}, {60, 20}}                   // restarted between 30 and 45
 	late := []Sample{{300, 300}, {315, 315}, {330, 330}, {345, 345}, {360, 360}} // first scraped at 300
 	tests := []struct {
 		name      string

@@ -75,9 +75,7 @@ func (w *world) fork(as Autoscaler) *world {
 		c.svcs[i].engines = slices.Clone(w.svcs[i].engines)
 	}
 	c.acct = w.acct.clone()
-	c.obs = w.obs
-	c.obs.w = &c
-	c.obs.ring = slices.Clone(w.obs.ring)
+	c.obs = w.obs.clone(&c)
 	capSlices(reflect.ValueOf(&c.obs.series).Elem())
 	return &c
 }

@@ -222,6 +222,7 @@ func (w *world) arrive(i int32) {
 			return
 		}
 		w.rejected++
+		w.obs.rejected()
 		w.acct.miss(r.Arrival.Seconds(), false, true)
 		w.miss()
 		return
@@ -290,7 +291,7 @@ func (w *world) prefillDone(id int32, e *engine) {
 	for _, r := range e.batch {
 		w.first[r] = float32(w.t - w.reqs[r].Arrival.Seconds())
 		w.queueDepth--
-		w.obs.firstToken(float64(w.first[r]))
+		w.obs.firstToken(float64(w.first[r]), w.reqs[r])
 		if w.reqs[r].OutputTokens <= 1 {
 			w.finish(r)
 			continue
