@@ -31,7 +31,8 @@ type Sample struct {
 }
 
 // Increase is PromQL's increase(counter[window]) evaluated at t over samples sorted by time: the
-// difference between the last and first samples in (t - window, t] (counter resets added back),
+// difference between the last and first samples in (t - window, t] (3.x; 2.x also takes a sample
+// exactly at t - window) (counter resets added back),
 // extrapolated towards the window's edges by at most half a sample interval beyond the data
 // (further when the gap is under 1.1 intervals), and never below the counter's zero. False when
 // fewer than two samples fall in the window. This follows Prometheus' extrapolatedRate
@@ -67,14 +68,16 @@ func Increase(samples []Sample, t, window float64) (float64, bool) {
 }
 
 // CV evaluates Query's expression at t over a counter's samples (sorted by time), step and rng in
-// seconds: the subquery points are the multiples of step in (t - rng, t]; at each, N is the
+// seconds: the subquery points are the multiples of step in [t - rng, t] (Prometheus 2.x, which
+// the integration tests run, includes a point on the range's start; 3.x does not, one point of
+// rng/step fewer); at each, N is the
 // increase over the step ending there and the previous N the increase over the step before it.
 // False when no point has both (the PromQL result would be empty) or when the mean count is 0
 // (PromQL's NaN).
 func CV(samples []Sample, t, step, rng float64) (float64, bool) {
 	var sq, n float64
 	var nSq, nN int
-	for tau := math.Floor(t/step) * step; tau > t-rng; tau -= step {
+	for tau := math.Floor(t/step) * step; tau >= t-rng-1e-9; tau -= step {
 		cur, ok := Increase(samples, tau, step)
 		if !ok {
 			continue

@@ -55,8 +55,10 @@ func TestIncrease(t *testing.T) {
 // TestCV: the estimator on a deterministic alternating load (hand-computed), a Poisson stream
 // (about 1) and no traffic (no value).
 func TestCV(t *testing.T) {
-	// 30 requests in even minutes, 90 in odd ones, spread evenly: N alternates 30, 90, so
-	// A = 60^2 / (2 x 60) = 30 and CV = sqrt(30).
+	// 30 requests in even minutes, 90 in odd ones, spread evenly: N alternates 30, 90. At t =
+	// 7200 over 30 min the points are 5400..7200 (31, the range's start included): 16 odd
+	// minutes (90) and 15 even ones (30), every (N - prev)^2 = 3600, so
+	// A = 3600 / (2 x 1890/31) and CV = sqrt(A) = 5.4336.
 	var alternating []Sample
 	c := 0.0
 	for t := 15.0; t <= 7200; t += 15 {
@@ -85,7 +87,7 @@ func TestCV(t *testing.T) {
 		tol      float64
 		wantSome bool
 	}{
-		{"alternating 30/90 per minute", alternating, math.Sqrt(30), 1e-9, true},
+		{"alternating 30/90 per minute", alternating, math.Sqrt(3600 / (2 * 1890.0 / 31)), 1e-9, true},
 		{"Poisson at 10/s", poisson, 1, 0.2, true},
 		{"no traffic", flat, 0, 0, false},
 	}

@@ -99,6 +99,10 @@ type gauges struct {
 	kv, active       []planner.Value
 }
 
+// scrapeLag is how long after its tick a scrape is stamped: the planner's query at the tick lands
+// just before it, so it sees the previous scrape.
+const scrapeLag = time.Millisecond
+
 // observer turns the world's events into what the live metrics adapter would compute from
 // Prometheus (see docs/simulate.md, "The simulated world"):
 //
@@ -199,7 +203,7 @@ func (o *observer) scrape(t float64) {
 	o.pos = (o.pos + 1) % len(o.ring)
 	o.filled = min(o.filled+1, len(o.ring))
 	o.cur = scrapeDelta{}
-	o.samples = append(o.samples, burst.Sample{T: o.epoch + t, V: o.completed})
+	o.samples = append(o.samples, burst.Sample{T: o.epoch + t + scrapeLag.Seconds(), V: o.completed})
 	if n := len(o.samples); n > 64 && o.samples[n/2].T < o.epoch+t-o.keep {
 		o.samples = append(o.samples[:0], o.samples[n/2:]...)
 	}
@@ -226,9 +230,10 @@ func (o *observer) gaugesAt(t float64, reuse gauges) gauges {
 // window merges the deltas between the scrapes inside the query's window (the newest scrape
 // excluded: the query lands just before it): what rate(x[window]) and its ratios see.
 func (o *observer) windowDelta(t float64) (scrapeDelta, int) {
-	// scrapes at multiples of scrapeS in (t - window, t - scrape]: k samples, k - 1 deltas
+	// scrapes stamped in (t - window, t]: ticks s with s + scrapeLag in that range, the tick at t
+	// itself excluded (stamped just after it): k samples, k - 1 deltas
 	k := 0
-	for s := t - o.scrapeS; s > t-o.window+1e-9 && s > 1e-9; s -= o.scrapeS {
+	for s := t - o.scrapeS; s+scrapeLag.Seconds() > t-o.window && s > 1e-9; s -= o.scrapeS {
 		k++
 	}
 	var d scrapeDelta
@@ -243,7 +248,7 @@ func (o *observer) windowDelta(t float64) (scrapeDelta, int) {
 func (o *observer) observations(t float64, now time.Time) planner.Observations {
 	d, n := o.windowDelta(t)
 	ob := planner.Observations{Time: now, Window: time.Duration(o.window * float64(time.Second))}
-	seen := o.samples[:max(len(o.samples)-1, 0)] // as of the previous scrape
+	seen := o.samples // the newest is stamped just after t: the functions below leave it out
 	if inc, ok := burst.Increase(seen, o.epoch+t, o.window); ok {
 		ob.RequestRate = planner.Known(inc / o.window)
 	} else {
