@@ -31,6 +31,9 @@ func (s *Stepper) RunUntil(t time.Duration) { s.w.runUntil(t.Seconds()) }
 // Tally is a run's totals so far.
 type Tally struct {
 	Met, Missed int
+	// Late counts queued requests without a first token that have already waited longer than the
+	// TTFT target: misses to come, whatever happens next.
+	Late int
 	// GPUSeconds charges the live replicas up to the time asked.
 	GPUSeconds float64
 }
@@ -38,8 +41,21 @@ type Tally struct {
 // TallyAt returns the totals with GPUs charged up to t (>= the last event run).
 func (s *Stepper) TallyAt(t time.Duration) Tally {
 	w := s.w
-	return Tally{Met: w.met, Missed: w.missed,
-		GPUSeconds: w.gpuSeconds + w.gpus*(max(t.Seconds(), w.t)-w.lastGPUChange)}
+	now := max(t.Seconds(), w.t)
+	late := 0
+	deadline := now - w.d.TTFT.Seconds()
+	for _, e := range w.engines {
+		if e.state == stateGone || !e.prefills() {
+			continue
+		}
+		for _, r := range e.pq[e.pqHead:] {
+			if w.reqs[r].Arrival.Seconds() < deadline {
+				late++
+			}
+		}
+	}
+	return Tally{Met: w.met, Missed: w.missed, Late: late,
+		GPUSeconds: w.gpuSeconds + w.gpus*(now-w.lastGPUChange)}
 }
 
 // Horizon is the time the run ends at (the workload's span or last arrival).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tidal-planner/tidal/planner"
 	"github.com/tidal-planner/tidal/planner/profile"
@@ -29,11 +30,11 @@ const (
 
 // Names lists every planner name in display order.
 func Names() []string {
-	return []string{NameTidal, NameStatic, NameHPA, NameDynamo, NameOracle}
+	return []string{NameTidal, NameHindsight, NameStatic, NameHPA, NameDynamo, NameOracle}
 }
 
 // DefaultCompare is the planners compared with tidal when none are named.
-const DefaultCompare = "static,hpa,dynamo,oracle"
+const DefaultCompare = "hindsight,static,hpa,dynamo"
 
 // ParseNames reads a comma-separated planner list ("static,dynamo"), adds tidal first, maps
 // aliases (reactive: hpa), drops duplicates and orders the result as Names does.
@@ -70,6 +71,8 @@ type Setup struct {
 	Options    sim.Options
 	// StaticGoal is the attainment the static search must reach (0.99 if 0).
 	StaticGoal float64
+	// TidalDecisions, when set, gets every decision tidal's planner makes (--decisions).
+	TidalDecisions func(planner.Decision)
 	// History is the load before the workload, at the policy's planning interval, that tidal's
 	// forecasters are warmed with (the live loop reads it from Prometheus); empty for none.
 	History planner.LoadHistory
@@ -84,45 +87,94 @@ type Contender struct {
 
 // Contenders prepares the named planners. Every planner but static starts from the same warm
 // allocation: what the oracle would run for the first minutes (a deployment already serving the
-// load of the moment), so no planner is judged on a cold start.
+// load of the moment), so no planner is judged on a cold start. hindsight needs tidal's attainment:
+// whichever of the two runs first runs tidal (once), so contenders may run in any order.
 func Contenders(s Setup, names []string) ([]Contender, error) {
 	if s.StaticGoal == 0 {
 		s.StaticGoal = 0.99
 	}
 	warm := NewOracle(s.Deployment, s.Workload, OracleOptions{Epoch: s.Options.Epoch}).At(0)
 	d := WithInitial(s.Deployment, warm)
+	tidal := &onceEntry{run: func(p func(float64)) (report.Entry, error) {
+		t := NewTidal(s.Policy, &s.Profile, s.History)
+		t.OnDecision = s.TidalDecisions
+		return runAutoscaler(s, d, NameTidal, t, p)
+	}}
 	var out []Contender
 	for _, name := range names {
-		var as func() sim.Autoscaler
+		var run func(func(float64)) (report.Entry, error)
 		switch name {
 		case NameTidal:
-			as = func() sim.Autoscaler { return NewTidal(s.Policy, &s.Profile, s.History) }
+			run = tidal.get
+		case NameHindsight:
+			run = func(p func(float64)) (report.Entry, error) {
+				ref, err := tidal.get(nil)
+				if err != nil {
+					return report.Entry{}, err
+				}
+				return runHindsight(s, d, ref.Result.Attainment, p)
+			}
 		case NameHPA:
-			out = append(out, Contender{Name: name, Run: func(p func(float64)) (report.Entry, error) { return runHPA(s, d, p) }})
-			continue
+			run = func(p func(float64)) (report.Entry, error) { return runHPA(s, d, p) }
 		case NameDynamo:
-			as = func() sim.Autoscaler {
-				return NewDynamo(d, s.Profile, int(s.Policy.Budget.MaxGPUs), s.History, s.Policy.Planning.Interval)
+			run = func(p func(float64)) (report.Entry, error) {
+				dy := NewDynamo(d, s.Profile, int(s.Policy.Budget.MaxGPUs), s.History, s.Policy.Planning.Interval)
+				return runAutoscaler(s, d, name, dy, p)
 			}
 		case NameOracle:
-			as = func() sim.Autoscaler { return NewOracle(d, s.Workload, OracleOptions{Epoch: s.Options.Epoch}) }
+			run = func(p func(float64)) (report.Entry, error) {
+				return runAutoscaler(s, d, name, NewOracle(d, s.Workload, OracleOptions{Epoch: s.Options.Epoch}), p)
+			}
 		case NameStatic:
-			out = append(out, Contender{Name: name, Run: func(func(float64)) (report.Entry, error) { return runStatic(s) }})
-			continue
+			run = func(func(float64)) (report.Entry, error) { return runStatic(s) }
 		default:
 			return nil, fmt.Errorf("unknown planner %q", name)
 		}
-		out = append(out, Contender{Name: name, Run: func(progress func(float64)) (report.Entry, error) {
-			opt := s.Options
-			opt.Progress = progress
-			r, err := sim.Run(d, s.Workload, as(), opt)
-			if err != nil {
-				return report.Entry{}, fmt.Errorf("running %s: %w", name, err)
-			}
-			return report.Entry{Planner: name, Result: r}, nil
-		}})
+		out = append(out, Contender{Name: name, Run: run})
 	}
 	return out, nil
+}
+
+// onceEntry runs a contender at most once and hands its entry to every caller.
+type onceEntry struct {
+	once  sync.Once
+	run   func(func(float64)) (report.Entry, error)
+	entry report.Entry
+	err   error
+}
+
+func (o *onceEntry) get(progress func(float64)) (report.Entry, error) {
+	o.once.Do(func() { o.entry, o.err = o.run(progress) })
+	return o.entry, o.err
+}
+
+func runAutoscaler(s Setup, d sim.Deployment, name string, as sim.Autoscaler, progress func(float64)) (report.Entry, error) {
+	opt := s.Options
+	opt.Progress = progress
+	r, err := sim.Run(d, s.Workload, as, opt)
+	if err != nil {
+		return report.Entry{}, fmt.Errorf("running %s: %w", name, err)
+	}
+	return report.Entry{Planner: name, Result: r}, nil
+}
+
+// runHindsight searches the hindsight schedule reaching tidal's attainment.
+func runHindsight(s Setup, d sim.Deployment, goal float64, progress func(float64)) (report.Entry, error) {
+	h := NewHindsight(d, s.Workload, s.Options, HindsightOptions{})
+	hr, err := h.Search(goal, progress)
+	if err != nil {
+		return report.Entry{}, err
+	}
+	var tried []string
+	for _, p := range hr.Tried {
+		tried = append(tried, fmt.Sprintf("%.3g: %.2f%% %.1f GPU-h", p.Price, 100*p.Attainment, p.GPUHours))
+	}
+	note := fmt.Sprintf("cheapest of %d miss prices reaching tidal's %.2f%%: %.3g GPU-s per miss (%d window trials; tried %s)",
+		len(hr.Tried), 100*goal, hr.Price, h.Runs, strings.Join(tried, ", "))
+	if !hr.Reached {
+		note = fmt.Sprintf("no miss price tried reached tidal's %.2f%%; shown: the best attainment found (%d window trials)", 100*goal, h.Runs)
+	}
+	return report.Entry{Planner: NameHindsight, Result: hr.Result, Note: note}, nil
 }
 
 // runHPA tunes the HPA's targets in hindsight, then runs it.
