@@ -36,7 +36,7 @@ func (w *world) prefillPass(e *engine, wall float64) {
 
 // decodePass reports a decode batch whose composition just changed.
 func (w *world) decodePass(e *engine) {
-	if w.passes != nil && e.active.len() > 0 && e.role == policies.RoleDecode {
+	if w.passes != nil && e.active.len() > 0 && e.decodes() {
 		w.passes.ObservePass(ForwardPass{Time: w.t, Service: e.svc, Role: e.role,
 			DecodeRequests: e.active.len(), DecodeKVTokens: e.kvTokens(), WallTime: e.itl})
 	}

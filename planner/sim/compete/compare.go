@@ -30,11 +30,11 @@ const (
 
 // Names lists every planner name in display order.
 func Names() []string {
-	return []string{NameTidal, NameHindsight, NameStatic, NameHPA, NameDynamo, NameOracle}
+	return []string{NameTidal, NameHindsight, NameStatic, NameHPA, NameDynamo, NameDynamoFPM, NameOracle}
 }
 
 // DefaultCompare is the planners compared with tidal when none are named.
-const DefaultCompare = "hindsight,static,hpa,dynamo"
+const DefaultCompare = "hindsight,static,hpa,dynamo,dynamo-fpm"
 
 // ParseNames reads a comma-separated planner list ("static,dynamo"), adds tidal first, maps
 // aliases (reactive: hpa), drops duplicates and orders the result as Names does.
@@ -120,6 +120,11 @@ func Contenders(s Setup, names []string) ([]Contender, error) {
 			run = func(p func(float64)) (report.Entry, error) {
 				dy := NewDynamo(d, s.Profile, int(s.Policy.Budget.MaxGPUs), s.History, s.Policy.Planning.Interval)
 				return runAutoscaler(s, d, name, dy, p)
+			}
+		case NameDynamoFPM:
+			run = func(p func(float64)) (report.Entry, error) {
+				f := NewDynamoFPM(d, s.Profile, int(s.Policy.Budget.MaxGPUs), s.History, s.Policy.Planning.Interval)
+				return runAutoscaler(s, d, name, f, p)
 			}
 		case NameOracle:
 			run = func(p func(float64)) (report.Entry, error) {

@@ -107,7 +107,7 @@ func TestParseNames(t *testing.T) {
 		want    []string
 		wantErr bool
 	}{
-		{"default", []string{"tidal", "hindsight", "static", "hpa", "dynamo"}, false},
+		{"default", []string{"tidal", "hindsight", "static", "hpa", "dynamo", "dynamo-fpm"}, false},
 		{"oracle, dynamo,oracle", []string{"tidal", "dynamo", "oracle"}, false},
 		{"", []string{"tidal"}, false},
 		{"reactive,hpa", []string{"tidal", "hpa"}, false},
