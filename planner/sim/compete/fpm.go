@@ -178,4 +178,3 @@ func elapsedTick(last *float64, t float64) bool {
 	*last = t
 	return true
 }
-
