@@ -65,6 +65,8 @@ type simulateFlags struct {
 	workload, format, tokensFrom, shape string
 	policy, profile                     string
 	compare, jsonOut, reportDir         string
+	decisions, markdown                 string
+	seeds                               int
 	rate, rateScale, staticGoal         float64
 	start, duration, scrape, history    time.Duration
 	seed                                uint64
@@ -94,6 +96,9 @@ func (f *simulateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.jsonOut, "json", "", "also write the results as JSON to `FILE` (- for stdout; the table then goes to stderr)")
 	fs.StringVar(&f.reportDir, "report", "", "also write an HTML report with SVG plots to `DIR`")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+	fs.IntVar(&f.seeds, "seeds", 1, "run the comparison for this many consecutive seeds from --seed and report the mean and spread")
+	fs.StringVar(&f.decisions, "decisions", "", "write tidal's every decision (first seed) with its reasons as CSV to `FILE`")
+	fs.StringVar(&f.markdown, "markdown", "", "also write the results as a Markdown table to `FILE` (docs)")
 	f.world.register(fs)
 }
 
@@ -125,24 +130,29 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 }
 
 func simulate(ctx context.Context, f simulateFlags, stdout, stderr io.Writer) error {
-	setup, info, err := buildSimSetup(f)
-	if err != nil {
+	if err := checkSimFlags(f); err != nil {
 		return err
 	}
 	names, err := compete.ParseNames(f.compare)
 	if err != nil {
 		return err
 	}
-	cs, err := compete.Contenders(setup, names)
-	if err != nil {
-		return err
+	var log decisionLog
+	var record func(planner.Decision)
+	if f.decisions != "" {
+		record = log.record
 	}
-	entries, err := runContenders(ctx, cs, progressBar(stderr, f.quiet, len(cs)))
+	entries, info, err := runSeeds(ctx, f, names, stderr, record)
 	if err != nil {
 		return err
 	}
 	if len(entries) > 0 {
 		info.Rejected, info.Filtered = entries[0].Result.Rejected, entries[0].Result.Filtered
+	}
+	if f.decisions != "" {
+		if err := log.write(f.decisions); err != nil {
+			return err
+		}
 	}
 	return writeSimResults(f, info, entries, stdout, stderr)
 }
@@ -195,6 +205,11 @@ func writeSimResults(f simulateFlags, info report.Workload, entries []report.Ent
 	}
 	if f.jsonOut != "" {
 		if err := writeJSONFile(f.jsonOut, info, entries, stdout); err != nil {
+			return err
+		}
+	}
+	if f.markdown != "" {
+		if err := writeMarkdownFile(f.markdown, info, entries); err != nil {
 			return err
 		}
 	}

@@ -112,3 +112,51 @@ func TestSimulateIsReproducible(t *testing.T) {
 		t.Errorf("two runs differ:\n%s\n---\n%s", a, b)
 	}
 }
+
+// TestSimulateRejectsBadFlags: bad values fail before anything runs, naming the flag.
+func TestSimulateRejectsBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"negative rate", []string{"--rate", "-1"}, "--rate -1"},
+		{"zero rate scale", []string{"--rate-scale", "0"}, "--rate-scale 0"},
+		{"negative rate scale", []string{"--rate-scale", "-2"}, "--rate-scale -2"},
+		{"static goal above 1", []string{"--static-goal", "1.5"}, "--static-goal 1.5"},
+		{"static goal zero", []string{"--static-goal", "0"}, "--static-goal 0"},
+		{"negative duration", []string{"--duration", "-1h"}, "--duration -1h0m0s"},
+		{"negative start", []string{"--start", "-5m"}, "--start -5m0s"},
+		{"zero scrape interval", []string{"--scrape-interval", "0s"}, "--scrape-interval 0s"},
+		{"negative history", []string{"--history", "-2h"}, "--history -2h0m0s"},
+		{"zero max context", []string{"--max-context", "0"}, "--max-context 0"},
+		{"zero seeds", []string{"--seeds", "0"}, "--seeds 0"},
+		{"too many seeds", []string{"--seeds", "1000"}, "--seeds 1000"},
+		{"json in a missing directory", []string{"--json", filepath.Join(dir, "nope", "out.json")}, "--json " + filepath.Join(dir, "nope", "out.json")},
+		{"json is a directory", []string{"--json", dir}, "--json " + dir + ": is a directory"},
+		{"report under a file", []string{"--report", filepath.Join(file, "report")}, "--report " + filepath.Join(file, "report")},
+		{"decisions in a missing directory", []string{"--decisions", filepath.Join(dir, "nope", "d.csv")}, "--decisions"},
+		{"world speed zero", []string{"--world-decode-speed", "0"}, "--world-decode-speed 0"},
+		{"two bad flags, both named", []string{"--rate", "-1", "--seeds", "-3"}, "--seeds -3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runSimulate(context.Background(), append(tt.args, "--quiet"), &stdout, &stderr)
+			if code != 1 {
+				t.Errorf("exit %d, want 1 (stderr %q)", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("stderr lacks %q:\n%s", tt.want, stderr.String())
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("something ran: stdout %q", stdout.String())
+			}
+		})
+	}
+}
