@@ -102,8 +102,13 @@ func superpose(reqs []workload.Request, span time.Duration, o TraceOptions) []si
 
 // traceName labels the workload with how it was scaled, time compression explicitly.
 func traceName(name string, o TraceOptions) string {
-	if o.RateScale != 1 {
+	switch {
+	case o.RateScale < 1:
+		name += fmt.Sprintf(" rate x%g (thinned)", o.RateScale)
+	case o.RateScale == math.Trunc(o.RateScale) && o.RateScale > 1:
 		name += fmt.Sprintf(" rate x%g (superposed copies)", o.RateScale)
+	case o.RateScale > 1:
+		name += fmt.Sprintf(" rate x%g (superposed copies, one thinned)", o.RateScale)
 	}
 	if o.Speedup != 1 {
 		name += fmt.Sprintf(" TIME-COMPRESSED x%g (--speedup)", o.Speedup)
