@@ -264,7 +264,7 @@ func TestObservationsAreOneScrapeOld(t *testing.T) {
 		t.Errorf("queue depth seen at 60 s %+v, want the 45 s scrape's 0", q)
 	}
 	if q := at(75).QueueDepth; !q.OK || q.V < 20 {
-		t.Errorf("queue depth seen at 75 s %+v, want the 60 s scrape's backlog (33: arrivals outpace the engine by ~20%)", q)
+		t.Errorf("queue depth seen at 75 s %+v, want the 60 s scrape's backlog (33: arrivals outpace the engine by ~20%%)", q)
 	}
 	if q := at(15).QueueDepth; q.OK {
 		t.Errorf("queue depth seen at the first tick %+v, want missing: nothing scraped before it", q)
