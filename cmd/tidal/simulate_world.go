@@ -39,7 +39,7 @@ func (w worldFlags) truth(planners profile.Profile) (*sim.Model, error) {
 	}
 	t := sim.Truth{PrefillSpeed: w.prefillSpeed, DecodeSpeed: w.decodeSpeed}
 	if w.profile != "" {
-		p, err := loadProfileDir(w.profile)
+		p, err := loadProfileDir(w.profile, planners.Config.GPUs)
 		if err != nil {
 			return nil, fmt.Errorf("--world-profile: %w", err)
 		}
@@ -62,9 +62,9 @@ func describeWorld(planners profile.Profile, truth *sim.Model) string {
 func loadSimProfile(dir string, pol policies.Policy) (profile.Profile, error) {
 	switch {
 	case dir != "":
-		return loadProfileDir(dir)
+		return loadProfileDir(dir, policyEngineGPUs(pol))
 	case pol.PerformanceModel.Profile != "":
-		p, err := loadProfileDir(pol.PerformanceModel.Profile)
+		p, err := loadProfileDir(pol.PerformanceModel.Profile, policyEngineGPUs(pol))
 		if err != nil {
 			return profile.Profile{}, fmt.Errorf("policy %q: spec.performanceModel.profile %q cannot be read by the simulator (fix the path, or pass --profile DIR): %w",
 				pol.Name, pol.PerformanceModel.Profile, err)
@@ -74,13 +74,28 @@ func loadSimProfile(dir string, pol policies.Policy) (profile.Profile, error) {
 	return scenario.Profile()
 }
 
-// loadProfileDir loads the single profiled configuration of a Dynamo profiler directory.
-func loadProfileDir(dir string) (profile.Profile, error) {
+// policyEngineGPUs is the GPUs per replica of the policy's first GPU service that states it (0
+// if none does): it picks the configuration of a profile directory holding several.
+func policyEngineGPUs(pol policies.Policy) int {
+	for _, s := range pol.Services() {
+		if s.Role != policies.RoleFrontend && s.GPUsPerReplica > 0 {
+			return int(s.GPUsPerReplica)
+		}
+	}
+	return 0
+}
+
+// loadProfileDir loads a Dynamo profiler directory's configuration: the only one, or the one
+// whose engine uses gpus GPUs when it holds several.
+func loadProfileDir(dir string, gpus int) (profile.Profile, error) {
 	ps, err := profile.Load(dir)
 	if err != nil {
 		return profile.Profile{}, err
 	}
-	p, err := profile.Match(ps, 0)
+	if len(ps) == 1 {
+		gpus = 0
+	}
+	p, err := profile.Match(ps, gpus)
 	if err != nil {
 		return profile.Profile{}, fmt.Errorf("choosing a profile in %s: %w", dir, err)
 	}
