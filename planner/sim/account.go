@@ -71,14 +71,15 @@ func (a *account) charge(dt float64) {
 	}
 }
 
-// takeStep returns the attainment of the requests judged since the last call (NaN if none).
-func (a *account) takeStep() float64 {
-	v := math.NaN()
-	if a.stepJudged > 0 {
-		v = float64(a.stepMet) / float64(a.stepJudged)
+// takeStep returns the attainment of the requests judged since the last call (NaN if none) and
+// how many were judged.
+func (a *account) takeStep() (float64, int) {
+	v, n := math.NaN(), a.stepJudged
+	if n > 0 {
+		v = float64(a.stepMet) / float64(n)
 	}
 	a.stepMet, a.stepJudged = 0, 0
-	return v
+	return v, n
 }
 
 // clone copies the account's slices (fork.go).

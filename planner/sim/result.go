@@ -58,8 +58,10 @@ type Series struct {
 	// Attainment is the share of the requests judged (finished or rejected) in the step that met
 	// the SLO; NaN where none was judged.
 	Attainment []float64
-	TTFT, ITL  PercentileSeries
-	Services   []ServiceSeries
+	// Judged is the number of requests judged in the step.
+	Judged    []float64
+	TTFT, ITL PercentileSeries
+	Services  []ServiceSeries
 }
 
 // PercentileSeries holds latency percentiles per step, seconds; NaN where no sample fell.
@@ -94,7 +96,9 @@ func (o *observer) record(t float64) {
 	thpt, _ := m.BestDecodeThroughput(w.d.ITL.Seconds(), isl+osl/2)
 	s.DecodeCapacity = append(s.DecodeCapacity, float64(decReady)*thpt*float64(w.svcs[w.dec].cfg.GPUsPerReplica))
 	s.GPUs = append(s.GPUs, w.gpus)
-	s.Attainment = append(s.Attainment, w.acct.takeStep())
+	att, judged := w.acct.takeStep()
+	s.Attainment = append(s.Attainment, att)
+	s.Judged = append(s.Judged, float64(judged))
 	appendQuantiles(&s.TTFT, &b.ttftH)
 	appendQuantiles(&s.ITL, &b.itlH)
 	for i := range w.svcs {
