@@ -165,7 +165,7 @@ func runAutoscaler(s Setup, d sim.Deployment, name string, as sim.Autoscaler, pr
 
 // runHindsight searches the hindsight schedule reaching tidal's attainment.
 func runHindsight(s Setup, d sim.Deployment, goal float64, progress func(float64)) (report.Entry, error) {
-	h := NewHindsight(d, s.Workload, s.Options, HindsightOptions{})
+	h := NewHindsight(d, s.Workload, s.Options, HindsightOptions{BudgetGPUs: int(s.Policy.Budget.MaxGPUs)})
 	hr, err := h.Search(goal, progress)
 	if err != nil {
 		return report.Entry{}, err

@@ -16,6 +16,9 @@ type HindsightOptions struct {
 	Window time.Duration
 	// Passes is the number of miss prices tried (5).
 	Passes int
+	// BudgetGPUs caps the GPUs of an allocation (0: none), as the policy's budget caps every
+	// planner's.
+	BudgetGPUs int
 }
 
 // Hindsight is the hindsight reference: knowing every arrival, it holds one allocation per window
@@ -178,6 +181,9 @@ func (h *Hindsight) choose(st *sim.Stepper, sched *schedule, k int, prev []int32
 				}
 				try := slices.Clone(cur)
 				try[i] = n
+				if h.o.BudgetGPUs > 0 && step > 0 && h.gpus(try) > h.o.BudgetGPUs {
+					break
+				}
 				c := cost(try)
 				if c >= best {
 					break
@@ -190,6 +196,15 @@ func (h *Hindsight) choose(st *sim.Stepper, sched *schedule, k int, prev []int32
 		}
 	}
 	return cur
+}
+
+// gpus is the GPUs an allocation uses.
+func (h *Hindsight) gpus(c []int32) int {
+	n := 0
+	for i, s := range h.d.Services {
+		n += int(c[i]) * s.GPUsPerReplica
+	}
+	return n
 }
 
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
