@@ -227,7 +227,7 @@ func (o *observer) gaugesAt(t float64, reuse gauges) gauges {
 	return g
 }
 
-// window merges the deltas between the scrapes inside the query's window (the newest scrape
+// windowDelta merges the deltas between the scrapes inside the query's window (the newest scrape
 // excluded: the query lands just before it): what rate(x[window]) and its ratios see.
 func (o *observer) windowDelta(t float64) (scrapeDelta, int) {
 	// scrapes stamped in (t - window, t]: ticks s with s + scrapeLag in that range, the tick at t
@@ -246,30 +246,8 @@ func (o *observer) windowDelta(t float64) (scrapeDelta, int) {
 
 // observations is the planner's view at t: see observer's doc.
 func (o *observer) observations(t float64, now time.Time) planner.Observations {
-	d, n := o.windowDelta(t)
 	ob := planner.Observations{Time: now, Window: time.Duration(o.window * float64(time.Second))}
-	seen := o.samples // the newest is stamped just after t: the functions below leave it out
-	if inc, ok := burst.Increase(seen, o.epoch+t, o.window); ok {
-		ob.RequestRate = planner.Known(inc / o.window)
-	} else {
-		ob.RequestRate = planner.Unknown("empty result: fewer than two counter samples in the window")
-	}
-	if n < 1 {
-		d = scrapeDelta{}
-	}
-	ob.InputTokens = ratio(d.isl.sum, d.isl.count, "NaN: no first tokens in window")
-	ob.OutputTokens = ratio(d.osl.sum, d.osl.count, "NaN: no completed requests in window")
-	ob.TTFT = ratio(d.ttft.sum, d.ttft.count, "NaN: no first tokens in window")
-	ob.ITL = ratio(d.itl.sum, d.itl.count, "NaN: no tokens in window")
-	ob.TTFTPercentile = quantileValue(&d.ttft, o.bounds.ttft, o.w.d.TTFTPercentile/100)
-	ob.ITLPercentile = quantileValue(&d.itl, o.bounds.itl, o.w.d.ITLPercentile/100)
-	ob.InputTokensPercentile = quantileValue(&d.isl, o.bounds.isl, o.w.d.TTFTPercentile/100)
-	ob.OutputTokensPercentile = quantileValue(&d.osl, o.bounds.osl, o.w.d.ITLPercentile/100)
-	ob.ArrivalCV = planner.Unknown("empty result: too few counter samples for the arrival CV")
-	cvRange := max(burst.DefaultRange.Seconds(), o.window)
-	if cv, ok := burst.CV(seen, o.epoch+t, burst.DefaultStep.Seconds(), cvRange); ok {
-		ob.ArrivalCV = planner.Known(cv)
-	}
+	o.counted(&ob, t)
 	g := o.prev
 	if len(g.kv) != len(o.w.svcs) { // no scrape before this one yet
 		ob.QueueDepth = planner.Unknown("empty result: not scraped yet")
@@ -288,6 +266,34 @@ func (o *observer) observations(t float64, now time.Time) planner.Observations {
 	}
 	ob.KVUsage = ratio(kvSum, kvN, "no decode workers")
 	return ob
+}
+
+// counted fills the signals the counter and histograms give at t: the request rate and arrival
+// CV from the scraped requests_total, means and percentiles from the window's buckets.
+func (o *observer) counted(ob *planner.Observations, t float64) {
+	// the newest sample is stamped just after t: Increase and CV leave it out
+	if inc, ok := burst.Increase(o.samples, o.epoch+t, o.window); ok {
+		ob.RequestRate = planner.Known(inc / o.window)
+	} else {
+		ob.RequestRate = planner.Unknown("empty result: fewer than two counter samples in the window")
+	}
+	ob.ArrivalCV = planner.Unknown("empty result: too few counter samples for the arrival CV")
+	cvRange := max(burst.DefaultRange.Seconds(), o.window)
+	if cv, ok := burst.CV(o.samples, o.epoch+t, burst.DefaultStep.Seconds(), cvRange); ok {
+		ob.ArrivalCV = planner.Known(cv)
+	}
+	d, n := o.windowDelta(t)
+	if n < 1 {
+		d = scrapeDelta{}
+	}
+	ob.InputTokens = ratio(d.isl.sum, d.isl.count, "NaN: no first tokens in window")
+	ob.OutputTokens = ratio(d.osl.sum, d.osl.count, "NaN: no completed requests in window")
+	ob.TTFT = ratio(d.ttft.sum, d.ttft.count, "NaN: no first tokens in window")
+	ob.ITL = ratio(d.itl.sum, d.itl.count, "NaN: no tokens in window")
+	ob.TTFTPercentile = quantileValue(&d.ttft, o.bounds.ttft, o.w.d.TTFTPercentile/100)
+	ob.ITLPercentile = quantileValue(&d.itl, o.bounds.itl, o.w.d.ITLPercentile/100)
+	ob.InputTokensPercentile = quantileValue(&d.isl, o.bounds.isl, o.w.d.TTFTPercentile/100)
+	ob.OutputTokensPercentile = quantileValue(&d.osl, o.bounds.osl, o.w.d.ITLPercentile/100)
 }
 
 // service is service i's observation: replica counts from the DGD status now, worker gauges

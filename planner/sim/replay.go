@@ -35,28 +35,14 @@ func DynamoBuckets() FrontendBuckets {
 // the SLO percentiles and the services (idle: their gauges are zero). It exists so one event
 // stream can be checked against the live metrics adapter (see metrics' TestSimAgreesWithAdapter).
 func ObserveOutcomes(d Deployment, outs []Outcome, c Cadence, opt Options) ([]planner.Observations, error) {
-	rec := &recorder{cad: c}
-	w, err := newWorld(d, Workload{Name: "outcomes"}, rec, opt)
+	w, err := newWorld(d, Workload{Name: "outcomes"}, &recorder{cad: c}, opt)
 	if err != nil {
 		return nil, err
 	}
-	type event struct {
-		t    float64
-		kind int // 0 arrival, 1 first token, 2 completion, 3 rejection
-		i    int
+	evs, err := outcomeEvents(outs)
+	if err != nil {
+		return nil, err
 	}
-	var evs []event
-	for i, o := range outs {
-		if o.Rejected {
-			evs = append(evs, event{o.Arrival.Seconds(), 3, i})
-			continue
-		}
-		if o.FirstToken < o.Arrival || o.Done < o.FirstToken {
-			return nil, fmt.Errorf("outcome %d: first token %v or done %v before its arrival %v", i, o.FirstToken, o.Done, o.Arrival)
-		}
-		evs = append(evs, event{o.Arrival.Seconds(), 0, i}, event{o.FirstToken.Seconds(), 1, i}, event{o.Done.Seconds(), 2, i})
-	}
-	slices.SortStableFunc(evs, func(a, b event) int { return cmp.Compare(a.t, b.t) })
 	var seen []planner.Observations
 	scrape, next := w.opt.ScrapeInterval.Seconds(), c.Interval.Seconds()
 	end := 0.0
@@ -67,21 +53,7 @@ func ObserveOutcomes(d Deployment, outs []Outcome, c Cadence, opt Options) ([]pl
 	for k := 1; float64(k-1)*scrape <= end; k++ {
 		tick := float64(k) * scrape
 		for ; j < len(evs) && evs[j].t < tick; j++ { // events at a tick come after its scrape, as in Run
-			e, o := evs[j], outs[evs[j].i]
-			switch e.kind {
-			case 0:
-				w.obs.arrival(e.t, o.Request)
-			case 1:
-				w.obs.firstToken((o.FirstToken - o.Arrival).Seconds(), o.Request)
-			case 2:
-				itl := 0.0
-				if o.OutputTokens > 1 {
-					itl = (o.Done - o.FirstToken).Seconds() / float64(o.OutputTokens-1)
-				}
-				w.obs.completion((o.FirstToken - o.Arrival).Seconds(), itl, o.Request)
-			case 3:
-				w.obs.rejected()
-			}
+			w.obs.replay(evs[j], outs[evs[j].i])
 		}
 		w.t = tick
 		w.obs.scrape(tick)
@@ -91,6 +63,60 @@ func ObserveOutcomes(d Deployment, outs []Outcome, c Cadence, opt Options) ([]pl
 		}
 	}
 	return seen, nil
+}
+
+// outcomeEvent is one frontend event of outcome i at t seconds.
+type outcomeEvent struct {
+	t    float64
+	kind outcomeKind
+	i    int
+}
+
+type outcomeKind uint8
+
+const (
+	outArrival outcomeKind = iota
+	outFirstToken
+	outDone
+	outRejected
+)
+
+// outcomeEvents lists the outcomes' events by time (stable: an outcome's arrival, first token
+// and completion keep their order on ties).
+func outcomeEvents(outs []Outcome) ([]outcomeEvent, error) {
+	var evs []outcomeEvent
+	for i, o := range outs {
+		if o.Rejected {
+			evs = append(evs, outcomeEvent{o.Arrival.Seconds(), outRejected, i})
+			continue
+		}
+		if o.FirstToken < o.Arrival || o.Done < o.FirstToken {
+			return nil, fmt.Errorf("outcome %d: first token %v or done %v before its arrival %v", i, o.FirstToken, o.Done, o.Arrival)
+		}
+		evs = append(evs, outcomeEvent{o.Arrival.Seconds(), outArrival, i},
+			outcomeEvent{o.FirstToken.Seconds(), outFirstToken, i}, outcomeEvent{o.Done.Seconds(), outDone, i})
+	}
+	slices.SortStableFunc(evs, func(a, b outcomeEvent) int { return cmp.Compare(a.t, b.t) })
+	return evs, nil
+}
+
+// replay hands one outcome event to the observer as the world would.
+func (o *observer) replay(e outcomeEvent, out Outcome) {
+	ttft := (out.FirstToken - out.Arrival).Seconds()
+	switch e.kind {
+	case outArrival:
+		o.arrival(e.t, out.Request)
+	case outFirstToken:
+		o.firstToken(ttft, out.Request)
+	case outDone:
+		itl := 0.0
+		if out.OutputTokens > 1 {
+			itl = (out.Done - out.FirstToken).Seconds() / float64(out.OutputTokens-1)
+		}
+		o.completion(ttft, itl, out.Request)
+	case outRejected:
+		o.rejected()
+	}
 }
 
 // recorder is the cadence-only Autoscaler ObserveOutcomes builds its world with.
