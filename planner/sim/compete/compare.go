@@ -172,6 +172,10 @@ func runHindsight(s Setup, d sim.Deployment, goal float64, progress func(float64
 	}
 	var tried []string
 	for _, p := range hr.Tried {
+		if p.Aborted {
+			tried = append(tried, fmt.Sprintf("%.3g: short of the goal, stopped", p.Price))
+			continue
+		}
 		tried = append(tried, fmt.Sprintf("%.3g: %.2f%% %.1f GPU-h", p.Price, 100*p.Attainment, p.GPUHours))
 	}
 	note := fmt.Sprintf("cheapest of %d miss prices reaching tidal's %.2f%%: %.3g GPU-s per miss (%d window trials; tried %s)",

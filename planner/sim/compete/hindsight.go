@@ -73,9 +73,11 @@ type HindsightResult struct {
 	Reached bool
 }
 
-// HindsightPass is one pass of the price search.
+// HindsightPass is one pass of the price search. An aborted pass stopped once its misses made
+// the goal unreachable; its numbers are partial.
 type HindsightPass struct {
 	Price, Attainment, GPUHours float64
+	Aborted                     bool
 }
 
 // Search finds the cheapest allocation schedule reaching goal; progress (may be nil) gets the
@@ -83,23 +85,23 @@ type HindsightPass struct {
 func (h *Hindsight) Search(goal float64, progress func(float64)) (HindsightResult, error) {
 	var out HindsightResult
 	lo, hi := 0.0, 0.0 // prices known to fall short / to reach the goal
-	price := 100.0     // GPU-seconds per miss: bracketed by factors of 10, then bisected geometrically
+	price := 10.0      // GPU-seconds per miss: bracketed by factors of 10, then bisected geometrically
 	for p := range h.o.Passes {
 		frac := func(x float64) {
 			if progress != nil {
 				progress((float64(p) + x) / float64(h.o.Passes))
 			}
 		}
-		r, err := h.pass(price, frac)
+		r, err := h.pass(price, goal, frac)
 		if err != nil {
 			return HindsightResult{}, err
 		}
-		out.Tried = append(out.Tried, HindsightPass{Price: price, Attainment: r.Attainment, GPUHours: r.GPUHours})
-		ok := r.Attainment >= goal
+		out.Tried = append(out.Tried, HindsightPass{Price: price, Attainment: r.Attainment, GPUHours: r.GPUHours, Aborted: r.Aborted})
+		ok := !r.Aborted && r.Attainment >= goal
 		switch {
 		case ok && (!out.Reached || r.GPUHours < out.Result.GPUHours):
 			out.Result, out.Price, out.Reached = r, price, true
-		case !out.Reached && r.Attainment > out.Result.Attainment:
+		case !out.Reached && !r.Aborted && r.Attainment > out.Result.Attainment:
 			out.Result, out.Price = r, price
 		}
 		if ok {
@@ -119,8 +121,9 @@ func (h *Hindsight) Search(goal float64, progress func(float64)) (HindsightResul
 	return out, nil
 }
 
-// pass runs the window-by-window search at one miss price and returns the committed run.
-func (h *Hindsight) pass(price float64, progress func(float64)) (sim.Result, error) {
+// pass runs the window-by-window search at one miss price and returns the committed run; it
+// stops early (Result.Aborted) once more requests missed than the goal allows.
+func (h *Hindsight) pass(price, goal float64, progress func(float64)) (sim.Result, error) {
 	init := make([]int32, len(h.d.Services))
 	for i, s := range h.d.Services {
 		init[i] = int32(s.Initial)
@@ -131,10 +134,17 @@ func (h *Hindsight) pass(price float64, progress func(float64)) (sim.Result, err
 		return sim.Result{}, fmt.Errorf("hindsight: %w", err)
 	}
 	windows := int(math.Ceil(st.Horizon().Seconds() / h.win))
+	allowed := int(math.Floor((1 - goal) * float64(len(h.wl.Requests))))
 	prev := init
 	for k := range windows {
-		at := secs(max(float64(k)*h.win-h.lead, 0))
+		// Just before the tick at which the window's scale-ups must be asked for, so that tick
+		// already sees the choice.
+		at := secs(max(float64(k)*h.win-h.lead, 0)) - time.Millisecond
 		st.RunUntil(at)
+		if t := st.TallyAt(at); t.Missed > allowed {
+			return sim.Result{Aborted: true, Met: t.Met, GPUHours: t.GPUSeconds / 3600,
+				Attainment: float64(t.Met) / float64(max(t.Met+t.Missed, 1)), Simulated: at}, nil
+		}
 		prev = h.choose(st, sched, k, prev, at, secs(float64(k+1)*h.win), price)
 		sched.alloc = append(sched.alloc, prev)
 		progress(float64(k+1) / float64(windows))
