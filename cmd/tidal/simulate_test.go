@@ -160,3 +160,52 @@ func TestSimulateRejectsBadFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestSimulateSeedsAndDecisions: --seeds runs each seed and reports the spread; --decisions writes
+// one CSV row per tidal decision and service with its reasons; the JSON carries the books.
+func TestSimulateSeedsAndDecisions(t *testing.T) {
+	dir := t.TempDir()
+	csvPath, jsonPath := filepath.Join(dir, "d.csv"), filepath.Join(dir, "r.json")
+	args := []string{"--shape", "step", "--rate", "3", "--duration", "20m", "--compare", "hpa", "--seeds", "2",
+		"--decisions", csvPath, "--json", jsonPath, "--quiet"}
+	var stdout, stderr bytes.Buffer
+	if code := runSimulate(context.Background(), args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "2 seeds ([1 2])") || !strings.Contains(stdout.String(), "misses by cause") {
+		t.Errorf("table lacks the seeds line or the books:\n%s", stdout.String())
+	}
+	b, err := os.ReadFile(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	// 20 minutes at the built-in policy's 60 s interval: 20 decisions x 2 services, plus the header.
+	if len(lines) != 41 || !strings.HasPrefix(lines[0], "time,service,role,current,ready,desired") || !strings.Contains(lines[1], "size/") {
+		t.Errorf("decisions CSV: %d lines, header %q, first row %q", len(lines), lines[0], lines[1])
+	}
+	jb, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Results []struct {
+			Planner  string `json:"planner"`
+			Seeds    int    `json:"seeds"`
+			PerSeed  []any  `json:"per_seed"`
+			Services []struct {
+				Name     string  `json:"name"`
+				GPUHours float64 `json:"gpu_hours"`
+			} `json:"services"`
+			MissesByHour []any `json:"misses_by_hour"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(jb, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range doc.Results {
+		if r.Seeds != 2 || len(r.PerSeed) != 2 || len(r.Services) != 2 || r.Services[0].GPUHours <= 0 {
+			t.Errorf("%s: seeds %d, per seed %d, services %+v", r.Planner, r.Seeds, len(r.PerSeed), r.Services)
+		}
+	}
+}
