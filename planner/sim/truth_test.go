@@ -47,3 +47,24 @@ func TestTruthSpeeds(t *testing.T) {
 		})
 	}
 }
+
+// TestTruthProfile: a world running another profile builds its engines from it while the
+// planners keep theirs.
+func TestTruthProfile(t *testing.T) {
+	planners := sharedProfile(t)
+	other := sharedProfile(t)
+	other.Source = "another profile"
+	m, err := Truth{Profile: &other, DecodeSpeed: 0.5}.Model(planners)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Profile().Source; got != "another profile" {
+		t.Errorf("engines built from %q, want the truth's profile", got)
+	}
+	if want := "another profile (decode x0.5 speed)"; m.String() != want {
+		t.Errorf("world described as %q, want %q", m.String(), want)
+	}
+	if planners.Source == other.Source || (Truth{Profile: &other}).Exact() {
+		t.Error("a world on another profile reads as exact")
+	}
+}
