@@ -13,6 +13,7 @@ OUT=docs/simulate-runs
 
 if [ "${1:-}" = "--one" ]; then # internal: one row and world
   base=$2; shift 2
+  if [ -f "$base.log" ] && ! grep -q FAILED "$base.log"; then exit 0; fi # done or running already
   start=$(date +%s)
   echo "tidal simulate $*" > "$base.log"
   if GOMAXPROCS=1 nice -n 10 "$OUT/.tidal" simulate "$@" --quiet --json "$base.json" --markdown "$base.md" > "$base.txt" 2>&1; then
