@@ -28,13 +28,14 @@ const DynamoMinEndpoint = 1
 //	d_corr = ITL_observed / ITL_profile(kv = conc x ctx / max_kv, ctx),  ctx = ISL + OSL/2,
 //	conc   = requests / decode workers x request duration / interval
 //
-// and sizes, from the predicted next interval:
+// and sizes, from the predicted next interval (checked against prefill_planner.py and
+// planner_core.py at ai-dynamo/dynamo e2812167):
 //
 //	prefill = ceil(N x ISL / interval x min(1, p_corr) / thpt_per_gpu(ISL) / GPUs per engine)
 //	decode  = ceil(N x OSL / interval / thpt_per_gpu(ITL target / d_corr, ctx) / GPUs per engine)
 //
-// each at least min_endpoint (1), then its GPU budget rule (older rounding), here with the policy's
-// budget. The decode throughput is find_best_throughput_per_gpu: scanning KV usage from high to low,
+// each at least min_endpoint (1), then its GPU budget rule (floored, prefill first), here with the
+// policy's budget. The decode throughput is find_best_throughput_per_gpu: scanning KV usage from high to low,
 // the profile's throughput at the first usage whose ITL meets the corrected target (the lowest
 // usage's if none does). The profile is the one the planners read (Setup.Profile), not the world's.
 //
@@ -174,18 +175,10 @@ func (d *Dynamo) place(preGPUs, decGPUs float64) map[string]int32 {
 	return out
 }
 
-// dynamoBudget is the interpolation generation's budget rule (planner_core.py, older rounding):
-// over the budget, scale both counts by budget/total, prefill rounded, decode given what is left.
-func dynamoBudget(p, d, pg, dg, budget int) (int, int) {
-	total := p*pg + d*dg
-	if total <= budget {
-		return p, d
-	}
-	scale := float64(budget) / float64(total)
-	p = max(DynamoMinEndpoint, int(math.Round(float64(p)*scale)))
-	d = max(DynamoMinEndpoint, int(math.Round(float64(budget-p*pg)/float64(dg))))
-	return p, d
-}
+// dynamoBudget is the budget rule of the interpolation generation as last shipped
+// (planner_core.py _apply_global_gpu_budget at ai-dynamo/dynamo e2812167, the same rule as
+// core/budget.py later): fpmBudget. (Earlier versions rounded instead of flooring.)
+func dynamoBudget(p, d, pg, dg, budget int) (int, int) { return fpmBudget(p, d, pg, dg, budget) }
 
 // clampReplicas bounds a replica count to a service's [min, max] (and to at least 1).
 func clampReplicas(n float64, svc sim.Service) int32 {

@@ -88,11 +88,11 @@ func TestDynamoHoldsAndBudgets(t *testing.T) {
 	if got := NewDynamo(d, handProfile(t), 0, planner.LoadHistory{}, time.Minute).Scale(time.Time{}, obs); got != nil {
 		t.Errorf("without TTFT and ITL Dynamo skips the adjustment; got %v", got)
 	}
-	// Over an 8-GPU budget: 12 prefill (1 GPU) + 3 decode (2 GPUs) = 18; scale 8/18:
-	// prefill round(12 x 0.444) = 5, decode round((8 - 5) / 2) = 2 (round half away from zero).
+	// Over an 8-GPU budget: 12 prefill (1 GPU) + 3 decode (2 GPUs) = 18; scale 8/18: prefill
+	// max(1, min(floor((8 - 2) / 1) = 6, floor(12 x 0.444) = 5)) = 5, decode floor((8 - 5) / 2) = 1.
 	p, q := dynamoBudget(12, 3, 1, 2, 8)
-	if p != 5 || q != 2 {
-		t.Errorf("dynamoBudget(12, 3, 1, 2, 8) = %d, %d; want 5, 2", p, q)
+	if p != 5 || q != 1 {
+		t.Errorf("dynamoBudget(12, 3, 1, 2, 8) = %d, %d; want 5, 1", p, q)
 	}
 }
 
