@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
+	"github.com/tidal-planner/tidal/planner/burst"
 	"github.com/tidal-planner/tidal/policies"
 )
 
@@ -49,10 +50,10 @@ func (o Options) withDefaults() Options {
 		o.StaleAfter = 2 * time.Minute
 	}
 	if o.ArrivalStep <= 0 {
-		o.ArrivalStep = time.Minute
+		o.ArrivalStep = burst.DefaultStep
 	}
 	if o.ArrivalRange <= 0 {
-		o.ArrivalRange = 30 * time.Minute
+		o.ArrivalRange = burst.DefaultRange
 	}
 	if o.RoundTripper == nil {
 		o.RoundTripper = &http.Transport{

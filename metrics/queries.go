@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/tidal-planner/tidal/planner/burst"
 	"github.com/tidal-planner/tidal/policies"
 )
 
@@ -74,7 +75,7 @@ func defaultQueries() map[policies.Signal]string {
 		SignalActiveTokens: gauge("avg", LabelWorkerType,
 			mActivePrefill+`{worker_type="prefill",${selector}}`,
 			mActiveDecode+`{worker_type!="prefill",${selector}}`),
-		policies.SignalArrivalCV: arrivalCV(mRequests + "{${selector}}"),
+		policies.SignalArrivalCV: burst.Query(mRequests + "{${selector}}"), // sqrt of the Allan factor, see planner/burst
 	}
 }
 
@@ -119,16 +120,6 @@ func gauge(agg, group string, selectors ...string) string {
 	return "label_replace(" + agg + by + " (" + strings.Join(selectors, " or ") + `), "` + LabelPart +
 		`", "value", "", "") or label_replace(time() - min` + by + " (" + strings.Join(ages, " or ") +
 		`), "` + LabelPart + `", "age", "", "")`
-}
-
-// arrivalCV estimates the coefficient of variation of inter-arrival times as the square root of
-// the Allan factor of request counts over consecutive sub-windows of length ${cvstep}:
-// A = E[(N_{i+1}-N_i)^2] / (2 E[N_i]), averaged over ${cvrange}. See docs/metrics.md.
-func arrivalCV(counter string) string {
-	n := "sum(increase(" + counter + "[${cvstep}]))"
-	prev := "sum(increase(" + counter + "[${cvstep}] offset ${cvstep}))"
-	return "sqrt(avg_over_time(((" + n + " - " + prev + ") ^ 2)[${cvrange}:${cvstep}]) / (2 * avg_over_time(" +
-		n + "[${cvrange}:${cvstep}])))"
 }
 
 // params are the values substituted into a query template.

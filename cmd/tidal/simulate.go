@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/tidal-planner/tidal/planner"
-	"github.com/tidal-planner/tidal/planner/profile"
 	"github.com/tidal-planner/tidal/planner/sim"
 	"github.com/tidal-planner/tidal/planner/sim/compete"
 	"github.com/tidal-planner/tidal/planner/sim/report"
@@ -34,9 +33,10 @@ latency percentiles for each. With no flags it runs the built-in scenario: one s
 diurnal cycle with bursts) on disaggregated Llama-3.1-8B-Instruct-FP8 on H200, with the embedded
 Dynamo profile and policy.
 
-Planners: tidal (always), static (smallest fixed allocation meeting the SLO, searched), reactive
-(HPA/KEDA-style on queue depth and KV usage), dynamo (Dynamo's SLA planner), oracle (knows the
-future arrivals). A request meets the SLO when its TTFT and its mean ITL meet the policy's targets.
+Planners: tidal (always), static (smallest fixed allocation meeting the SLO, searched), hpa
+(the Kubernetes HPA on input tokens/s and KV usage per replica, targets tuned in hindsight; alias
+reactive), dynamo (Dynamo's SLA planner: interpolation, correction factors, ARIMA), oracle (a
+look-ahead heuristic that knows the future arrivals). A request meets the SLO when its TTFT and its mean ITL meet the policy's targets.
 
 Flags:
 `
@@ -65,11 +65,14 @@ type simulateFlags struct {
 	workload, format, tokensFrom, shape string
 	policy, profile                     string
 	compare, jsonOut, reportDir         string
+	decisions, markdown                 string
+	seeds                               int
 	rate, rateScale, staticGoal         float64
 	start, duration, scrape, history    time.Duration
 	seed                                uint64
 	maxContext                          int
 	dropOverContext, quiet              bool
+	world                               worldFlags
 }
 
 func (f *simulateFlags) register(fs *flag.FlagSet) {
@@ -78,13 +81,13 @@ func (f *simulateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tokensFrom, "tokens-from", "", "per-request trace `FILE` to draw token lengths from (servegen, synthetic)")
 	fs.StringVar(&f.shape, "shape", "diurnal", "synthetic shape: diurnal|step|spike|ramp")
 	fs.Float64Var(&f.rate, "rate", 0, "synthetic base (diurnal: mean) rate, requests/s (default: the built-in scenario's 15)")
-	fs.Float64Var(&f.rateScale, "rate-scale", 1, "multiply the load: traces replay faster, ServeGen and synthetic rates are multiplied")
+	fs.Float64Var(&f.rateScale, "rate-scale", 1, "multiply the load without compressing time: a trace superposes shifted copies of itself (integer part) and thins (fraction, and factors below 1); ServeGen and synthetic rates are multiplied")
 	fs.DurationVar(&f.start, "start", 0, "servegen: offset of the first window replayed")
 	fs.DurationVar(&f.duration, "duration", 0, "span replayed: synthetic (default 24h) and servegen (default 24h)")
 	fs.Uint64Var(&f.seed, "seed", 1, "random seed (synthetic and ServeGen arrivals, token sampling)")
 	fs.StringVar(&f.policy, "policy", "", "policy `FILE` (default: the embedded policy)")
 	fs.StringVar(&f.profile, "profile", "", "Dynamo profile `DIR` (default: the embedded H200 Llama-3.1-8B profile)")
-	fs.StringVar(&f.compare, "compare", "static,reactive,dynamo,oracle", "planners to compare with tidal")
+	fs.StringVar(&f.compare, "compare", compete.DefaultCompare, "planners to compare with tidal (reactive: alias of hpa)")
 	fs.Float64Var(&f.staticGoal, "static-goal", 0.99, "SLO attainment the static search must reach")
 	fs.IntVar(&f.maxContext, "max-context", sim.DefaultMaxContext, "longest request (input + output tokens) the engines accept")
 	fs.BoolVar(&f.dropOverContext, "drop-over-context", false, "filter over-context requests out instead of counting them as rejected SLO misses")
@@ -93,6 +96,10 @@ func (f *simulateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.jsonOut, "json", "", "also write the results as JSON to `FILE` (- for stdout; the table then goes to stderr)")
 	fs.StringVar(&f.reportDir, "report", "", "also write an HTML report with SVG plots to `DIR`")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+	fs.IntVar(&f.seeds, "seeds", 1, "run the comparison for this many consecutive seeds from --seed and report the mean and spread")
+	fs.StringVar(&f.decisions, "decisions", "", "write tidal's every decision (first seed) with its reasons as CSV to `FILE`")
+	fs.StringVar(&f.markdown, "markdown", "", "also write the results as a Markdown table to `FILE` (docs)")
+	f.world.register(fs)
 }
 
 // runSimulate implements "tidal simulate".
@@ -123,24 +130,29 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 }
 
 func simulate(ctx context.Context, f simulateFlags, stdout, stderr io.Writer) error {
-	setup, info, err := buildSimSetup(f)
-	if err != nil {
+	if err := checkSimFlags(f); err != nil {
 		return err
 	}
 	names, err := compete.ParseNames(f.compare)
 	if err != nil {
 		return err
 	}
-	cs, err := compete.Contenders(setup, names)
-	if err != nil {
-		return err
+	var log decisionLog
+	var record func(planner.Decision)
+	if f.decisions != "" {
+		record = log.record
 	}
-	entries, err := runContenders(ctx, cs, progressBar(stderr, f.quiet, len(cs)))
+	entries, info, err := runSeeds(ctx, f, names, stderr, record)
 	if err != nil {
 		return err
 	}
 	if len(entries) > 0 {
 		info.Rejected, info.Filtered = entries[0].Result.Rejected, entries[0].Result.Filtered
+	}
+	if f.decisions != "" {
+		if err := log.write(f.decisions); err != nil {
+			return err
+		}
 	}
 	return writeSimResults(f, info, entries, stdout, stderr)
 }
@@ -152,11 +164,15 @@ func buildSimSetup(f simulateFlags) (compete.Setup, report.Workload, error) {
 	if err != nil {
 		return compete.Setup{}, report.Workload{}, err
 	}
-	prof, err := loadSimProfile(f.profile)
+	prof, err := loadSimProfile(f.profile, pol)
 	if err != nil {
 		return compete.Setup{}, report.Workload{}, err
 	}
-	dep, err := sim.DeploymentFromPolicy(pol, sim.NewModel(prof))
+	truth, err := f.world.truth(prof)
+	if err != nil {
+		return compete.Setup{}, report.Workload{}, err
+	}
+	dep, err := sim.DeploymentFromPolicy(pol, truth)
 	if err != nil {
 		return compete.Setup{}, report.Workload{}, err
 	}
@@ -169,7 +185,7 @@ func buildSimSetup(f simulateFlags) (compete.Setup, report.Workload, error) {
 	if span < 0 {
 		span = pol.Planning.Forecast.History
 	}
-	info.Policy, info.Profile = polName, prof.Source
+	info.Policy, info.Profile = polName, describeWorld(prof, truth)
 	info.TTFTms, info.ITLms = float64(dep.TTFT.Microseconds())/1000, float64(dep.ITL.Microseconds())/1000
 	return compete.Setup{Deployment: dep, Workload: wl, Policy: pol, Profile: prof, StaticGoal: f.staticGoal,
 		History: hist(span, pol.Planning.Interval),
@@ -189,6 +205,11 @@ func writeSimResults(f simulateFlags, info report.Workload, entries []report.Ent
 	}
 	if f.jsonOut != "" {
 		if err := writeJSONFile(f.jsonOut, info, entries, stdout); err != nil {
+			return err
+		}
+	}
+	if f.markdown != "" {
+		if err := writeMarkdownFile(f.markdown, info, entries); err != nil {
 			return err
 		}
 	}
@@ -291,21 +312,6 @@ func loadSimPolicy(path string) (policies.Policy, string, error) {
 	return p, path, nil
 }
 
-func loadSimProfile(dir string) (profile.Profile, error) {
-	if dir == "" {
-		return scenario.Profile()
-	}
-	ps, err := profile.Load(dir)
-	if err != nil {
-		return profile.Profile{}, err
-	}
-	p, err := profile.Match(ps, 0)
-	if err != nil {
-		return profile.Profile{}, fmt.Errorf("choosing a profile in %s: %w", dir, err)
-	}
-	return p, nil
-}
-
 // historyFunc returns the load before the workload over a span at a step (empty if unknown).
 type historyFunc func(span, step time.Duration) planner.LoadHistory
 
@@ -322,13 +328,17 @@ func loadSimWorkload(f simulateFlags) (sim.Workload, report.Workload, historyFun
 	var wl sim.Workload
 	var err error
 	hist := historyFunc(noHistory)
+	if f.world.speedup != 1 && format != "azure" && format != "mooncake" {
+		return sim.Workload{}, report.Workload{}, nil, fmt.Errorf("--speedup compresses request traces (azure, mooncake) only, not --format %s", format)
+	}
 	switch format {
 	case "synthetic":
 		wl, hist, err = syntheticWorkload(f)
 	case "azure", "mooncake":
 		var reqs []workload.Request
 		if reqs, err = readTrace(f.workload, format); err == nil {
-			wl, err = synth.FromTrace(filepath.Base(f.workload), reqs, f.rateScale)
+			wl, err = synth.FromTrace(filepath.Base(f.workload), reqs,
+				synth.TraceOptions{RateScale: f.rateScale, Speedup: f.world.speedup, Seed: f.seed})
 		}
 	case "servegen":
 		wl, hist, err = servegenWorkload(f)
@@ -410,7 +420,7 @@ func syntheticWorkload(f simulateFlags) (sim.Workload, historyFunc, error) {
 	}
 	wl, err := synth.Synthetic(spec)
 	hist := func(span, step time.Duration) planner.LoadHistory {
-		return synth.SyntheticHistory(spec, span, step, wl)
+		return synth.SyntheticHistory(spec, span, step)
 	}
 	return wl, hist, err
 }
@@ -434,11 +444,11 @@ func servegenWorkload(f simulateFlags) (sim.Workload, historyFunc, error) {
 	if dur == 0 {
 		dur = 24 * time.Hour
 	}
-	wl, err := synth.ServeGen(sg, synth.ServeGenOptions{Start: f.start, Duration: dur, RateScale: f.rateScale,
-		Seed: f.seed, Tokens: tokens})
+	opts := synth.ServeGenOptions{Start: f.start, Duration: dur, RateScale: f.rateScale, Seed: f.seed, Tokens: tokens}
+	wl, err := synth.ServeGen(sg, opts)
 	wl.Name = "servegen-" + filepath.Base(f.workload)
 	hist := func(span, step time.Duration) planner.LoadHistory {
-		return synth.ServeGenHistory(sg, f.start, span, step, f.rateScale, wl)
+		return synth.ServeGenHistory(sg, opts, span, step)
 	}
 	return wl, hist, err
 }

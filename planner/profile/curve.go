@@ -100,6 +100,7 @@ type decodeRow struct {
 	ctx  float64
 	kv   []float64
 	itl  []float64 // seconds, made non-decreasing in kv (upper envelope)
+	raw  []float64 // seconds, as measured
 	thpt []float64
 }
 
@@ -143,6 +144,7 @@ func NewDecode(kvUsage, ctxLen, itlMs, thptPerGPU []float64, maxKVTokens float64
 			d.repaired++
 		}
 		r.kv, r.itl, r.thpt = append(r.kv, kvUsage[i]), append(r.itl, s), append(r.thpt, thptPerGPU[i])
+		r.raw = append(r.raw, itlMs[i]/1000)
 	}
 	return d, nil
 }
@@ -168,6 +170,26 @@ func (d Decode) MaxKVTokens() float64 { return d.maxKVTokens }
 
 // Repaired is the number of ITL points raised to keep ITL non-decreasing in KV usage.
 func (d Decode) Repaired() int { return d.repaired }
+
+// DecodePoint is one measured decode point, as the profile recorded it (no repair).
+type DecodePoint struct {
+	KVUsage       float64 // 0..1
+	ContextLength float64 // tokens
+	ITL           float64 // seconds
+	Throughput    float64 // tokens/s per GPU
+}
+
+// Points returns the measured decode points by increasing context length, then KV usage, with
+// their ITL as measured (before the upper-envelope repair ITL applies). The slice is a copy.
+func (d Decode) Points() []DecodePoint {
+	var out []DecodePoint
+	for _, r := range d.rows {
+		for i := range r.kv {
+			out = append(out, DecodePoint{KVUsage: r.kv[i], ContextLength: r.ctx, ITL: r.raw[i], Throughput: r.thpt[i]})
+		}
+	}
+	return out
+}
 
 // ITL returns the inter-token latency in seconds at a KV usage and context length: linear in KV
 // usage within the two measured context lengths around ctx, then linear between them; clamped to

@@ -75,7 +75,7 @@ func (e *engine) advance(t float64) {
 	e.lastT = t
 }
 
-// recomputeITL reads the batch's inter-token latency from the model at its KV usage and mean
+// recomputeITL reads the batch's inter-token latency from the model at its batch size and mean
 // context length.
 func (e *engine) recomputeITL(m *Model) {
 	n := e.active.len()
@@ -84,7 +84,7 @@ func (e *engine) recomputeITL(m *Model) {
 		return
 	}
 	k := e.kvTokens()
-	e.itl = m.DecodeITL(k/m.MaxKVTokens(), k/float64(n))
+	e.itl = m.IterationSeconds(float64(n), k/float64(n))
 }
 
 // compactQueues drops consumed queue heads once they dominate, keeping memory bounded.

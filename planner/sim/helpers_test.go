@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,13 +10,11 @@ import (
 	"github.com/tidal-planner/tidal/policies"
 )
 
-// sharedProfile loads the H200 Llama-3.1-8B profile from the shared data folder, in place.
+// sharedProfile loads the embedded H200 Llama-3.1-8B profile (the scenario package's copy, read
+// from the repository so that package's import of sim does not make a cycle); it is always there.
 func sharedProfile(t testing.TB) profile.Profile {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "profiles", "H200_TP1P_TP1D")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared profile data absent (%v): these tests need ../shared/profiles next to the repo", err)
-	}
+	dir := filepath.Join("scenario", "h200-llama-3.1-8b")
 	ps, err := profile.Load(dir)
 	if err != nil {
 		t.Fatalf("loading %s: %v", dir, err)

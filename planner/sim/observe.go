@@ -2,14 +2,17 @@ package sim
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/tidal-planner/tidal/planner"
+	"github.com/tidal-planner/tidal/planner/burst"
 	"github.com/tidal-planner/tidal/policies"
 )
 
-// hist is a log-spaced latency histogram (6% wide buckets from 0.1 ms to about 2 min), the
-// simulated counterpart of a Prometheus histogram: windowed percentiles come from merged buckets.
+// hist is a log-spaced latency histogram (6% wide buckets from 0.1 ms to about 2 min) for the
+// run's own series (the report's latency percentiles over time: the truth, not what a planner
+// sees).
 type hist [histBuckets]uint32
 
 const (
@@ -56,63 +59,98 @@ func (h *hist) quantile(q float64) (float64, bool) {
 	return histMin * math.Exp(float64(histBuckets)*histLogRatio), true
 }
 
-// bucket is what the frontend's counters and histograms gained over one scrape interval.
+// bucket is what happened over one series step (the report's truth).
 type bucket struct {
 	arrivals     int
 	inSum        float64
-	dtSum, dt2   float64
-	dtN          int
 	done         int
 	outSum       float64
-	ttftN, itlN  int
-	ttftS, itlS  float64
 	ttftH, itlH  hist
-	inH, outH    hist // token lengths x tokenScale
 	prefillToken float64
 }
-
-// tokenScale maps token counts into the latency histogram's range (1 token -> 1 ms).
-const tokenScale = 1e-3
 
 func (b *bucket) merge(o *bucket) {
 	b.arrivals += o.arrivals
 	b.inSum += o.inSum
-	b.dtSum += o.dtSum
-	b.dt2 += o.dt2
-	b.dtN += o.dtN
 	b.done += o.done
 	b.outSum += o.outSum
-	b.ttftN += o.ttftN
-	b.itlN += o.itlN
-	b.ttftS += o.ttftS
-	b.itlS += o.itlS
 	b.ttftH.merge(&o.ttftH)
 	b.itlH.merge(&o.itlH)
-	b.inH.merge(&o.inH)
-	b.outH.merge(&o.outH)
 	b.prefillToken += o.prefillToken
 }
 
-// observer turns the world's events into what Prometheus would show: per-scrape buckets in a ring
-// covering the autoscaler's window, and the run's time series at SeriesStep resolution.
+// scrapeDelta is what the frontend's histograms gained between two scrapes, in Dynamo's default
+// buckets (see dynamoLayouts).
+type scrapeDelta struct {
+	ttft, itl, isl, osl promHist
+}
+
+func (d *scrapeDelta) merge(o *scrapeDelta) {
+	d.ttft.merge(&o.ttft)
+	d.itl.merge(&o.itl)
+	d.isl.merge(&o.isl)
+	d.osl.merge(&o.osl)
+}
+
+// gauges is one scrape of the gauges: the frontend's queued and inflight requests and each
+// service's workers (KV usage and active tokens, averaged over its serving workers).
+type gauges struct {
+	queued, inflight float64
+	kv, active       []planner.Value
+}
+
+// scrapeLag is how long after its tick a scrape is stamped: the planner's query at the tick lands
+// just before it, so it sees the previous scrape.
+const scrapeLag = time.Millisecond
+
+// observer turns the world's events into what the live metrics adapter would compute from
+// Prometheus (see docs/simulate.md, "The simulated world"):
+//
+//   - dynamo_frontend_requests_total is a counter incremented when a request completes or is
+//     rejected (Dynamo counts it when the request's guard drops, with a status label), scraped
+//     every ScrapeInterval; the request rate is PromQL's rate() of its samples over the window
+//     and the arrival CV is planner/burst's estimator on the same samples: the live adapter's
+//     code and expression;
+//   - TTFT, ITL (one observation per generated token after the first, at the request's mean
+//     gap), input and output lengths are histograms in Dynamo's default buckets; means come from
+//     their _sum/_count and percentiles from histogram_quantile over the window's buckets;
+//   - gauges (queued, inflight, KV usage, active tokens) are as of a scrape;
+//   - the planner's query lands just before the scrape of its tick, so everything it sees is as
+//     of the previous scrape, one interval old (live: between zero and one interval);
+//   - replica counts are the DGD status' (desired, and ready = serving, not starting or
+//     draining), read at the decision itself, as the cluster reader does.
 type observer struct {
-	w           *world
-	scrapeS     float64
-	ring        []bucket
+	w       *world
+	scrapeS float64
+	epoch   float64 // Unix seconds of the world's t = 0 (the estimator's steps align to it)
+	bounds  layouts
+	window  float64 // the autoscaler's metrics window, s
+
+	ring        []scrapeDelta // per-scrape deltas, newest at pos-1
 	pos, filled int
-	cur         bucket
-	step        bucket
-	stepS       float64
-	nextStep    float64
-	lastArrival float64
-	series      Series
+	cur         scrapeDelta
+	completed   float64        // requests_total, cumulative
+	samples     []burst.Sample // requests_total at each scrape
+	keep        float64        // how far back samples are kept, s
+	last, prev  gauges         // the newest scrape's gauges and the one before
+
+	step     bucket
+	tcur     bucket
+	stepS    float64
+	nextStep float64
+	series   Series
 }
 
 func newObserver(w *world, opt Options, window time.Duration) observer {
 	scrape := opt.ScrapeInterval.Seconds()
 	n := max(int(math.Ceil(window.Seconds()/scrape-1e-9)), 1)
-	o := observer{w: w, scrapeS: scrape, ring: make([]bucket, n), stepS: opt.SeriesStep.Seconds(),
-		lastArrival: math.NaN()}
+	cvRange := max(burst.DefaultRange, window).Seconds()
+	o := observer{w: w, scrapeS: scrape, epoch: float64(opt.Epoch.Unix()), bounds: dynamoLayouts(),
+		window: window.Seconds(), ring: make([]scrapeDelta, n+1), stepS: opt.SeriesStep.Seconds(),
+		keep: cvRange + 3*burst.DefaultStep.Seconds() + window.Seconds() + 2*scrape}
+	if opt.Epoch.IsZero() {
+		o.epoch = 0
+	}
 	o.nextStep = o.stepS
 	o.series.Step = opt.SeriesStep
 	for _, s := range w.svcs {
@@ -121,44 +159,57 @@ func newObserver(w *world, opt Options, window time.Duration) observer {
 	return o
 }
 
-func (o *observer) arrival(t float64, r Request) {
-	o.cur.arrivals++
-	o.cur.inSum += float64(r.InputTokens)
-	o.cur.inH.add(float64(r.InputTokens) * tokenScale)
-	o.cur.prefillToken += float64(r.InputTokens)
-	if !math.IsNaN(o.lastArrival) {
-		dt := t - o.lastArrival
-		o.cur.dtSum += dt
-		o.cur.dt2 += dt * dt
-		o.cur.dtN++
-	}
-	o.lastArrival = t
+// clone returns a deep copy of the observer for a forked world.
+func (o observer) clone(w *world) observer {
+	c := o
+	c.w = w
+	c.ring = slices.Clone(o.ring)
+	c.samples = slices.Clone(o.samples)
+	c.last.kv, c.last.active = slices.Clone(o.last.kv), slices.Clone(o.last.active)
+	c.prev.kv, c.prev.active = slices.Clone(o.prev.kv), slices.Clone(o.prev.active)
+	return c
 }
 
-func (o *observer) firstToken(ttft float64) {
-	o.cur.ttftN++
-	o.cur.ttftS += ttft
-	o.cur.ttftH.add(ttft)
+func (o *observer) arrival(_ float64, r Request) {
+	o.tcur.arrivals++
+	o.tcur.inSum += float64(r.InputTokens)
+	o.tcur.prefillToken += float64(r.InputTokens)
+}
+
+// rejected counts a request refused at arrival: requests_total with an error status.
+func (o *observer) rejected() { o.completed++ }
+
+func (o *observer) firstToken(ttft float64, r Request) {
+	o.tcur.ttftH.add(ttft)
+	o.cur.ttft.observe(o.bounds.ttft, ttft, 1)
+	o.cur.isl.observe(o.bounds.isl, float64(r.InputTokens), 1)
 }
 
 func (o *observer) completion(_, itl float64, r Request) {
-	o.cur.done++
-	o.cur.outSum += float64(r.OutputTokens)
-	o.cur.outH.add(float64(r.OutputTokens) * tokenScale)
+	o.completed++
+	o.tcur.done++
+	o.tcur.outSum += float64(r.OutputTokens)
+	o.cur.osl.observe(o.bounds.osl, float64(r.OutputTokens), 1)
 	if r.OutputTokens > 1 {
-		o.cur.itlN++
-		o.cur.itlS += itl
-		o.cur.itlH.add(itl)
+		o.tcur.itlH.add(itl)
+		o.cur.itl.observe(o.bounds.itl, itl, float64(r.OutputTokens-1))
 	}
 }
 
-// scrape closes the current interval into the ring and, on step boundaries, records the series.
+// scrape is one Prometheus scrape at t: the histograms' interval closes into the ring, the
+// counter and the gauges are sampled, and on step boundaries the series is recorded.
 func (o *observer) scrape(t float64) {
-	o.step.merge(&o.cur)
 	o.ring[o.pos] = o.cur
 	o.pos = (o.pos + 1) % len(o.ring)
 	o.filled = min(o.filled+1, len(o.ring))
-	o.cur = bucket{}
+	o.cur = scrapeDelta{}
+	o.samples = append(o.samples, burst.Sample{T: o.epoch + t + scrapeLag.Seconds(), V: o.completed})
+	if n := len(o.samples); n > 64 && o.samples[n/2].T < o.epoch+t-o.keep {
+		o.samples = append(o.samples[:0], o.samples[n/2:]...)
+	}
+	o.prev, o.last = o.last, o.gaugesAt(t, o.prev)
+	o.step.merge(&o.tcur)
+	o.tcur = bucket{}
 	if t >= o.nextStep-1e-9 {
 		o.record(t)
 		o.step = bucket{}
@@ -166,40 +217,47 @@ func (o *observer) scrape(t float64) {
 	}
 }
 
-// window merges the ring: what the windowed queries see.
-func (o *observer) window() bucket {
-	var b bucket
-	for i := range o.filled {
-		b.merge(&o.ring[(o.pos-1-i+2*len(o.ring))%len(o.ring)])
+// gaugesAt samples the gauges at t, reusing reuse's slices.
+func (o *observer) gaugesAt(t float64, reuse gauges) gauges {
+	g := gauges{queued: float64(o.w.queueDepth), inflight: float64(o.w.infl), kv: reuse.kv[:0], active: reuse.active[:0]}
+	for i := range o.w.svcs {
+		kv, active := o.workers(i, t)
+		g.kv, g.active = append(g.kv, kv), append(g.active, active)
 	}
-	return b
+	return g
 }
 
-// observations is the planner's view at t: windowed rates, means and percentiles, and gauges.
+// windowDelta merges the deltas between the scrapes inside the query's window (the newest scrape
+// excluded: the query lands just before it): what rate(x[window]) and its ratios see.
+func (o *observer) windowDelta(t float64) (scrapeDelta, int) {
+	// scrapes stamped in (t - window, t]: ticks s with s + scrapeLag in that range, the tick at t
+	// itself excluded (stamped just after it): k samples, k - 1 deltas
+	k := 0
+	for s := t - o.scrapeS; s+scrapeLag.Seconds() > t-o.window && s > 1e-9; s -= o.scrapeS {
+		k++
+	}
+	var d scrapeDelta
+	n := min(k-1, o.filled-1)
+	for i := range max(n, 0) {
+		d.merge(&o.ring[(o.pos-2-i+2*len(o.ring))%len(o.ring)])
+	}
+	return d, n
+}
+
+// observations is the planner's view at t: see observer's doc.
 func (o *observer) observations(t float64, now time.Time) planner.Observations {
-	b := o.window()
-	win := min(float64(o.filled)*o.scrapeS, t)
-	ob := planner.Observations{Time: now, Window: time.Duration(win * float64(time.Second))}
-	ob.RequestRate = ratio(float64(b.arrivals), win, "no time observed")
-	ob.InputTokens = ratio(b.inSum, float64(b.arrivals), "no requests in window")
-	ob.OutputTokens = ratio(b.outSum, float64(b.done), "no completed requests in window")
-	ob.TTFT = ratio(b.ttftS, float64(b.ttftN), "no first tokens in window")
-	ob.ITL = ratio(b.itlS, float64(b.itlN), "no completed requests in window")
-	ob.TTFTPercentile = quantileValue(&b.ttftH, o.w.d.TTFTPercentile/100)
-	ob.ITLPercentile = quantileValue(&b.itlH, o.w.d.ITLPercentile/100)
-	ob.InputTokensPercentile = scaledValue(quantileValue(&b.inH, o.w.d.TTFTPercentile/100), 1/tokenScale)
-	ob.OutputTokensPercentile = scaledValue(quantileValue(&b.outH, o.w.d.ITLPercentile/100), 1/tokenScale)
-	ob.QueueDepth = planner.Known(float64(o.w.queueDepth))
-	ob.Inflight = planner.Known(float64(o.w.infl))
-	ob.ArrivalCV = planner.Unknown("fewer than 2 inter-arrival times in window")
-	if b.dtN >= 2 {
-		mean := b.dtSum / float64(b.dtN)
-		v := max(b.dt2/float64(b.dtN)-mean*mean, 0)
-		ob.ArrivalCV = ratio(math.Sqrt(v), mean, "zero mean inter-arrival time")
+	ob := planner.Observations{Time: now, Window: time.Duration(o.window * float64(time.Second))}
+	o.counted(&ob, t)
+	g := o.prev
+	if len(g.kv) != len(o.w.svcs) { // no scrape before this one yet
+		ob.QueueDepth = planner.Unknown("empty result: not scraped yet")
+		ob.Inflight = ob.QueueDepth
+	} else {
+		ob.QueueDepth, ob.Inflight = planner.Known(g.queued), planner.Known(g.inflight)
 	}
 	var kvSum, kvN float64
 	for i := range o.w.svcs {
-		so := o.service(i, t)
+		so := o.service(i, g)
 		if so.KVUsage.OK {
 			kvSum += so.KVUsage.V
 			kvN++
@@ -210,14 +268,54 @@ func (o *observer) observations(t float64, now time.Time) planner.Observations {
 	return ob
 }
 
-// service is the cluster's and the workers' view of service i at t.
-func (o *observer) service(i int, t float64) planner.ServiceObservation {
-	w := o.w
-	s := w.svcs[i]
-	_, ready := w.counts(i)
+// counted fills the signals the counter and histograms give at t: the request rate and arrival
+// CV from the scraped requests_total, means and percentiles from the window's buckets.
+func (o *observer) counted(ob *planner.Observations, t float64) {
+	// the newest sample is stamped just after t: Increase and CV leave it out
+	if inc, ok := burst.Increase(o.samples, o.epoch+t, o.window); ok {
+		ob.RequestRate = planner.Known(inc / o.window)
+	} else {
+		ob.RequestRate = planner.Unknown("empty result: fewer than two counter samples in the window")
+	}
+	ob.ArrivalCV = planner.Unknown("empty result: too few counter samples for the arrival CV")
+	cvRange := max(burst.DefaultRange.Seconds(), o.window)
+	if cv, ok := burst.CV(o.samples, o.epoch+t, burst.DefaultStep.Seconds(), cvRange); ok {
+		ob.ArrivalCV = planner.Known(cv)
+	}
+	d, n := o.windowDelta(t)
+	if n < 1 {
+		d = scrapeDelta{}
+	}
+	ob.InputTokens = ratio(d.isl.sum, d.isl.count, "NaN: no first tokens in window")
+	ob.OutputTokens = ratio(d.osl.sum, d.osl.count, "NaN: no completed requests in window")
+	ob.TTFT = ratio(d.ttft.sum, d.ttft.count, "NaN: no first tokens in window")
+	ob.ITL = ratio(d.itl.sum, d.itl.count, "NaN: no tokens in window")
+	ob.TTFTPercentile = quantileValue(&d.ttft, o.bounds.ttft, o.w.d.TTFTPercentile/100)
+	ob.ITLPercentile = quantileValue(&d.itl, o.bounds.itl, o.w.d.ITLPercentile/100)
+	ob.InputTokensPercentile = quantileValue(&d.isl, o.bounds.isl, o.w.d.TTFTPercentile/100)
+	ob.OutputTokensPercentile = quantileValue(&d.osl, o.bounds.osl, o.w.d.ITLPercentile/100)
+}
+
+// service is service i's observation: replica counts from the DGD status now, worker gauges
+// from the scrape g.
+func (o *observer) service(i int, g gauges) planner.ServiceObservation {
+	s := o.w.svcs[i]
+	_, ready := o.w.counts(i)
 	so := planner.ServiceObservation{Name: s.cfg.Name, Desired: int32(s.desired), Ready: int32(ready),
 		ReplicasKnown: true, GPUsPerReplica: int32(s.cfg.GPUsPerReplica)}
-	var kv, active, n float64
+	so.KVUsage, so.ActiveTokens = planner.Unknown("empty result: not scraped yet"), planner.Unknown("empty result: not scraped yet")
+	if i < len(g.kv) {
+		so.KVUsage, so.ActiveTokens = g.kv[i], g.active[i]
+	}
+	return so
+}
+
+// workers is service i's worker gauges at t: mean KV usage and active tokens (prefill tokens
+// queued or running for prefill workers, KV blocks otherwise) over its serving workers.
+func (o *observer) workers(i int, t float64) (kvUsage, active planner.Value) {
+	w := o.w
+	s := w.svcs[i]
+	var kv, act, n float64
 	for _, id := range s.engines {
 		e := w.engines[id]
 		if e.state == stateStarting {
@@ -227,21 +325,18 @@ func (o *observer) service(i int, t float64) planner.ServiceObservation {
 		k := e.kvAt(t)
 		kv += k / w.d.Model.MaxKVTokens()
 		if s.cfg.Role == policies.RolePrefill {
-			active += e.prefillLoad()
+			act += e.prefillLoad()
 		} else {
-			active += k / KVBlockSize
+			act += k / KVBlockSize
 		}
 	}
 	if n == 0 {
-		so.KVUsage, so.ActiveTokens = planner.Unknown("no serving workers"), planner.Unknown("no serving workers")
-		return so
+		return planner.Unknown("no serving workers"), planner.Unknown("no serving workers")
 	}
-	so.ActiveTokens = planner.Known(active / n)
-	so.KVUsage = planner.Unknown("prefill workers hold no KV cache between requests")
-	if s.cfg.Role != policies.RolePrefill {
-		so.KVUsage = planner.Known(kv / n)
+	if s.cfg.Role == policies.RolePrefill {
+		return planner.Unknown("prefill workers hold no KV cache between requests"), planner.Known(act / n)
 	}
-	return so
+	return planner.Known(kv / n), planner.Known(act / n)
 }
 
 // kvAt is the KV tokens the running batch holds at t (t >= lastT), without advancing the engine.
@@ -264,17 +359,10 @@ func ratio(num, den float64, missing string) planner.Value {
 	return planner.Known(num / den)
 }
 
-func scaledValue(v planner.Value, k float64) planner.Value {
-	if v.OK {
-		v.V *= k
-	}
-	return v
-}
-
-func quantileValue(h *hist, q float64) planner.Value {
-	v, ok := h.quantile(q)
+func quantileValue(h *promHist, bounds []float64, q float64) planner.Value {
+	v, ok := h.quantile(bounds, q)
 	if !ok {
-		return planner.Unknown("no samples in window")
+		return planner.Unknown("NaN: no samples in window")
 	}
 	return planner.Known(v)
 }

@@ -25,6 +25,12 @@ type Result struct {
 	Aborted bool
 	// Unfinished counts requests still in flight when the run ended (0 unless Aborted).
 	Unfinished int
+	// Misses counts the misses by cause; MissesByHour by cause and hour of arrival (index 0 is
+	// the workload's first hour).
+	Misses       Misses
+	MissesByHour []Misses
+	// Services is each service's GPU-hours and scale events, in deployment order.
+	Services []ServiceResult
 	// Simulated is how much simulated time the run covered.
 	Simulated time.Duration
 	Series    Series
@@ -49,8 +55,13 @@ type Series struct {
 	// engines could generate within the ITL target (the profile's best throughput under it).
 	DecodeLoad, DecodeCapacity []float64
 	GPUs                       []float64
-	TTFT, ITL                  PercentileSeries
-	Services                   []ServiceSeries
+	// Attainment is the share of the requests judged (finished or rejected) in the step that met
+	// the SLO; NaN where none was judged.
+	Attainment []float64
+	// Judged is the number of requests judged in the step.
+	Judged    []float64
+	TTFT, ITL PercentileSeries
+	Services  []ServiceSeries
 }
 
 // PercentileSeries holds latency percentiles per step, seconds; NaN where no sample fell.
@@ -85,6 +96,9 @@ func (o *observer) record(t float64) {
 	thpt, _ := m.BestDecodeThroughput(w.d.ITL.Seconds(), isl+osl/2)
 	s.DecodeCapacity = append(s.DecodeCapacity, float64(decReady)*thpt*float64(w.svcs[w.dec].cfg.GPUsPerReplica))
 	s.GPUs = append(s.GPUs, w.gpus)
+	att, judged := w.acct.takeStep()
+	s.Attainment = append(s.Attainment, att)
+	s.Judged = append(s.Judged, float64(judged))
 	appendQuantiles(&s.TTFT, &b.ttftH)
 	appendQuantiles(&s.ITL, &b.itlH)
 	for i := range w.svcs {
@@ -129,6 +143,7 @@ func (w *world) result(wl Workload) Result {
 	if r.Requests > 0 {
 		r.Attainment = float64(w.met) / float64(r.Requests)
 	}
+	w.acct.fill(&r, w.svcs)
 	r.TTFT = percentiles(w.first)
 	r.ITL = percentiles(w.itl)
 	return r

@@ -14,6 +14,7 @@ func (w *world) addEngine(s int, state replicaState) int32 {
 	w.svcs[s].engines = append(w.svcs[s].engines, id)
 	w.chargeGPUs()
 	w.gpus += float64(w.svcs[s].cfg.GPUsPerReplica)
+	w.acct.svcGPUs[s] += float64(w.svcs[s].cfg.GPUsPerReplica)
 	if state == stateStarting {
 		w.schedule(w.t+w.svcs[s].cfg.StartupTime.Seconds(), id, evReady, 0)
 	}
@@ -26,6 +27,7 @@ func (w *world) release(id int32) {
 	s := &w.svcs[e.svc]
 	w.chargeGPUs()
 	w.gpus -= float64(s.cfg.GPUsPerReplica)
+	w.acct.svcGPUs[e.svc] -= float64(s.cfg.GPUsPerReplica)
 	e.state = stateGone
 	s.engines = slices.DeleteFunc(s.engines, func(x int32) bool { return x == id })
 }
@@ -33,6 +35,7 @@ func (w *world) release(id int32) {
 // chargeGPUs accrues GPU-seconds up to now.
 func (w *world) chargeGPUs() {
 	w.gpuSeconds += w.gpus * (w.t - w.lastGPUChange)
+	w.acct.charge(w.t - w.lastGPUChange)
 	w.lastGPUChange = w.t
 }
 
@@ -51,6 +54,7 @@ func (w *world) setReplicas(s int, want int) {
 	want = min(max(want, st.cfg.MinReplicas, 1), st.cfg.MaxReplicas)
 	if want != st.desired {
 		w.scaleEvents++
+		w.acct.svcEvents[s]++
 		st.desired = want
 	}
 	var starting, ready []int32

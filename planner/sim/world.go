@@ -53,9 +53,15 @@ type world struct {
 	rejected, filtered  int
 	scaleEvents         int
 	nextDecision        float64
-	aborted             bool
+	// the loop's cursor: next arrival, scrape ticks done, time of the next tick
+	nextReq  int
+	ticks    int
+	nextTick float64
+	aborted  bool
 
-	obs observer
+	obs    observer
+	acct   account
+	passes PassObserver // the autoscaler, when it learns from forward passes
 }
 
 // svcState is one service's replicas and their bookkeeping.
@@ -98,6 +104,8 @@ func newWorld(d Deployment, wl Workload, as Autoscaler, opt Options) (*world, er
 	for i := range w.first {
 		w.first[i], w.itl[i] = float32(math.NaN()), float32(math.NaN())
 	}
+	w.acct = newAccount(len(d.Services))
+	w.passes, _ = as.(PassObserver)
 	for i, s := range d.Services {
 		w.svcs = append(w.svcs, svcState{cfg: s})
 		switch s.Role {
@@ -114,6 +122,8 @@ func newWorld(d Deployment, wl Workload, as Autoscaler, opt Options) (*world, er
 		w.svcs[i].desired = s.Initial
 	}
 	w.obs = newObserver(w, opt, cad.Window)
+	w.ticks, w.nextTick = 1, opt.ScrapeInterval.Seconds()
+	w.nextDecision = cad.Interval.Seconds()
 	return w, nil
 }
 
@@ -138,35 +148,38 @@ func checkInputs(d Deployment, wl Workload, cad Cadence) error {
 
 // loop merges three sorted streams (arrivals, scheduled events, scrape ticks) in time order.
 func (w *world) loop() {
+	w.runUntil(math.Inf(1))
+	w.chargeGPUs()
+}
+
+// runUntil advances the run through every arrival, event and scrape tick at or before limit
+// (seconds), or to its end; the cursor lives in the world so a run can stop and resume (fork.go).
+func (w *world) runUntil(limit float64) {
 	scrape := w.opt.ScrapeInterval.Seconds()
-	ticks := 1
-	nextTick := scrape
-	w.nextDecision = w.cad.Interval.Seconds()
-	next := 0
 	for steps := 0; !w.aborted; steps++ {
 		ta, te, tt := math.Inf(1), math.Inf(1), math.Inf(1)
-		if next < len(w.reqs) {
-			ta = w.reqs[next].Arrival.Seconds()
+		if w.nextReq < len(w.reqs) {
+			ta = w.reqs[w.nextReq].Arrival.Seconds()
 		}
 		if w.ev.len() > 0 {
 			te = w.ev.peek().t
 		}
-		if nextTick <= w.horizon+scrape {
-			tt = nextTick
+		if w.nextTick <= w.horizon+scrape {
+			tt = w.nextTick
+		}
+		if first := min(ta, te, tt); math.IsInf(first, 1) || first > limit {
+			return
 		}
 		switch {
-		case math.IsInf(min(ta, te, tt), 1):
-			w.chargeGPUs()
-			return
 		case tt <= ta && tt <= te:
 			w.t = tt
 			w.tick()
-			ticks++
-			nextTick = float64(ticks) * scrape
+			w.ticks++
+			w.nextTick = float64(w.ticks) * scrape
 		case ta <= te:
 			w.t = ta
-			w.arrive(int32(next))
-			next++
+			w.arrive(int32(w.nextReq))
+			w.nextReq++
 		default:
 			w.t = te
 			w.handle(w.ev.pop())
@@ -175,7 +188,6 @@ func (w *world) loop() {
 			w.opt.Progress(min(w.t/w.horizon, 1))
 		}
 	}
-	w.chargeGPUs()
 }
 
 func (w *world) schedule(t float64, eng int32, kind eventKind, ver uint32) {
@@ -210,6 +222,8 @@ func (w *world) arrive(i int32) {
 			return
 		}
 		w.rejected++
+		w.obs.rejected()
+		w.acct.miss(r.Arrival.Seconds(), false, true)
 		w.miss()
 		return
 	}
@@ -267,7 +281,9 @@ func (w *world) startBatch(id int32, e *engine) {
 		e.paused = true
 		e.ver++
 	}
-	w.schedule(w.t+w.d.Model.PrefillSeconds(e.batchTok), id, evPrefillDone, 0)
+	wall := w.d.Model.PrefillSeconds(e.batchTok)
+	w.prefillPass(e, wall)
+	w.schedule(w.t+wall, id, evPrefillDone, 0)
 }
 
 // prefillDone hands every request of the finished batch its first token and passes it to decode.
@@ -275,7 +291,7 @@ func (w *world) prefillDone(id int32, e *engine) {
 	for _, r := range e.batch {
 		w.first[r] = float32(w.t - w.reqs[r].Arrival.Seconds())
 		w.queueDepth--
-		w.obs.firstToken(float64(w.first[r]))
+		w.obs.firstToken(float64(w.first[r]), w.reqs[r])
 		if w.reqs[r].OutputTokens <= 1 {
 			w.finish(r)
 			continue
@@ -321,6 +337,7 @@ func (w *world) admitAndReschedule(id int32, e *engine) {
 	}
 	e.compactQueues()
 	e.recomputeITL(w.d.Model)
+	w.decodePass(e)
 	e.ver++
 	if e.active.len() > 0 && !e.paused {
 		dt := max(e.active.peek().iter-e.iter, 0) * e.itl
@@ -358,8 +375,10 @@ func (w *world) finish(r int32) {
 	w.obs.completion(ttft, itl, req)
 	if ttft <= w.d.TTFT.Seconds() && itl <= w.d.ITL.Seconds() {
 		w.met++
+		w.acct.met()
 		return
 	}
+	w.acct.miss(req.Arrival.Seconds(), ttft > w.d.TTFT.Seconds(), false)
 	w.miss()
 }
 

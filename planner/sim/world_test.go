@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/tidal-planner/tidal/planner"
 	"github.com/tidal-planner/tidal/policies"
 )
 
@@ -158,8 +159,10 @@ func TestObservationsLikePrometheus(t *testing.T) {
 	if !busy.RequestRate.OK || math.Abs(busy.RequestRate.V-4) > 0.1 {
 		t.Errorf("request rate %+v, want 4/s", busy.RequestRate)
 	}
-	if in := busy.InputTokensPercentile; !in.OK || math.Abs(in.V-2000)/2000 > 0.06 {
-		t.Errorf("input tokens p90 %+v, want about 2000 (one histogram bucket)", in)
+	// every input is 2000 tokens, in Dynamo's (1800, 3600] bucket: histogram_quantile(0.9)
+	// interpolates 1800 + 0.9 x 1800, as Prometheus would answer the live adapter
+	if in := busy.InputTokensPercentile; !in.OK || math.Abs(in.V-3420) > 1e-9 {
+		t.Errorf("input tokens p90 %+v, want 3420 (histogram_quantile in Dynamo's buckets)", in)
 	}
 	if !busy.InputTokens.OK || busy.InputTokens.V != 2000 || !busy.TTFT.OK || !busy.ITLPercentile.OK {
 		t.Errorf("busy window: input %+v, ttft %+v, itl p90 %+v", busy.InputTokens, busy.TTFT, busy.ITLPercentile)
@@ -238,5 +241,32 @@ func TestRunRejectsBadWorkloads(t *testing.T) {
 				t.Error("Run accepted a bad workload")
 			}
 		})
+	}
+}
+
+// TestObservationsAreOneScrapeOld: a planner's query lands just before its tick's scrape, so the
+// gauges it sees are the previous scrape's. 200 prompts of 3,000 tokens arrive between 50 and 60
+// s on one prefill engine (arriving ~20% faster than it prefills): at the 60 s decision a queue has built but the
+// planner sees the 45 s scrape (empty); at 75 s it sees the 60 s scrape.
+func TestObservationsAreOneScrapeOld(t *testing.T) {
+	d := testDeployment(t, 1, 1)
+	wl := steady(200, 50*time.Millisecond, 3000, 2)
+	for i := range wl.Requests {
+		wl.Requests[i].Arrival += 50 * time.Second
+	}
+	wl.Duration = 2 * time.Minute
+	f := &fixed{cadence: Cadence{Interval: 15 * time.Second, Window: time.Minute}}
+	if _, err := Run(d, wl, f, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	at := func(sec int) planner.Observations { return f.seen[sec/15-1] }
+	if q := at(60).QueueDepth; !q.OK || q.V != 0 {
+		t.Errorf("queue depth seen at 60 s %+v, want the 45 s scrape's 0", q)
+	}
+	if q := at(75).QueueDepth; !q.OK || q.V < 20 {
+		t.Errorf("queue depth seen at 75 s %+v, want the 60 s scrape's backlog (33: arrivals outpace the engine by ~20%%)", q)
+	}
+	if q := at(15).QueueDepth; q.OK {
+		t.Errorf("queue depth seen at the first tick %+v, want missing: nothing scraped before it", q)
 	}
 }

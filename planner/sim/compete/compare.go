@@ -2,9 +2,9 @@ package compete
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tidal-planner/tidal/planner"
 	"github.com/tidal-planner/tidal/planner/profile"
@@ -15,22 +15,36 @@ import (
 
 // Planner names, in the order results are shown.
 const (
-	NameTidal    = "tidal"
-	NameStatic   = "static"
+	NameTidal     = "tidal"
+	NameHindsight = "hindsight"
+	NameStatic    = "static"
+	NameHPA       = "hpa"
+	NameDynamo    = "dynamo"
+	NameDynamoFPM = "dynamo-fpm"
+	// NameOracle is the earlier look-ahead heuristic, kept selectable (not in the default
+	// comparison): hindsight replaces it as the reference.
+	NameOracle = "oracle"
+	// NameReactive is the earlier name of hpa, accepted as an alias.
 	NameReactive = "reactive"
-	NameDynamo   = "dynamo"
-	NameOracle   = "oracle"
 )
 
 // Names lists every planner name in display order.
-func Names() []string { return []string{NameTidal, NameStatic, NameReactive, NameDynamo, NameOracle} }
+func Names() []string {
+	return []string{NameTidal, NameHindsight, NameStatic, NameHPA, NameDynamo, NameDynamoFPM, NameOracle}
+}
 
-// ParseNames reads a comma-separated planner list ("static,dynamo"), adds tidal first, drops
-// duplicates and orders the result as Names does.
+// DefaultCompare is the planners compared with tidal when none are named.
+const DefaultCompare = "hindsight,static,hpa,dynamo,dynamo-fpm"
+
+// ParseNames reads a comma-separated planner list ("static,dynamo"), adds tidal first, maps
+// aliases (reactive: hpa), drops duplicates and orders the result as Names does.
 func ParseNames(list string) ([]string, error) {
 	want := map[string]bool{NameTidal: true}
 	for _, n := range strings.Split(list, ",") {
 		n = strings.TrimSpace(n)
+		if n == NameReactive {
+			n = NameHPA
+		}
 		if n == "" {
 			continue
 		}
@@ -57,6 +71,8 @@ type Setup struct {
 	Options    sim.Options
 	// StaticGoal is the attainment the static search must reach (0.99 if 0).
 	StaticGoal float64
+	// TidalDecisions, when set, gets every decision tidal's planner makes (--decisions).
+	TidalDecisions func(planner.Decision)
 	// History is the load before the workload, at the policy's planning interval, that tidal's
 	// forecasters are warmed with (the live loop reads it from Prometheus); empty for none.
 	History planner.LoadHistory
@@ -71,43 +87,120 @@ type Contender struct {
 
 // Contenders prepares the named planners. Every planner but static starts from the same warm
 // allocation: what the oracle would run for the first minutes (a deployment already serving the
-// load of the moment), so no planner is judged on a cold start.
+// load of the moment), so no planner is judged on a cold start. hindsight needs tidal's attainment:
+// whichever of the two runs first runs tidal (once), so contenders may run in any order.
 func Contenders(s Setup, names []string) ([]Contender, error) {
 	if s.StaticGoal == 0 {
 		s.StaticGoal = 0.99
 	}
 	warm := NewOracle(s.Deployment, s.Workload, OracleOptions{Epoch: s.Options.Epoch}).At(0)
 	d := WithInitial(s.Deployment, warm)
+	tidal := &onceEntry{run: func(p func(float64)) (report.Entry, error) {
+		t := NewTidal(s.Policy, &s.Profile, s.History)
+		t.OnDecision = s.TidalDecisions
+		return runAutoscaler(s, d, NameTidal, t, p)
+	}}
 	var out []Contender
 	for _, name := range names {
-		var as func() sim.Autoscaler
+		var run func(func(float64)) (report.Entry, error)
 		switch name {
 		case NameTidal:
-			as = func() sim.Autoscaler { return NewTidal(s.Policy, &s.Profile, s.History) }
-		case NameReactive:
-			q, kv := ReactiveTargets(s.Deployment, s.Workload)
-			as = func() sim.Autoscaler { return &Reactive{Deployment: d, QueuePerReplica: q, KVUsageTarget: kv} }
+			run = tidal.get
+		case NameHindsight:
+			run = func(p func(float64)) (report.Entry, error) {
+				ref, err := tidal.get(nil)
+				if err != nil {
+					return report.Entry{}, err
+				}
+				return runHindsight(s, d, ref.Result.Attainment, p)
+			}
+		case NameHPA:
+			run = func(p func(float64)) (report.Entry, error) { return runHPA(s, d, p) }
 		case NameDynamo:
-			as = func() sim.Autoscaler { return Dynamo{Deployment: d} }
+			run = func(p func(float64)) (report.Entry, error) {
+				dy := NewDynamo(d, s.Profile, int(s.Policy.Budget.MaxGPUs), s.History, s.Policy.Planning.Interval)
+				return runAutoscaler(s, d, name, dy, p)
+			}
+		case NameDynamoFPM:
+			run = func(p func(float64)) (report.Entry, error) {
+				f := NewDynamoFPM(d, s.Profile, int(s.Policy.Budget.MaxGPUs), s.History, s.Policy.Planning.Interval)
+				return runAutoscaler(s, d, name, f, p)
+			}
 		case NameOracle:
-			as = func() sim.Autoscaler { return NewOracle(d, s.Workload, OracleOptions{Epoch: s.Options.Epoch}) }
+			run = func(p func(float64)) (report.Entry, error) {
+				return runAutoscaler(s, d, name, NewOracle(d, s.Workload, OracleOptions{Epoch: s.Options.Epoch}), p)
+			}
 		case NameStatic:
-			out = append(out, Contender{Name: name, Run: func(func(float64)) (report.Entry, error) { return runStatic(s) }})
-			continue
+			run = func(func(float64)) (report.Entry, error) { return runStatic(s) }
 		default:
 			return nil, fmt.Errorf("unknown planner %q", name)
 		}
-		out = append(out, Contender{Name: name, Run: func(progress func(float64)) (report.Entry, error) {
-			opt := s.Options
-			opt.Progress = progress
-			r, err := sim.Run(d, s.Workload, as(), opt)
-			if err != nil {
-				return report.Entry{}, fmt.Errorf("running %s: %w", name, err)
-			}
-			return report.Entry{Planner: name, Result: r}, nil
-		}})
+		out = append(out, Contender{Name: name, Run: run})
 	}
 	return out, nil
+}
+
+// onceEntry runs a contender at most once and hands its entry to every caller.
+type onceEntry struct {
+	once  sync.Once
+	run   func(func(float64)) (report.Entry, error)
+	entry report.Entry
+	err   error
+}
+
+func (o *onceEntry) get(progress func(float64)) (report.Entry, error) {
+	o.once.Do(func() { o.entry, o.err = o.run(progress) })
+	return o.entry, o.err
+}
+
+func runAutoscaler(s Setup, d sim.Deployment, name string, as sim.Autoscaler, progress func(float64)) (report.Entry, error) {
+	opt := s.Options
+	opt.Progress = progress
+	r, err := sim.Run(d, s.Workload, as, opt)
+	if err != nil {
+		return report.Entry{}, fmt.Errorf("running %s: %w", name, err)
+	}
+	return report.Entry{Planner: name, Result: r}, nil
+}
+
+// runHindsight searches the hindsight schedule reaching tidal's attainment.
+func runHindsight(s Setup, d sim.Deployment, goal float64, progress func(float64)) (report.Entry, error) {
+	h := NewHindsight(d, s.Workload, s.Options, HindsightOptions{BudgetGPUs: int(s.Policy.Budget.MaxGPUs)})
+	hr, err := h.Search(goal, progress)
+	if err != nil {
+		return report.Entry{}, err
+	}
+	var tried []string
+	for _, p := range hr.Tried {
+		if p.Aborted {
+			tried = append(tried, fmt.Sprintf("%.3g: short of the goal, stopped", p.Price))
+			continue
+		}
+		tried = append(tried, fmt.Sprintf("%.3g: %.2f%% %.1f GPU-h", p.Price, 100*p.Attainment, p.GPUHours))
+	}
+	note := fmt.Sprintf("cheapest of %d miss prices reaching tidal's %.2f%%: %.3g GPU-s per miss (%d window trials; tried %s)",
+		len(hr.Tried), 100*goal, hr.Price, h.Runs, strings.Join(tried, ", "))
+	if !hr.Reached {
+		note = fmt.Sprintf("no miss price tried reached tidal's %.2f%%; shown: the best attainment found (%d window trials)", 100*goal, h.Runs)
+	}
+	return report.Entry{Planner: NameHindsight, Result: hr.Result, Note: note}, nil
+}
+
+// runHPA tunes the HPA's targets in hindsight, then runs it.
+func runHPA(s Setup, d sim.Deployment, progress func(float64)) (report.Entry, error) {
+	t, err := TuneHPA(s, d, s.StaticGoal)
+	if err != nil {
+		return report.Entry{}, err
+	}
+	opt := s.Options
+	opt.Progress = progress
+	r, err := sim.Run(d, s.Workload, &HPA{Deployment: d, PrefillTokensPerReplica: t.PrefillTokensPerReplica, KVUsagePerReplica: t.KVUsagePerReplica}, opt)
+	if err != nil {
+		return report.Entry{}, fmt.Errorf("running hpa: %w", err)
+	}
+	note := fmt.Sprintf("targets tuned in hindsight for %.1f%% attainment: %.0f input tokens/s and %.2f KV usage per replica (%d runs searched)",
+		100*s.StaticGoal, t.PrefillTokensPerReplica, t.KVUsagePerReplica, t.Runs)
+	return report.Entry{Planner: NameHPA, Result: r, Note: note}, nil
 }
 
 func runStatic(s Setup) (report.Entry, error) {
@@ -126,21 +219,6 @@ func runStatic(s Setup) (report.Entry, error) {
 			100*s.StaticGoal, strings.Join(parts, ", "))
 	}
 	return report.Entry{Planner: NameStatic, Result: sr.Result, Note: note}, nil
-}
-
-// ReactiveTargets derives the reactive scaler's thresholds the way an operator tuning it for this
-// workload would: a queue of half the requests one prefill engine clears within the TTFT target
-// at the workload's mean input length, and the KV usage at which decode ITL reaches 80% of its
-// target at the mean context (from the profile).
-func ReactiveTargets(d sim.Deployment, wl sim.Workload) (queuePerReplica, kvUsage float64) {
-	isl, osl := meanLengths(wl)
-	perReq := d.PrefillCapacity(isl) / isl // requests/s one engine prefills
-	queuePerReplica = max(1, math.Round(0.5*d.TTFT.Seconds()*perReq))
-	kv, ok := d.Model.Profile().Decode.KVUsageAt(0.8*d.ITL.Seconds(), isl+osl/2)
-	if !ok || kv <= 0 {
-		kv = d.Model.Profile().Decode.MinKVUsage(isl + osl/2)
-	}
-	return queuePerReplica, max(kv, 0.01)
 }
 
 func meanLengths(wl sim.Workload) (isl, osl float64) {

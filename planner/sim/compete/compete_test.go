@@ -1,9 +1,6 @@
 package compete
 
 import (
-	"math"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,26 +8,24 @@ import (
 	"github.com/tidal-planner/tidal/planner"
 	"github.com/tidal-planner/tidal/planner/profile"
 	"github.com/tidal-planner/tidal/planner/sim"
+	"github.com/tidal-planner/tidal/planner/sim/scenario"
 	"github.com/tidal-planner/tidal/policies"
 )
 
-func sharedProfile(t testing.TB) profile.Profile {
+// embeddedProfile is the simulator's embedded H200 profile: tests never need ../shared.
+func embeddedProfile(t testing.TB) profile.Profile {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "..", "shared", "profiles", "H200_TP1P_TP1D")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared profile data absent (%v): these tests need ../shared/profiles next to the repo", err)
-	}
-	ps, err := profile.Load(dir)
+	p, err := scenario.Profile()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ps[0]
+	return p
 }
 
 func deployment(t testing.TB) sim.Deployment {
 	t.Helper()
 	return sim.Deployment{
-		Model: sim.NewModel(sharedProfile(t)), TTFT: 300 * time.Millisecond, ITL: 25 * time.Millisecond,
+		Model: sim.NewModel(embeddedProfile(t)), TTFT: 300 * time.Millisecond, ITL: 25 * time.Millisecond,
 		TTFTPercentile: 90, ITLPercentile: 90, PrefillTokenBudget: sim.DefaultPrefillTokenBudget,
 		MaxBatch: sim.DefaultMaxBatch, MaxContext: sim.DefaultMaxContext,
 		Services: []sim.Service{
@@ -43,80 +38,6 @@ func deployment(t testing.TB) sim.Deployment {
 func obsOf(rate, isl, osl, queue float64, services ...planner.ServiceObservation) planner.Observations {
 	return planner.Observations{RequestRate: planner.Known(rate), InputTokens: planner.Known(isl),
 		OutputTokens: planner.Known(osl), QueueDepth: planner.Known(queue), Services: services}
-}
-
-func TestDynamoFormulas(t *testing.T) {
-	d := deployment(t)
-	m := d.Model
-	// At context 2997 (a measured row: ISL 2922 + OSL 150 / 2), ITL 25 ms falls between the points
-	// (kv 0.4598, 22.128 ms, 6370.9 tok/s) and (kv 0.6121, 26.759 ms, 7039.8 tok/s) of
-	// decode_raw_data.json; throughput rises with usage, so the best is at the crossing.
-	f := (25 - 22.128069820689653) / (26.759189020725387 - 22.128069820689653)
-	thpt := 6370.9079010954865 + f*(7039.813620722047-6370.9079010954865)
-	tests := []struct {
-		name string
-		obs  planner.Observations
-		want map[string]int32
-	}{
-		{"sized from the profile", obsOf(60, 2922, 150, 0),
-			map[string]int32{
-				"P": int32(math.Ceil(60 * 2922 / m.PrefillThroughput(2922) / 1)),
-				"D": int32(math.Ceil(60 * 150 / thpt / 2)),
-			}},
-		{"at least one replica", obsOf(0.01, 100, 10, 0), map[string]int32{"P": 1, "D": 1}},
-		{"at most the maximum", obsOf(5000, 3000, 150, 0), map[string]int32{"P": 12, "D": 12}},
-		{"holds without data", planner.Observations{RequestRate: planner.Unknown("query failed")}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := Dynamo{Deployment: d}.Scale(time.Time{}, tt.obs)
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("Scale (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestReactiveFollowsTheHPA(t *testing.T) {
-	d := deployment(t)
-	svc := func(name string, desired int32, kv float64) planner.ServiceObservation {
-		return planner.ServiceObservation{Name: name, Desired: desired, Ready: desired, ReplicasKnown: true, KVUsage: planner.Known(kv)}
-	}
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	type step struct {
-		after time.Duration
-		obs   planner.Observations
-		want  map[string]int32
-	}
-	tests := []struct {
-		name  string
-		steps []step
-	}{
-		{"ratio formula", []step{{0, obsOf(1, 1, 1, 12, svc("P", 2, 0), svc("D", 2, 0.6)), map[string]int32{"P": 4, "D": 4}}}},
-		{"within the 10% tolerance nothing changes", []step{{0, obsOf(1, 1, 1, 6.5, svc("P", 2, 0), svc("D", 2, 0.32)), map[string]int32{"P": 2, "D": 2}}}},
-		{"scale-up limited to max(2x, +4)", []step{{0, obsOf(1, 1, 1, 300, svc("P", 1, 0), svc("D", 1, 0.3)), map[string]int32{"P": 5, "D": 1}}}},
-		{"the first sync keeps the running count", []step{
-			{0, obsOf(1, 1, 1, 0, svc("P", 5, 0), svc("D", 3, 0.01)), map[string]int32{"P": 5, "D": 3}},
-			{301 * time.Second, obsOf(1, 1, 1, 0, svc("P", 5, 0), svc("D", 3, 0.01)), map[string]int32{"P": 1, "D": 1}},
-		}},
-		{"scale-down waits out the 300 s window", []step{
-			{0, obsOf(1, 1, 1, 18, svc("P", 6, 0), svc("D", 1, 0.3)), map[string]int32{"P": 6, "D": 1}},
-			{15 * time.Second, obsOf(1, 1, 1, 3, svc("P", 6, 0), svc("D", 1, 0.3)), map[string]int32{"P": 6, "D": 1}},
-			{300 * time.Second, obsOf(1, 1, 1, 3, svc("P", 6, 0), svc("D", 1, 0.3)), map[string]int32{"P": 6, "D": 1}},
-			{316 * time.Second, obsOf(1, 1, 1, 3, svc("P", 6, 0), svc("D", 1, 0.3)), map[string]int32{"P": 1, "D": 1}},
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := &Reactive{Deployment: d, QueuePerReplica: 3, KVUsageTarget: 0.3}
-			for i, s := range tt.steps {
-				got := r.Scale(t0.Add(s.after), s.obs)
-				if diff := cmp.Diff(s.want, got); diff != "" {
-					t.Errorf("step %d (-want +got):\n%s", i, diff)
-				}
-			}
-		})
-	}
 }
 
 func TestOracleProvisionsAheadOfLoad(t *testing.T) {
@@ -186,14 +107,19 @@ func TestParseNames(t *testing.T) {
 		want    []string
 		wantErr bool
 	}{
-		{"static,reactive,dynamo,oracle", []string{"tidal", "static", "reactive", "dynamo", "oracle"}, false},
+		{"default", []string{"tidal", "hindsight", "static", "hpa", "dynamo", "dynamo-fpm"}, false},
 		{"oracle, dynamo,oracle", []string{"tidal", "dynamo", "oracle"}, false},
 		{"", []string{"tidal"}, false},
-		{"hpa", nil, true},
+		{"reactive,hpa", []string{"tidal", "hpa"}, false},
+		{"keda", nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParseNames(tt.in)
+			in := tt.in
+			if in == "default" {
+				in = DefaultCompare
+			}
+			got, err := ParseNames(in)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}

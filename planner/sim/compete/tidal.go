@@ -21,6 +21,8 @@ type Tidal struct {
 	Last planner.Decision
 	// Decisions counts Plan calls; Held those where some service held for missing data.
 	Decisions, Held int
+	// OnDecision, when set, gets every decision.
+	OnDecision func(planner.Decision)
 }
 
 // NewTidal prepares the planner for a policy and the profile it sizes with (nil: learn online).
@@ -49,6 +51,9 @@ func (t *Tidal) Cadence() sim.Cadence {
 func (t *Tidal) Scale(now time.Time, obs planner.Observations) map[string]int32 {
 	d, st := planner.Plan(now, obs, t.policy, t.state)
 	t.state, t.Last = st, d
+	if t.OnDecision != nil {
+		t.OnDecision(d)
+	}
 	t.Decisions++
 	out := make(map[string]int32, len(d.Services))
 	held := false

@@ -15,17 +15,20 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// HTML writes dir/index.html and its SVG plots: prefill and decode load against each planner's
-// ready capacity, replicas per service, and each planner's TTFT and ITL percentiles per step with
-// the SLO target. dir is created if needed; existing files of the same names are replaced.
+// HTML writes dir/index.html and its SVG plots: every planner's GPUs and SLO attainment over time
+// (one figure each), prefill and decode load against each planner's ready capacity, replicas per
+// service, and each planner's TTFT and ITL percentiles per step with the SLO target. Y-axes fit
+// tidal, hindsight and static (others are clipped); legends sit right of the plots. dir is created if needed; existing files of the same names are replaced.
 func HTML(dir string, wl Workload, es []Entry) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating the report directory: %w", err)
 	}
 	var figs []figure
-	add := func(name, caption string, p *plot.Plot, err error) error {
+	add := func(name, caption string, p *chart, err error) error {
 		if err != nil {
 			return fmt.Errorf("plotting %s: %w", name, err)
 		}
@@ -35,7 +38,15 @@ func HTML(dir string, wl Workload, es []Entry) error {
 		figs = append(figs, figure{File: name, Caption: caption})
 		return nil
 	}
-	p, err := loadPlot("Prefill: input tokens/s arriving vs ready capacity", es,
+	p, err := gpuPlot(es)
+	if err := add("gpus.svg", "GPUs in use, every planner", p, err); err != nil {
+		return err
+	}
+	p, err = attainmentPlot(es)
+	if err := add("attainment.svg", "SLO attainment over time, every planner", p, err); err != nil {
+		return err
+	}
+	p, err = loadPlot("Prefill: input tokens/s arriving vs ready capacity", es,
 		func(s *seriesOf) ([]float64, []float64) { return s.PrefillLoad, s.PrefillCapacity })
 	if err := add("load-prefill.svg", "Prefill load and capacity", p, err); err != nil {
 		return err
@@ -60,7 +71,7 @@ func HTML(dir string, wl Workload, es []Entry) error {
 }
 
 // latencyPlots adds each planner's TTFT and ITL percentile plots.
-func latencyPlots(wl Workload, es []Entry, add func(string, string, *plot.Plot, error) error) error {
+func latencyPlots(wl Workload, es []Entry, add func(string, string, *chart, error) error) error {
 	for _, e := range es {
 		t := e.Result.Series.Time
 		p, err := latencyPlot("TTFT of "+e.Planner, t, e.Result.Series.TTFT, wl.TTFTms)
@@ -83,11 +94,59 @@ type figure struct {
 	File, Caption string
 }
 
-func save(p *plot.Plot, path string) error {
-	if err := p.Save(9*vg.Inch, 3.6*vg.Inch, path); err != nil {
+// chart is a plot with its legend kept apart: the legend is drawn in a column right of the
+// plot, so it never covers a line.
+type chart struct {
+	*plot.Plot
+	key plot.Legend
+}
+
+const (
+	figW    = 9.5 * vg.Inch
+	figH    = 3.6 * vg.Inch
+	legendW = 1.7 * vg.Inch
+)
+
+func save(c *chart, path string) error {
+	img := vgsvg.New(figW, figH)
+	dc := draw.New(img)
+	c.Draw(draw.Crop(dc, 0, -legendW, 0, 0))
+	c.key.Draw(draw.Crop(dc, figW-legendW+vg.Points(6), 0, 0, -vg.Points(24)))
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := img.WriteTo(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// references are the planners a reader compares first; y-axes fit them, and other planners'
+// lines are clipped where they leave that range.
+var references = map[string]bool{"tidal": true, "hindsight": true, "static": true}
+
+// fitY sets the y-axis to [0, 1.08 x the largest value of the reference lines] when some
+// reference line exists.
+func fitY(c *chart, top float64) {
+	if top > 0 && !math.IsInf(top, 0) {
+		c.Y.Min, c.Y.Max = 0, 1.08*top
+	}
+}
+
+// maxOf is the largest finite value of v (0 if none).
+func maxOf(v []float64) float64 {
+	m := 0.0
+	for _, x := range v {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			m = max(m, x)
+		}
+	}
+	return m
 }
 
 // xy pairs hours with values, dropping NaN and (for log axes) non-positive points.
@@ -102,17 +161,18 @@ func xy(t, v []float64, positive bool) plotter.XYs {
 	return pts
 }
 
-func newPlot(title, ylabel string) *plot.Plot {
+func newPlot(title, ylabel string) *chart {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "hours"
 	p.Y.Label.Text = ylabel
-	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
-	return p
+	c := &chart{Plot: p, key: plot.NewLegend()}
+	c.key.Top, c.key.Left = true, true
+	return c
 }
 
-func addLine(p *plot.Plot, name string, pts plotter.XYs, i int, dashed bool) error {
+func addLine(p *chart, name string, pts plotter.XYs, i int, dashed bool) error {
 	if len(pts) == 0 {
 		return nil
 	}
@@ -126,43 +186,124 @@ func addLine(p *plot.Plot, name string, pts plotter.XYs, i int, dashed bool) err
 		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 	}
 	p.Add(l)
-	p.Legend.Add(name, l)
+	p.key.Add(name, l)
 	return nil
 }
 
-func loadPlot(title string, es []Entry, pick func(*seriesOf) ([]float64, []float64)) (*plot.Plot, error) {
+func loadPlot(title string, es []Entry, pick func(*seriesOf) ([]float64, []float64)) (*chart, error) {
 	p := newPlot(title, "tokens/s")
+	top := 0.0
 	for i, e := range es {
 		s := e.Result.Series
 		load, capacity := pick(&seriesOf{s.PrefillLoad, s.PrefillCapacity, s.DecodeLoad, s.DecodeCapacity})
 		if i == 0 {
+			top = maxOf(load)
 			if err := addLine(p, "load", xy(s.Time, load, false), 7, false); err != nil {
 				return nil, err
 			}
+		}
+		if references[e.Planner] {
+			top = max(top, maxOf(capacity))
 		}
 		if err := addLine(p, e.Planner+" capacity", xy(s.Time, capacity, false), i, true); err != nil {
 			return nil, err
 		}
 	}
+	fitY(p, top)
 	return p, nil
 }
 
-func replicaPlot(svc string, idx int, es []Entry) (*plot.Plot, error) {
+// gpuPlot draws every planner's GPUs in use over time on one figure.
+func gpuPlot(es []Entry) (*chart, error) {
+	p := newPlot("GPUs in use (starting and draining replicas included)", "GPUs")
+	top := 0.0
+	for i, e := range es {
+		s := e.Result.Series
+		if references[e.Planner] {
+			top = max(top, maxOf(s.GPUs))
+		}
+		if err := addLine(p, e.Planner, xy(s.Time, s.GPUs, false), i, false); err != nil {
+			return nil, err
+		}
+	}
+	fitY(p, top)
+	return p, nil
+}
+
+// attainmentPlot draws every planner's SLO attainment per bin (of the requests judged in it) on
+// one figure; the axis spans the reference planners' lowest bin to 100%.
+func attainmentPlot(es []Entry) (*chart, error) {
+	p := newPlot("SLO attainment of the requests finished in each bin", "attainment %")
+	lo := 100.0
+	for i, e := range es {
+		t, a := binAttainment(e.Result.Series)
+		if references[e.Planner] {
+			for _, v := range a {
+				if !math.IsNaN(v) {
+					lo = min(lo, v)
+				}
+			}
+		}
+		if err := addLine(p, e.Planner, xy(t, a, false), i, false); err != nil {
+			return nil, err
+		}
+	}
+	p.Y.Min, p.Y.Max = max(math.Floor(lo-0.5), 0), 100.2
+	return p, nil
+}
+
+// binAttainment merges the series' steps into bins of 10 minutes (one hour beyond 6 hours) and
+// returns each bin's end and attainment in percent (NaN where nothing was judged).
+func binAttainment(s sim.Series) ([]float64, []float64) {
+	if len(s.Time) == 0 || len(s.Judged) != len(s.Time) {
+		return nil, nil
+	}
+	bin := 600.0
+	if s.Time[len(s.Time)-1] > 6*3600 {
+		bin = 3600
+	}
+	var t, a []float64
+	var met, n float64
+	next := bin
+	for i, ts := range s.Time {
+		if j := s.Judged[i]; j > 0 {
+			met += s.Attainment[i] * j
+			n += j
+		}
+		if ts >= next-1e-9 || i == len(s.Time)-1 {
+			v := math.NaN()
+			if n > 0 {
+				v = 100 * met / n
+			}
+			t, a = append(t, ts), append(a, v)
+			met, n = 0, 0
+			next += bin
+		}
+	}
+	return t, a
+}
+
+func replicaPlot(svc string, idx int, es []Entry) (*chart, error) {
 	p := newPlot("Desired replicas: "+svc, "replicas")
+	top := 0.0
 	for i, e := range es {
 		s := e.Result.Series
 		if idx >= len(s.Services) {
 			continue
 		}
+		if references[e.Planner] {
+			top = max(top, maxOf(s.Services[idx].Desired))
+		}
 		if err := addLine(p, e.Planner, xy(s.Time, s.Services[idx].Desired, false), i, false); err != nil {
 			return nil, err
 		}
 	}
+	fitY(p, top)
 	return p, nil
 }
 
 // latencyPlot draws p50/p90/p99 per step (ms, log scale) and the target.
-func latencyPlot(title string, t []float64, ps sim.PercentileSeries, targetMS float64) (*plot.Plot, error) {
+func latencyPlot(title string, t []float64, ps sim.PercentileSeries, targetMS float64) (*chart, error) {
 	p := newPlot(title, "ms (log)")
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = logTicks{}

@@ -2,11 +2,11 @@ package synth
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/tidal-planner/tidal/planner/sim"
 	"github.com/tidal-planner/tidal/planner/workload"
 )
@@ -146,9 +146,9 @@ func gapCV(wl sim.Workload, from, to time.Duration) float64 {
 	return math.Sqrt(sum2/n-m*m) / m
 }
 
-func TestFromTraceScalesTime(t *testing.T) {
+func TestFromTraceSpeedupCompressesTime(t *testing.T) {
 	reqs := []workload.Request{{Arrival: 4 * time.Second, InputTokens: 10, OutputTokens: 0}, {Arrival: 0, InputTokens: 5, OutputTokens: 2}}
-	wl, err := FromTrace("t", reqs, 2)
+	wl, err := FromTrace("t", reqs, TraceOptions{Speedup: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,18 +156,78 @@ func TestFromTraceScalesTime(t *testing.T) {
 	if diff := cmp.Diff(want, wl.Requests); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if _, err := FromTrace("t", reqs, 0); err == nil {
-		t.Error("rate scale 0 accepted")
+	if wl.Duration != 2*time.Second || !strings.Contains(wl.Name, "TIME-COMPRESSED x2") {
+		t.Errorf("duration %v, name %q: want 2s and the compression labelled", wl.Duration, wl.Name)
+	}
+	for _, o := range []TraceOptions{{RateScale: -1}, {Speedup: math.Inf(1)}, {RateScale: math.NaN()}} {
+		if _, err := FromTrace("t", reqs, o); err == nil {
+			t.Errorf("%+v accepted", o)
+		}
 	}
 }
 
+// TestFromTraceRateScaleKeepsTime: --rate-scale multiplies the load without compressing time:
+// the span stays, each half of a trace whose second half is three times busier keeps that ratio,
+// and the count is the scale times the trace's (exactly for integers, within the thinning's
+// noise otherwise).
+func TestFromTraceRateScaleKeepsTime(t *testing.T) {
+	var reqs []workload.Request
+	for i := range 20000 { // 1 h: 5,000 requests in the first half, 15,000 in the second
+		at := time.Duration(i) * 1800 * time.Second / 5000
+		if i >= 5000 {
+			at = 1800*time.Second + time.Duration(i-5000)*1800*time.Second/15000
+		}
+		reqs = append(reqs, workload.Request{Arrival: at, InputTokens: 100, OutputTokens: 10})
+	}
+	tests := []struct {
+		name  string
+		scale float64
+		tol   float64 // relative tolerance on the count
+	}{
+		{"x1", 1, 0},
+		{"x2: two copies", 2, 0},
+		{"x3", 3, 0},
+		{"x2.5: two copies and a half-thinned one", 2.5, 0.02},
+		{"x0.5: thinned", 0.5, 0.02},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wl, err := FromTrace("t", reqs, TraceOptions{RateScale: tt.scale, Seed: 7})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.scale * float64(len(reqs))
+			if got := float64(len(wl.Requests)); math.Abs(got-want) > tt.tol*want {
+				t.Errorf("%.0f requests, want %.0f", got, want)
+			}
+			if span := reqs[len(reqs)-1].Arrival; wl.Duration != span {
+				t.Errorf("duration %v, want the trace's %v (time not compressed)", wl.Duration, span)
+			}
+			var first, second float64
+			for i, r := range wl.Requests {
+				if i > 0 && r.Arrival < wl.Requests[i-1].Arrival {
+					t.Fatalf("request %d arrives before request %d", i, i-1)
+				}
+				if r.Arrival < 1800*time.Second {
+					first++
+				} else {
+					second++
+				}
+			}
+			// The copies' shifts (< 5 min) move some of the busy half into the quiet one.
+			if ratio := second / first; ratio < 2.3 || ratio > 3.1 {
+				t.Errorf("second half / first half = %.2f, want about 3 (the trace's shape kept)", ratio)
+			}
+		})
+	}
+}
+
+// TestHistoryPrecedesTheWorkload: the warm-up history is drawn by the workload's own generator
+// before it starts and observed per step: the diurnal cycle continued backwards, counting noise
+// on every step (not a smooth curve), each step's own token means, and ServeGen's gaps missing.
 func TestHistoryPrecedesTheWorkload(t *testing.T) {
 	spec := Spec{Shape: Diurnal, Rate: 20, Amplitude: 0.5, Duration: 2 * time.Hour, Tokens: tokens(), Seed: 1}
-	wl, err := Synthetic(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := SyntheticHistory(spec, 24*time.Hour, time.Minute, wl)
+	h := SyntheticHistory(spec, 24*time.Hour, time.Minute)
 	if len(h.RequestRate) != 1440 || len(h.InputTokens) != 1440 || len(h.OutputTokens) != 1440 {
 		t.Fatalf("history of %d/%d/%d points, want 1440 each", len(h.RequestRate), len(h.InputTokens), len(h.OutputTokens))
 	}
@@ -176,6 +236,18 @@ func TestHistoryPrecedesTheWorkload(t *testing.T) {
 	if math.Abs(trough-10) > 1.5 || math.Abs(peak-30) > 2 {
 		t.Errorf("history trough %.1f/s and peak %.1f/s, want about 10 and 30", trough, peak)
 	}
+	// Counting noise: one minute at ~10/s is ~600 arrivals, a standard deviation of ~0.4/s.
+	var sq float64
+	for i := 291; i < 310; i++ {
+		d := h.RequestRate[i] - h.RequestRate[i-1]
+		sq += d * d
+	}
+	if sd := math.Sqrt(sq / 19 / 2); sd < 0.2 || sd > 0.8 {
+		t.Errorf("step-to-step noise of the history %.2f/s, want the Poisson ~0.4/s of counting a minute", sd)
+	}
+	if h.InputTokens[300] == h.InputTokens[301] {
+		t.Errorf("input token means %v and %v are equal: not each step's own requests", h.InputTokens[300], h.InputTokens[301])
+	}
 
 	win := 600 * time.Second
 	sg := &workload.ServeGen{Window: win, Clients: []workload.Client{{ID: "0", Windows: []workload.Window{
@@ -183,10 +255,17 @@ func TestHistoryPrecedesTheWorkload(t *testing.T) {
 		{Start: win, Rate: 0},
 		{Start: 2 * win, Rate: 6, Pattern: "Gamma", Shape: 1, Scale: 1.0 / 6},
 	}}}}
-	sh := ServeGenHistory(sg, 2*win, 2*win, 5*time.Minute, 0.5, wl)
-	want := []float64{2, 2, math.NaN(), math.NaN()}
-	if diff := cmp.Diff(want, sh.RequestRate, cmpopts.EquateNaNs()); diff != "" {
-		t.Errorf("ServeGen history (-want +got):\n%s", diff)
+	sh := ServeGenHistory(sg, ServeGenOptions{Start: 2 * win, RateScale: 0.5, Seed: 3, Tokens: tokens()}, 2*win, 5*time.Minute)
+	if len(sh.RequestRate) != 4 {
+		t.Fatalf("ServeGen history of %d points, want 4", len(sh.RequestRate))
+	}
+	for i, want := range []float64{2, 2} {
+		if got := sh.RequestRate[i]; math.Abs(got-want) > 0.25 {
+			t.Errorf("ServeGen history step %d: %.2f/s, want about %.0f (rate 4 x scale 0.5, ~4%% counting noise)", i, got, want)
+		}
+	}
+	if !math.IsNaN(sh.RequestRate[2]) || !math.IsNaN(sh.RequestRate[3]) {
+		t.Errorf("ServeGen history over a zero-rate window %v, want missing (NaN)", sh.RequestRate[2:])
 	}
 }
 

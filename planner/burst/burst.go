@@ -1,0 +1,97 @@
+package burst
+
+import (
+	"math"
+	"sort"
+	"time"
+)
+
+// Defaults of the estimator's sub-window and averaging range (the metrics adapter's
+// Options.ArrivalStep and ArrivalRange default to them; use a step of at least 4 scrape
+// intervals, and a range of at least 10 steps).
+const (
+	DefaultStep  = time.Minute
+	DefaultRange = 30 * time.Minute
+)
+
+// Query returns the estimator as PromQL over a counter selector (for example
+// `dynamo_frontend_requests_total{model="m"}`), with the placeholders ${cvstep} (the step) and
+// ${cvrange} (the range) left for the caller to substitute.
+func Query(counter string) string {
+	n := "sum(increase(" + counter + "[${cvstep}]))"
+	prev := "sum(increase(" + counter + "[${cvstep}] offset ${cvstep}))"
+	return "sqrt(avg_over_time(((" + n + " - " + prev + ") ^ 2)[${cvrange}:${cvstep}]) / (2 * avg_over_time(" +
+		n + "[${cvrange}:${cvstep}])))"
+}
+
+// Sample is one scrape of a counter: its time in seconds (Unix, or any origin aligned with the
+// step: the subquery evaluates at multiples of the step) and its value.
+type Sample struct {
+	T, V float64
+}
+
+// Increase is PromQL's increase(counter[window]) evaluated at t over samples sorted by time: the
+// difference between the last and first samples in (t - window, t] (3.x; 2.x also takes a sample
+// exactly at t - window) (counter resets added back),
+// extrapolated towards the window's edges by at most half a sample interval beyond the data
+// (further when the gap is under 1.1 intervals), and never below the counter's zero. False when
+// fewer than two samples fall in the window. This follows Prometheus' extrapolatedRate
+// (promql/functions.go), written from its documented behaviour.
+func Increase(samples []Sample, t, window float64) (float64, bool) {
+	lo := sort.Search(len(samples), func(i int) bool { return samples[i].T > t-window })
+	hi := sort.Search(len(samples), func(i int) bool { return samples[i].T > t })
+	in := samples[lo:hi]
+	if len(in) < 2 {
+		return 0, false
+	}
+	first, last := in[0], in[len(in)-1]
+	delta := last.V - first.V
+	for i := 1; i < len(in); i++ {
+		if in[i].V < in[i-1].V { // a reset: the counter restarted from zero
+			delta += in[i-1].V
+		}
+	}
+	sampled := last.T - first.T
+	avg := sampled / float64(len(in)-1)
+	toStart, toEnd := first.T-(t-window), t-last.T
+	if delta > 0 && first.V >= 0 {
+		toStart = min(toStart, sampled*first.V/delta) // the counter was zero no earlier than that
+	}
+	threshold := 1.1 * avg
+	if toStart >= threshold {
+		toStart = avg / 2
+	}
+	if toEnd >= threshold {
+		toEnd = avg / 2
+	}
+	return delta * (sampled + toStart + toEnd) / sampled, true
+}
+
+// CV evaluates Query's expression at t over a counter's samples (sorted by time), step and rng in
+// seconds: the subquery points are the multiples of step in [t - rng, t] (Prometheus 2.x, which
+// the integration tests run, includes a point on the range's start; 3.x does not, one point of
+// rng/step fewer); at each, N is the
+// increase over the step ending there and the previous N the increase over the step before it.
+// False when no point has both (the PromQL result would be empty) or when the mean count is 0
+// (PromQL's NaN).
+func CV(samples []Sample, t, step, rng float64) (float64, bool) {
+	var sq, n float64
+	var nSq, nN int
+	for tau := math.Floor(t/step) * step; tau >= t-rng-1e-9; tau -= step {
+		cur, ok := Increase(samples, tau, step)
+		if !ok {
+			continue
+		}
+		n += cur
+		nN++
+		if prev, ok := Increase(samples, tau-step, step); ok {
+			sq += (cur - prev) * (cur - prev)
+			nSq++
+		}
+	}
+	if nSq == 0 || nN == 0 || n <= 0 {
+		return 0, false
+	}
+	v := math.Sqrt((sq / float64(nSq)) / (2 * n / float64(nN)))
+	return v, !math.IsNaN(v) && !math.IsInf(v, 0)
+}
