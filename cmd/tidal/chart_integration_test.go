@@ -56,7 +56,7 @@ policies:
 `, promURL, ns)
 }
 
-// TestHelmChartInstalled applies the rendered chart to a real kube-apiserver (no other RBAC), then
+// TestHelmChartInstalled installs the chart with helm into a real kube-apiserver (no other RBAC), then
 // runs tidal with the arguments the chart's Deployment gives it, the policies of the chart's
 // ConfigMap, and a token of the chart's ServiceAccount: tidal must elect itself leader, read the
 // DGD, write the DGDSA's scale and record an Event without a single error, which proves the
@@ -92,14 +92,11 @@ func TestHelmChartInstalled(t *testing.T) {
 		t.Fatal(err)
 	}
 	objs := render(t, release, "--values", values)
-	var install []*unstructured.Unstructured
-	for _, o := range objs {
-		if _, hook := o.GetAnnotations()["helm.sh/hook"]; !hook { // helm install leaves test hooks out
-			install = append(install, o)
-		}
-	}
-	if err := c.ApplyObjects(ctx, kubetest.Admin, install...); err != nil {
-		t.Fatalf("applying the rendered chart: %v", err)
+	// helm install, as the README says, against the real API server with an admin kubeconfig.
+	admKubeconfig := writeKubeconfig(t, c.Config(kubetest.Admin))
+	if out, err := helm(t, "install", "tidal", chartDir, "--namespace", release, "--values", values,
+		"--kubeconfig", admKubeconfig); err != nil {
+		t.Fatalf("helm install: %v\n%s", err, out)
 	}
 	createQwen(t, c, llm)
 	sa := saConfig(t, c, release, "tidal")
@@ -325,15 +322,7 @@ func checkChartRun(t *testing.T, c *kubetest.Cluster, rec *ops.Recorder, release
 // and its RBAC checks, for the policy and for the Lease, must pass.
 func checkChartDoctor(t *testing.T, cfg *rest.Config, release, policyDir, promURL string) {
 	t.Helper()
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["tidal"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
-	kc.Contexts["tidal"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "tidal"}
-	kc.CurrentContext = "tidal"
-	if err := clientcmd.WriteToFile(*kc, kubeconfig); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := writeKubeconfig(t, cfg)
 	var stdout, stderr bytes.Buffer
 	code := dispatch(t.Context(), []string{"doctor", "--policies", policyDir, "--kubeconfig", kubeconfig,
 		"--service-account", "self", "--lease-namespace", release, "--prometheus-url", promURL, "--output", "json"}, &stdout, &stderr)
@@ -358,4 +347,19 @@ func checkChartDoctor(t *testing.T, cfg *rest.Config, release, policyDir, promUR
 	if n != 2 {
 		t.Errorf("%d RBAC results, want 2 (the Lease and the policy)\n%s", n, stdout.String())
 	}
+}
+
+// writeKubeconfig writes a kubeconfig file for a client configuration (server, CA, bearer token).
+func writeKubeconfig(t *testing.T, cfg *rest.Config) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["user"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
+	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "user"}
+	kc.CurrentContext = "test"
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
