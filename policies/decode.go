@@ -32,6 +32,11 @@ const (
 // reading the time zone database, and is safe for concurrent use.
 func Parse(data []byte, source string) (Policy, error) {
 	doc, lines, err := decode(data, source)
+	var tp *typeProblems
+	if errors.As(err, &tp) {
+		_, verr := newPolicy(doc, source, lines)
+		return Policy{}, tp.with(verr)
+	}
 	if err != nil {
 		return Policy{}, err
 	}
@@ -56,7 +61,17 @@ func decode(data []byte, source string) (Document, lineIndex, error) {
 	w := walker{file: source, lines: lineIndex{}}
 	w.walk(root, documentType, "", root.Line)
 	if len(w.probs) > 0 {
-		return Document{}, nil, w.probs.errDropped(w.dropped)
+		// The walk replaced what it rejected with null: decode the rest, so validation can
+		// report its problems in the same pass (see typeProblems).
+		var doc Document
+		if w.visits >= maxNodes {
+			return Document{}, nil, w.probs.errDropped(w.dropped)
+		}
+		w.repair()
+		if root.Decode(&doc) != nil {
+			return Document{}, nil, w.probs.errDropped(w.dropped)
+		}
+		return doc, w.lines, &typeProblems{probs: w.probs, dropped: w.dropped}
 	}
 	var doc Document
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -157,4 +172,36 @@ func (li lineIndex) lineOf(path string) int {
 		path = path[:i]
 	}
 	return li[""]
+}
+
+// typeProblems are the schema walk's problems (wrong types, unknown fields) when the rest of the
+// document still decoded: decode returns them with the document so that the caller validates the
+// rest too and reports everything at once. It never leaves this package.
+type typeProblems struct {
+	probs   problems
+	dropped int
+}
+
+func (t *typeProblems) Error() string { return t.probs.errDropped(t.dropped).Error() }
+
+// with joins the validation problems of the rest of the document, leaving out those about a field
+// the walk already rejected (it reads as absent, so validation would only repeat the complaint).
+func (t *typeProblems) with(verr error) error {
+	all := t.probs
+	for _, v := range Problems(verr) {
+		if !t.covers(v.Path) {
+			all = append(all, v)
+		}
+	}
+	return all.errDropped(t.dropped)
+}
+
+// covers reports whether path is, or lies under, a path the walk rejected.
+func (t *typeProblems) covers(path string) bool {
+	for _, p := range t.probs {
+		if p.Path != "" && (path == p.Path || strings.HasPrefix(path, p.Path+".") || strings.HasPrefix(path, p.Path+"[")) {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package policies
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"go.yaml.in/yaml/v3"
@@ -11,6 +12,11 @@ import (
 // document with every default filled in: the policy tidal actually runs (`tidal policy show`).
 func Effective(data []byte, source string) (Document, error) {
 	doc, lines, err := decode(data, source)
+	var tp *typeProblems
+	if errors.As(err, &tp) {
+		_, verr := newPolicy(doc, source, lines)
+		return Document{}, tp.with(verr)
+	}
 	if err != nil {
 		return Document{}, err
 	}

@@ -30,6 +30,9 @@ type walker struct {
 	lines   lineIndex
 	visits  int
 	dropped int // problems counted but not kept
+	// voids and drops are what repair removes once the walk has reported it.
+	voids []*yaml.Node
+	drops map[*yaml.Node]map[*yaml.Node]bool
 }
 
 // errorf records a problem at a line. Past maxProblems+1 problems it only counts them, which
@@ -44,9 +47,11 @@ func (w *walker) errorf(line int, path, format string, args ...any) {
 
 // walk checks n against t. line is where the field was written (its key's line).
 func (w *walker) walk(n *yaml.Node, t reflect.Type, path string, line int) {
+	orig := n
 	for hops := 0; n.Kind == yaml.AliasNode; hops++ {
 		if n.Alias == nil || hops > 8 {
 			w.errorf(n.Line, path, "alias *%s cannot be resolved", n.Value)
+			w.void(orig)
 			return
 		}
 		n = n.Alias
@@ -110,6 +115,7 @@ func describe(n *yaml.Node) string {
 func (w *walker) duration(n *yaml.Node, path string) {
 	if n.Kind != yaml.ScalarNode {
 		w.errorf(n.Line, path, "expected a duration such as \"300ms\" or \"5m\", got %s", describe(n))
+		w.void(n)
 		return
 	}
 	if _, err := time.ParseDuration(n.Value); err != nil {
@@ -118,6 +124,7 @@ func (w *walker) duration(n *yaml.Node, path string) {
 			hint = ` (there is no "d" unit: 14 days is "336h")`
 		}
 		w.errorf(n.Line, path, "expected a duration such as \"300ms\" or \"5m\", got %s%s", describe(n), hint)
+		w.void(n)
 	}
 }
 
@@ -141,6 +148,7 @@ func (w *walker) mapping(n *yaml.Node, t reflect.Type, path string) {
 	names, types := fieldsOf(t)
 	if n.Kind != yaml.MappingNode {
 		w.errorf(n.Line, path, "expected a mapping with fields %s, got %s", strings.Join(names, ", "), describe(n))
+		w.void(n)
 		return
 	}
 	seen := map[string]int{}
@@ -148,6 +156,7 @@ func (w *walker) mapping(n *yaml.Node, t reflect.Type, path string) {
 		k, v := n.Content[i], n.Content[i+1]
 		key, ok := w.key(k, path, seen)
 		if !ok {
+			w.drop(n, k)
 			continue
 		}
 		ft, known := types[key]
@@ -157,6 +166,7 @@ func (w *walker) mapping(n *yaml.Node, t reflect.Type, path string) {
 				hint = "; valid fields: " + strings.Join(names, ", ")
 			}
 			w.errorf(k.Line, path, "unknown field %q%s", key, hint)
+			w.drop(n, k)
 			continue
 		}
 		w.walk(v, ft, joinPath(path, key), k.Line)
@@ -198,6 +208,7 @@ func joinPath(path, key string) string {
 func (w *walker) sequence(n *yaml.Node, t reflect.Type, path string) {
 	if n.Kind != yaml.SequenceNode {
 		w.errorf(n.Line, path, "expected a list (items starting with \"- \"), got %s", describe(n))
+		w.void(n)
 		return
 	}
 	for i, item := range n.Content {
@@ -211,6 +222,7 @@ func (w *walker) sequence(n *yaml.Node, t reflect.Type, path string) {
 func (w *walker) dict(n *yaml.Node, t reflect.Type, path string) {
 	if n.Kind != yaml.MappingNode {
 		w.errorf(n.Line, path, "expected a mapping, got %s", describe(n))
+		w.void(n)
 		return
 	}
 	seen := map[string]int{}
@@ -218,6 +230,8 @@ func (w *walker) dict(n *yaml.Node, t reflect.Type, path string) {
 		k, v := n.Content[i], n.Content[i+1]
 		if key, ok := w.key(k, path, seen); ok {
 			w.walk(v, t.Elem(), joinPath(path, key), k.Line)
+		} else {
+			w.drop(n, k)
 		}
 	}
 }
@@ -230,10 +244,12 @@ func (w *walker) scalar(n *yaml.Node, t reflect.Type, path string) {
 	}[t.Kind()]
 	if want == "" {
 		w.errorf(n.Line, path, "internal error: no YAML rule for %s", t)
+		w.void(n)
 		return
 	}
 	if n.Kind != yaml.ScalarNode || !scalarFits(n, t.Kind()) {
 		w.errorf(n.Line, path, "expected %s, got %s", want, describe(n))
+		w.void(n)
 	}
 }
 
@@ -253,4 +269,38 @@ func scalarFits(n *yaml.Node, k reflect.Kind) bool {
 		return (tag == "!!int" || tag == "!!float") && n.Decode(&v) == nil
 	}
 	return false
+}
+
+// void marks a node the walk rejected, to be replaced with null by repair once the walk is over,
+// so the rest of the document can still be decoded and validated: every problem is reported in
+// one pass, and the rejected field reads as absent (its problem is already reported).
+func (w *walker) void(n *yaml.Node) { w.voids = append(w.voids, n) }
+
+// drop marks a mapping's key (unknown, duplicate, or not a name) to be removed with its value by
+// repair.
+func (w *walker) drop(mapping, key *yaml.Node) {
+	if w.drops == nil {
+		w.drops = map[*yaml.Node]map[*yaml.Node]bool{}
+	}
+	if w.drops[mapping] == nil {
+		w.drops[mapping] = map[*yaml.Node]bool{}
+	}
+	w.drops[mapping][key] = true
+}
+
+// repair applies the marks of void and drop. It runs after the walk, so that nodes shared by
+// aliases are walked (and counted) as written; applying it twice changes nothing.
+func (w *walker) repair() {
+	for mapping, keys := range w.drops {
+		kept := make([]*yaml.Node, 0, len(mapping.Content))
+		for i := 0; i+1 < len(mapping.Content); i += 2 {
+			if !keys[mapping.Content[i]] {
+				kept = append(kept, mapping.Content[i], mapping.Content[i+1])
+			}
+		}
+		mapping.Content = kept
+	}
+	for _, n := range w.voids {
+		*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,12 +20,13 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/clock"
 
 	"github.com/tidal-planner/tidal/cmd/tidal/doctor"
 	"github.com/tidal-planner/tidal/cmd/tidal/ops"
 	"github.com/tidal-planner/tidal/forecast"
-	"github.com/tidal-planner/tidal/metrics"
 	"github.com/tidal-planner/tidal/metrics/promtest"
 	"github.com/tidal-planner/tidal/planner"
 	"github.com/tidal-planner/tidal/policies"
@@ -54,7 +56,7 @@ policies:
 `, promURL, ns)
 }
 
-// TestHelmChartInstalled applies the rendered chart to a real kube-apiserver (no other RBAC), then
+// TestHelmChartInstalled installs the chart with helm into a real kube-apiserver (no other RBAC), then
 // runs tidal with the arguments the chart's Deployment gives it, the policies of the chart's
 // ConfigMap, and a token of the chart's ServiceAccount: tidal must elect itself leader, read the
 // DGD, write the DGDSA's scale and record an Event without a single error, which proves the
@@ -90,14 +92,11 @@ func TestHelmChartInstalled(t *testing.T) {
 		t.Fatal(err)
 	}
 	objs := render(t, release, "--values", values)
-	var install []*unstructured.Unstructured
-	for _, o := range objs {
-		if _, hook := o.GetAnnotations()["helm.sh/hook"]; !hook { // helm install leaves test hooks out
-			install = append(install, o)
-		}
-	}
-	if err := c.ApplyObjects(ctx, kubetest.Admin, install...); err != nil {
-		t.Fatalf("applying the rendered chart: %v", err)
+	// helm install, as the README says, against the real API server with an admin kubeconfig.
+	admKubeconfig := writeKubeconfig(t, c.Config(kubetest.Admin))
+	if out, err := helm(t, "install", "tidal", chartDir, "--namespace", release, "--values", values,
+		"--kubeconfig", admKubeconfig); err != nil {
+		t.Fatalf("helm install: %v\n%s", err, out)
 	}
 	createQwen(t, c, llm)
 	sa := saConfig(t, c, release, "tidal")
@@ -116,7 +115,7 @@ func TestHelmChartInstalled(t *testing.T) {
 	}
 	waitScale(t, admin, llm, scaler.AdapterName("qwen", "Frontend"), 2, logs)
 	checkChartRun(t, c, rec, release, llm, logs)
-	checkChartDoctor(t, sa, release, ps.loaded)
+	checkChartDoctor(t, sa, release, ps.dir, prom.URL())
 }
 
 // localArgs adapts the Deployment's args to this process: the policies directory is a local copy
@@ -318,37 +317,49 @@ func checkChartRun(t *testing.T, c *kubetest.Cluster, rec *ops.Recorder, release
 	}
 }
 
-// checkChartDoctor runs tidal doctor as the chart's ServiceAccount (what the chart's helm test
-// does): its RBAC checks, for the policy and for the Lease, must pass.
-func checkChartDoctor(t *testing.T, cfg *rest.Config, release string, ps []policies.Policy) {
+// checkChartDoctor runs `tidal doctor --service-account self` with a kubeconfig holding the
+// chart's ServiceAccount token (what the chart's helm test does in the cluster): it must exit 0,
+// and its RBAC checks, for the policy and for the Lease, must pass.
+func checkChartDoctor(t *testing.T, cfg *rest.Config, release, policyDir, promURL string) {
 	t.Helper()
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
+	kubeconfig := writeKubeconfig(t, cfg)
+	var stdout, stderr bytes.Buffer
+	code := dispatch(t.Context(), []string{"doctor", "--policies", policyDir, "--kubeconfig", kubeconfig,
+		"--service-account", "self", "--lease-namespace", release, "--prometheus-url", promURL, "--output", "json"}, &stdout, &stderr)
+	var report struct {
+		Results []doctor.Result `json:"results"`
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(stdout.Bytes(), &report); err != nil {
+		t.Fatalf("tidal doctor printed no JSON report (exit %d): %v\n%s%s", code, err, stdout.String(), stderr.String())
 	}
-	report := doctor.Run(t.Context(), doctor.Config{Kube: kube, Dynamic: dyn, Prometheus: metrics.New(metrics.Options{}),
-		Timeout: 10 * time.Second, LeaseNamespace: release, LeaseName: "tidal"}, ps)
-	var text strings.Builder
-	_ = report.WriteText(&text)
+	if code != 0 {
+		t.Errorf("tidal doctor as the chart's ServiceAccount exited %d:\n%s", code, stdout.String())
+	}
 	n := 0
 	for _, r := range report.Results {
-		switch r.Check {
-		case doctor.CheckRBAC:
+		if r.Check == doctor.CheckRBAC {
 			n++
-			if r.Status != doctor.OK {
-				t.Errorf("doctor as the chart's ServiceAccount: %s %s: %s", r.Check, r.Status, r.Detail)
-			}
-		case doctor.CheckDeployment, doctor.CheckAdapter:
-			if r.Status != doctor.OK {
-				t.Errorf("doctor as the chart's ServiceAccount: %s %s: %s", r.Check, r.Status, r.Detail)
-			}
+		}
+		if (r.Check == doctor.CheckRBAC || r.Check == doctor.CheckDeployment || r.Check == doctor.CheckAdapter) && r.Status != doctor.OK {
+			t.Errorf("doctor as the chart's ServiceAccount: %s %s %s: %s", r.Check, r.Subject, r.Status, r.Detail)
 		}
 	}
 	if n != 2 {
-		t.Errorf("%d RBAC results, want 2 (the Lease and the policy)\n%s", n, text.String())
+		t.Errorf("%d RBAC results, want 2 (the Lease and the policy)\n%s", n, stdout.String())
 	}
+}
+
+// writeKubeconfig writes a kubeconfig file for a client configuration (server, CA, bearer token).
+func writeKubeconfig(t *testing.T, cfg *rest.Config) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["user"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
+	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "user"}
+	kc.CurrentContext = "test"
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -237,3 +237,24 @@ func BenchmarkLoopDecisions(b *testing.B) {
 		}
 	}
 }
+
+// recorded is a planner.Recorder that keeps the ticks.
+type recorded struct{ ticks []planner.Tick }
+
+func (r *recorded) Record(t planner.Tick) { r.ticks = append(r.ticks, t) }
+
+// TestTickNotifier: every tick reaches the recorder and wakes the KEDA streams.
+func TestTickNotifier(t *testing.T) {
+	rec, changes := &recorded{}, &keda.Broadcast{}
+	n := tickNotifier{Recorder: rec, changes: changes}
+	waiting := changes.Changed()
+	n.Record(planner.Tick{Outcome: planner.OutcomeNoChange})
+	select {
+	case <-waiting:
+	default:
+		t.Error("a tick did not wake the streams")
+	}
+	if len(rec.ticks) != 1 {
+		t.Errorf("the recorder got %d ticks, want 1", len(rec.ticks))
+	}
+}

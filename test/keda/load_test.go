@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,6 +74,12 @@ func loadServer() int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { _ = keda.Serve(ctx, ln, srv) }()
+	if path := os.Getenv("TIDAL_KEDA_LOAD_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	fmt.Println(ln.Addr().String())
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
@@ -153,6 +160,7 @@ type loadResult struct {
 	rpcs     int64 // RPCs the server answered
 	elapsed  time.Duration
 	serverCP time.Duration
+	idleCP   time.Duration // the server's CPU over an idle second before the run
 }
 
 // runLoad offers rate calls per second for warm-up + duration from 64 workers on a fixed
@@ -166,6 +174,9 @@ func runLoad(b *testing.B, p *serverProcess, rpcsPerCall int64, call func(i int)
 	lat := make([]time.Duration, total)
 	var errs atomic.Int64
 	var wg sync.WaitGroup
+	idle0 := p.cpu(b)
+	time.Sleep(time.Second)
+	idle := p.cpu(b) - idle0
 	start := time.Now().Add(10 * time.Millisecond)
 	var cpu0, cpu1 time.Duration
 	var measured time.Time
@@ -186,7 +197,7 @@ func runLoad(b *testing.B, p *serverProcess, rpcsPerCall int64, call func(i int)
 	wg.Wait()
 	cpu1 = p.cpu(b)
 	n := int64(total - warmCalls)
-	return loadResult{lat: lat[warmCalls:], errs: errs.Load(), rpcs: n * rpcsPerCall, elapsed: time.Since(measured), serverCP: cpu1 - cpu0}
+	return loadResult{lat: lat[warmCalls:], errs: errs.Load(), rpcs: n * rpcsPerCall, elapsed: time.Since(measured), serverCP: cpu1 - cpu0, idleCP: idle}
 }
 
 // report prints the run's table row and reports its metrics.
@@ -194,9 +205,10 @@ func (r loadResult) report(b *testing.B, what string) {
 	slices.Sort(r.lat)
 	q := func(f float64) time.Duration { return r.lat[min(len(r.lat)-1, int(f*float64(len(r.lat))))] }
 	perRPC := time.Duration(int64(r.serverCP) / max(r.rpcs, 1))
-	fmt.Printf("| %s | %d/s | %d | %d | %d | %v | %v | %v | %v | %.1f µs |\n", what, *loadRate, *loadPairs, len(r.lat), r.errs,
+	idlePerSec := r.idleCP
+	fmt.Printf("| %s | %d/s | %d | %d | %d | %v | %v | %v | %v | %.1f µs | %v/s |\n", what, *loadRate, *loadPairs, len(r.lat), r.errs,
 		q(0.5).Round(time.Microsecond), q(0.99).Round(time.Microsecond), q(0.999).Round(time.Microsecond), r.lat[len(r.lat)-1].Round(time.Microsecond),
-		float64(perRPC.Nanoseconds())/1000)
+		float64(perRPC.Nanoseconds())/1000, idlePerSec.Round(time.Microsecond))
 	b.ReportMetric(float64(q(0.5).Microseconds()), "p50-µs")
 	b.ReportMetric(float64(q(0.99).Microseconds()), "p99-µs")
 	b.ReportMetric(float64(q(0.999).Microseconds()), "p99.9-µs")
@@ -217,8 +229,8 @@ func BenchmarkLoad(b *testing.B) {
 	if b.N > 1 {
 		b.Skip("a load run is timed by -load.duration: use -benchtime=1x")
 	}
-	fmt.Println("| calls | rate | pairs | measured calls | errors | p50 | p99 | p99.9 | max | server CPU per RPC |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| calls | rate | pairs | measured calls | errors | p50 | p99 | p99.9 | max | server CPU per RPC | server CPU idle |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	b.Run("KEDA", func(b *testing.B) {
 		p := startServerProcess(b, *loadPairs)
 		ss := make([]scalers.Scaler, *loadPairs)
