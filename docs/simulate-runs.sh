@@ -53,7 +53,10 @@ fi
 S=${SHARED:-../shared}
 JOBS=${JOBS:-2}
 SEEDS=${SEEDS:-3}
-BIG_SEEDS=${BIG_SEEDS:-1} # a ServeGen day costs ~7 built-in days per planner: one seed each by default
+# A ServeGen day (8-9 M requests) costs about seven built-in days per planner and its hindsight
+# search tens of CPU-minutes: by default one seed and no hindsight (BIG_COMPARE to change).
+BIG_SEEDS=${BIG_SEEDS:-1}
+BIG_COMPARE=${BIG_COMPARE:-static,hpa,dynamo,dynamo-fpm}
 mkdir -p "$OUT"
 go build -o "$OUT/.tidal" ./cmd/tidal
 
@@ -85,5 +88,5 @@ BIG=(m-large m-small)
 if [ $# -gt 0 ]; then ROWS=("$@"); BIG=(); fi
 {
   for w in exact slow fast; do for r in "${ROWS[@]}"; do echo "$OUT/$r-$w $(row "$r") $(world "$w") --seeds $SEEDS"; done; done
-  for w in exact slow fast; do for r in "${BIG[@]}"; do echo "$OUT/$r-$w $(row "$r") $(world "$w") --seeds $BIG_SEEDS"; done; done
+  for w in exact slow fast; do for r in "${BIG[@]}"; do echo "$OUT/$r-$w $(row "$r") $(world "$w") --compare $BIG_COMPARE --seeds $BIG_SEEDS"; done; done
 } | xargs -P "$JOBS" -L 1 "$0" --one
