@@ -44,6 +44,12 @@ if [ "${1:-}" = "--assemble" ]; then # write docs/simulate-results.md from what 
         else
           echo "Not run (out of time in the session that published this page)."
         fi
+        h=$OUT/hindsight-$r-$w
+        if [ -f "$h.md" ] && grep -q wall "$h.log" 2>/dev/null; then
+          echo; echo "hindsight, run separately (same seed and workload, so the same tidal row):"; echo
+          echo '```sh'; head -1 "$h.log"; echo '```'; echo; echo "$(tail -1 "$h.log") on one core."; echo
+          cat "$h.md"
+        fi
       done
     done
   } > docs/simulate-results.md
