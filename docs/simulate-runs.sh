@@ -37,7 +37,7 @@ if [ "${1:-}" = "--assemble" ]; then # write docs/simulate-results.md from what 
         b=$OUT/$r-$w
         echo; echo "## $r, $w world"; echo
         if [ -f "$b.md" ] && grep -q wall "$b.log" 2>/dev/null; then
-          echo '```sh'; head -1 "$b.log"; echo '```'; echo; echo "$(tail -1 "$b.log") on one core."; echo
+          echo '```sh'; head -1 "$b.log"; echo '```'; echo; echo "$(tail -1 "$b.log") (GOMAXPROCS=1, niced, on the shared 2-core machine: mostly waiting for CPU)."; echo
           cat "$b.md"
         elif [ -f "$b.log" ] && grep -q FAILED "$b.log"; then
           echo "Failed: $(tail -1 "$b.log")"; echo; echo '```'; tail -5 "$b.txt"; echo '```'
@@ -47,7 +47,7 @@ if [ "${1:-}" = "--assemble" ]; then # write docs/simulate-results.md from what 
         h=$OUT/hindsight-$r-$w
         if [ -f "$h.md" ] && grep -q wall "$h.log" 2>/dev/null; then
           echo; echo "hindsight, run separately (same seed and workload, so the same tidal row):"; echo
-          echo '```sh'; head -1 "$h.log"; echo '```'; echo; echo "$(tail -1 "$h.log") on one core."; echo
+          echo '```sh'; head -1 "$h.log"; echo '```'; echo; echo "$(tail -1 "$h.log") (GOMAXPROCS=1, niced, shared machine)."; echo
           cat "$h.md"
         fi
       done
