@@ -37,12 +37,18 @@ if [ "${1:-}" = "--assemble" ]; then # write docs/simulate-results.md from what 
         b=$OUT/$r-$w
         echo; echo "## $r, $w world"; echo
         if [ -f "$b.md" ] && grep -q wall "$b.log" 2>/dev/null; then
-          echo '```sh'; head -1 "$b.log"; echo '```'; echo; echo "$(tail -1 "$b.log") on one core."; echo
+          echo '```sh'; head -1 "$b.log"; echo '```'; echo; echo "$(tail -1 "$b.log") (GOMAXPROCS=1, niced, on the shared 2-core machine: mostly waiting for CPU)."; echo
           cat "$b.md"
         elif [ -f "$b.log" ] && grep -q FAILED "$b.log"; then
           echo "Failed: $(tail -1 "$b.log")"; echo; echo '```'; tail -5 "$b.txt"; echo '```'
         else
           echo "Not run (out of time in the session that published this page)."
+        fi
+        h=$OUT/hindsight-$r-$w
+        if [ -f "$h.md" ] && grep -q wall "$h.log" 2>/dev/null; then
+          echo; echo "hindsight, run separately (same seed and workload, so the same tidal row):"; echo
+          echo '```sh'; head -1 "$h.log"; echo '```'; echo; echo "$(tail -1 "$h.log") (GOMAXPROCS=1, niced, shared machine)."; echo
+          cat "$h.md"
         fi
       done
     done
@@ -53,7 +59,10 @@ fi
 S=${SHARED:-../shared}
 JOBS=${JOBS:-2}
 SEEDS=${SEEDS:-3}
-BIG_SEEDS=${BIG_SEEDS:-1} # a ServeGen day costs ~7 built-in days per planner: one seed each by default
+# A ServeGen day (8-9 M requests) costs about seven built-in days per planner and its hindsight
+# search tens of CPU-minutes: by default one seed and no hindsight (BIG_COMPARE to change).
+BIG_SEEDS=${BIG_SEEDS:-1}
+BIG_COMPARE=${BIG_COMPARE:-static,hpa,dynamo,dynamo-fpm}
 mkdir -p "$OUT"
 go build -o "$OUT/.tidal" ./cmd/tidal
 
@@ -85,5 +94,5 @@ BIG=(m-large m-small)
 if [ $# -gt 0 ]; then ROWS=("$@"); BIG=(); fi
 {
   for w in exact slow fast; do for r in "${ROWS[@]}"; do echo "$OUT/$r-$w $(row "$r") $(world "$w") --seeds $SEEDS"; done; done
-  for w in exact slow fast; do for r in "${BIG[@]}"; do echo "$OUT/$r-$w $(row "$r") $(world "$w") --seeds $BIG_SEEDS"; done; done
+  for w in exact slow fast; do for r in "${BIG[@]}"; do echo "$OUT/$r-$w $(row "$r") $(world "$w") --compare $BIG_COMPARE --seeds $BIG_SEEDS"; done; done
 } | xargs -P "$JOBS" -L 1 "$0" --one

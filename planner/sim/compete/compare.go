@@ -124,7 +124,10 @@ func Contenders(s Setup, names []string) ([]Contender, error) {
 		case NameDynamoFPM:
 			run = func(p func(float64)) (report.Entry, error) {
 				f := NewDynamoFPM(d, s.Profile, int(s.Policy.Budget.MaxGPUs), s.History, s.Policy.Planning.Interval)
-				return runAutoscaler(s, d, name, f, p)
+				e, err := runAutoscaler(s, d, name, f, p)
+				e.Note = fmt.Sprintf("%d adjustments, held %d for no traffic data and %d for a model not ready (a negative fitted coefficient)",
+					f.Adjustments, f.NoTraffic, f.NotReady)
+				return e, err
 			}
 		case NameOracle:
 			run = func(p func(float64)) (report.Entry, error) {

@@ -40,6 +40,10 @@ type DynamoFPM struct {
 	lastPre       float64
 	lastDec       float64
 	num, isl, osl arimaPredictor
+
+	// Adjustments counts Scale calls; NoTraffic and NotReady those that held (Dynamo's reasons
+	// no_traffic_data and model_not_ready).
+	Adjustments, NoTraffic, NotReady int
 }
 
 // NewDynamoFPM prepares the planner, its regressions bootstrapped from the profile the planners
@@ -73,7 +77,9 @@ func (f *DynamoFPM) Cadence() sim.Cadence {
 
 // Scale implements sim.Autoscaler.
 func (f *DynamoFPM) Scale(_ time.Time, obs planner.Observations) map[string]int32 {
+	f.Adjustments++
 	if !obs.RequestRate.OK || !obs.InputTokens.OK || !obs.OutputTokens.OK {
+		f.NoTraffic++
 		return nil // no_traffic_data
 	}
 	f.num.add(obs.RequestRate.V * DynamoInterval.Seconds())
@@ -86,6 +92,7 @@ func (f *DynamoFPM) Scale(_ time.Time, obs planner.Observations) map[string]int3
 	pRPS, ok1 := f.prefillRPS(isl)
 	dRPS, ok2 := f.decodeRPS(isl, osl)
 	if !ok1 || !ok2 {
+		f.NotReady++
 		return nil // model_not_ready
 	}
 	out := map[string]int32{}
