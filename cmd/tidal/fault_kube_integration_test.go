@@ -172,6 +172,14 @@ func (k *kubeFaults) run(t *testing.T, f kubeFault) faultRow {
 	if row.outcome == "" {
 		row.outcome = k.outcome(f, began, ended, extra)
 	}
+	// Settle before the next row: the recovery's write has landed and been read back, so it is
+	// not counted against the next fault.
+	if _, ok := k.ticks.firstAfter(t, tk.Time, 30*time.Second, func(tk planner.Tick) bool {
+		s, ok := tk.Decision.Service(e2eFrontend)
+		return ok && s.ReplicasKnown && s.Current == f.after && !s.Write
+	}); ok {
+		<-time.After(200 * time.Millisecond) // the operator's 100 ms poll of the DGDSAs has seen it
+	}
 	return row
 }
 
