@@ -18,7 +18,8 @@ const coverageWindow = 10 * time.Second
 
 // TestWindowCoverage holds a constant load while the faults that made rate() read low but valid
 // (issue 13, defect 1) happen on the real Prometheus: a frontend restart (counter reset), the
-// exporter's series removed for a few seconds, and a Prometheus restart. Every windowed value the
+// exporter's series removed for a few seconds, and a Prometheus restart, keeping or losing its
+// data. Every windowed value the
 // adapter reports as known must be the true one (within 5%); the rest must be missing with a
 // coverage or reset reason, and the values must be known and right again within two windows.
 func TestWindowCoverage(t *testing.T) {
@@ -48,6 +49,18 @@ func TestWindowCoverage(t *testing.T) {
 		}},
 		{"prometheus restart (down 3s, data kept)", metrics.ReasonCoverage, func(t *testing.T) {
 			if err := prom.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			<-time.After(3 * time.Second)
+			if err := prom.Restart(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"prometheus restart losing its data (down 3s)", metrics.ReasonCoverage, func(t *testing.T) {
+			if err := prom.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			if err := prom.WipeData(); err != nil {
 				t.Fatal(err)
 			}
 			<-time.After(3 * time.Second)

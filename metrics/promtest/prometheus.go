@@ -182,6 +182,21 @@ func (s *Server) Restart(ctx context.Context) error {
 	return s.waitReady(ctx, done)
 }
 
+// WipeData removes the stored samples of a stopped server, so the next Restart begins with an
+// empty TSDB, as a Prometheus pod without a persistent volume does after it is rescheduled. It
+// is an error while the server runs.
+func (s *Server) WipeData() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return errors.New("prometheus is running: Stop it before WipeData")
+	}
+	if err := os.RemoveAll(filepath.Join(s.dir, "data")); err != nil {
+		return fmt.Errorf("wiping the Prometheus data: %w", err)
+	}
+	return nil
+}
+
 // lockedWriter appends a child process's output to the server's log under its lock.
 type lockedWriter struct{ s *Server }
 

@@ -2,6 +2,7 @@ package leader
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
@@ -48,6 +49,9 @@ func (e *Elector) forget() {
 	e.renewedAt = time.Time{}
 }
 
+// errReleaseExpired refuses a release by a candidate whose lease is no longer provably its own.
+var errReleaseExpired = errors.New("not releasing the Lease: this candidate's lease has expired, another may hold it")
+
 // renewLock is client-go's Lease lock with every successful write of a record naming this
 // candidate timed: the time taken just before the request is sent is the lease's start.
 type renewLock struct {
@@ -65,12 +69,19 @@ func (l renewLock) Update(ctx context.Context, ler resourcelock.LeaderElectionRe
 	return l.timed(ler, func() error { return l.Interface.Update(ctx, ler) })
 }
 
-// timed runs one write of ler and records it when it made this candidate the holder; a record
-// naming someone else (a release writes an empty holder) forgets the lease at once, before the
-// request is sent.
+// timed runs one write of ler and records it when it made this candidate the holder. A record
+// naming someone else is a release (client-go writes an empty holder): the lease is forgotten at
+// once, before the request is sent, and the release is sent only while the lease is still
+// provably this candidate's. client-go also releases after a renewal failed (ReleaseOnCancel), by
+// then possibly over another candidate's fresh record; a process paused past its lease must not
+// clear the Lease its successor holds.
 func (l renewLock) timed(ler resourcelock.LeaderElectionRecord, write func() error) error {
 	if ler.HolderIdentity != l.Identity() {
+		valid := l.e.Remaining() > 0
 		l.e.forget()
+		if !valid {
+			return errReleaseExpired
+		}
 		return write()
 	}
 	start := l.e.cfg.Clock.Now()

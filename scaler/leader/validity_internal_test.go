@@ -88,3 +88,47 @@ func TestRemaining(t *testing.T) {
 		})
 	}
 }
+
+// TestReleaseOnlyWhileValid: a release (a record with another holder) is sent while the lease is
+// provably this candidate's (a clean shutdown hands over at once) and refused once it has expired
+// (client-go also releases after a failed renewal, possibly over a successor's record).
+func TestReleaseOnlyWhileValid(t *testing.T) {
+	tests := []struct {
+		name      string
+		pause     time.Duration
+		wantSent  bool
+		wantError bool
+	}{
+		{name: "clean shutdown", pause: time.Second, wantSent: true},
+		{name: "paused past the lease", pause: 20 * time.Second, wantError: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := testingclock.NewFakeClock(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
+			e := &Elector{cfg: Config{Identity: "a", LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, Clock: clk},
+				leading: true}
+			fake := &countingLock{fakeLock: fakeLock{clock: clk}}
+			lock := renewLock{Interface: fake, e: e}
+			_ = lock.Update(t.Context(), resourcelock.LeaderElectionRecord{HolderIdentity: "a"})
+			clk.Step(tc.pause)
+			err := lock.Update(t.Context(), resourcelock.LeaderElectionRecord{})
+			if sent := fake.updates == 2; sent != tc.wantSent || (err != nil) != tc.wantError {
+				t.Errorf("release sent %v, err %v; want sent %v, error %v", sent, err, tc.wantSent, tc.wantError)
+			}
+			if e.Remaining() != 0 {
+				t.Errorf("Remaining() = %s after a release, want 0", e.Remaining())
+			}
+		})
+	}
+}
+
+// countingLock counts the writes it receives.
+type countingLock struct {
+	fakeLock
+	updates int
+}
+
+func (c *countingLock) Update(ctx context.Context, ler resourcelock.LeaderElectionRecord) error {
+	c.updates++
+	return c.fakeLock.Update(ctx, ler)
+}
