@@ -33,10 +33,13 @@ latency percentiles for each. With no flags it runs the built-in scenario: one s
 diurnal cycle with bursts) on disaggregated Llama-3.1-8B-Instruct-FP8 on H200, with the embedded
 Dynamo profile and policy.
 
-Planners: tidal (always), static (smallest fixed allocation meeting the SLO, searched), hpa
-(the Kubernetes HPA on input tokens/s and KV usage per replica, targets tuned in hindsight; alias
-reactive), dynamo (Dynamo's SLA planner: interpolation, correction factors, ARIMA), oracle (a
-look-ahead heuristic that knows the future arrivals). A request meets the SLO when its TTFT and its mean ITL meet the policy's targets.
+Planners: tidal (always); hindsight (knows every arrival: the cheapest allocation per window
+that reaches tidal's attainment, the price of not knowing the future); static (smallest fixed
+allocation meeting --static-goal, searched); hpa (the Kubernetes HPA on input tokens/s and KV
+usage per replica, targets tuned in hindsight; alias reactive); dynamo (Dynamo's SLA planner:
+interpolation, correction factors, ARIMA-style predictor, 180 s); dynamo-fpm (Dynamo's
+forward-pass regression planner, learned online); oracle (the old look-ahead heuristic, only when
+named). A request meets the SLO when its TTFT and its mean ITL meet the policy's targets.
 
 Flags:
 `
