@@ -182,7 +182,7 @@ spec:
   services:
     - {name: Worker, role: aggregated, minReplicas: 1, maxReplicas: 8, actuation: %s}
   slo: {ttft: {target: 500ms}, itl: {target: 30ms}}
-  metrics: {model: %s, prometheus: {url: %q, timeout: 5s}}
+  metrics: {model: %s, window: 10s, prometheus: {url: %q, timeout: 5s}}
 %s`, w.ns, w.ns, dgdName, actuation, model, w.prom.URL(), extraSpec)
 	p, err := policies.Parse([]byte(src), w.ns+".yaml")
 	if err != nil {
