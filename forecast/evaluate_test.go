@@ -3,7 +3,6 @@ package forecast
 import (
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -89,8 +88,8 @@ func TestReplayAlignsTargets(t *testing.T) {
 	}
 }
 
-// TestMSmallAutoBeatsBaselines replays auto on the real ServeGen m-small aggregate (read in place
-// from ../shared) at a one-hour horizon: with its strong daily cycle, auto's sMAPE must beat both
+// TestMSmallAutoBeatsBaselines replays auto on the real ServeGen m-small aggregate (derived from
+// ../shared, kept in testdata) at a one-hour horizon: with its strong daily cycle, auto's sMAPE must beat both
 // baselines, and its q0.9 upper bound must cover 85-95% of actuals.
 func TestMSmallAutoBeatsBaselines(t *testing.T) {
 	if testing.Short() {
@@ -116,31 +115,29 @@ func TestMSmallAutoBeatsBaselines(t *testing.T) {
 	}
 }
 
-// readMSmall sums the ServeGen m-small clients' rates per window (format: ../shared/traces/README.md).
+// mSmallAggregate is ServeGen m-small's aggregate request rate: the sum over its 43 clients of
+// each 600-s window's rate, rounded to 0.01 req/s (source and derivation: ../testdata/forecast/README.md).
+const mSmallAggregate = "../testdata/forecast/m-small-aggregate.csv"
+
+// readMSmall reads the aggregate's 2,016 values (header timestamp,value; timestamps 0, 600, ...).
 func readMSmall(t *testing.T) []float64 {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "traces", "servegen", "data", "language", "m-small")
-	files, _ := filepath.Glob(filepath.Join(dir, "chunk-*-trace.csv"))
-	if len(files) == 0 {
-		t.Skipf("ServeGen m-small not found at %s: skipping", dir)
+	b, err := os.ReadFile(mSmallAggregate)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var sum []float64
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			fields := strings.Split(line, ",")
-			rate, err := strconv.ParseFloat(fields[1], 64)
-			if err != nil {
-				t.Fatalf("%s:%d: %v", f, i+1, err)
-			}
-			if i >= len(sum) {
-				sum = append(sum, 0)
-			}
-			sum[i] += rate
-		}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2017 || lines[0] != "timestamp,value" {
+		t.Fatalf("%s: %d lines headed %q, want 2,017 headed \"timestamp,value\"", mSmallAggregate, len(lines), lines[0])
 	}
-	return sum
+	vals := make([]float64, 0, 2016)
+	for i, line := range lines[1:] {
+		ts, v, _ := strings.Cut(line, ",")
+		rate, err := strconv.ParseFloat(v, 64)
+		if err != nil || ts != strconv.Itoa(600*i) {
+			t.Fatalf("%s:%d: %q, want \"%d,<rate>\" (%v)", mSmallAggregate, i+2, line, 600*i, err)
+		}
+		vals = append(vals, rate)
+	}
+	return vals
 }

@@ -2,7 +2,6 @@ package planner
 
 import (
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -11,15 +10,13 @@ import (
 	"github.com/tidal-planner/tidal/policies"
 )
 
-// TestSizingWithDynamoProfile sizes prefill and decode from the real H200 Llama-3.1-8B profile and
+// TestSizingWithDynamoProfile sizes prefill and decode from the embedded real H200 Llama-3.1-8B profile and
 // checks the sizing against the mean-throughput rule Dynamo's planner uses
 // (ceil(token rate / throughput per replica)): queue-aware prefill never needs fewer replicas,
 // and needs more when arrivals are bursty.
 func TestSizingWithDynamoProfile(t *testing.T) {
-	dir := filepath.Join("..", "..", "shared", "profiles", "H200_TP1P_TP1D")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared profiles absent (%v); they live beside the repository", err)
-	}
+	// The H200 Llama-3.1-8B profile embedded in the repository (origin in its SOURCE.md).
+	dir := filepath.Join("sim", "scenario", "h200-llama-3.1-8b")
 	ps, err := profile.Load(dir)
 	if err != nil {
 		t.Fatal(err)

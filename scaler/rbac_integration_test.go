@@ -3,7 +3,9 @@ package scaler_test
 import (
 	"context"
 	"testing"
+	"time"
 
+	authzv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -232,5 +234,26 @@ func grantReadOnly(t *testing.T, w *world, user kubetest.User) {
 	}
 	if _, err := cs.RbacV1().RoleBindings(w.ns).Create(t.Context(), binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
+	}
+	waitAllowed(t, cs, w.ns, user, "dynamographdeploymentscalingadapters", "scale")
+}
+
+// waitAllowed polls until the API server's authorizer lets user get the resource (and subresource)
+// in ns: the RBAC authorizer reads bindings from an informer cache, so a RoleBinding just created
+// may not be in force yet, and a test that used it at once would flake with a 403.
+func waitAllowed(t *testing.T, cs kubernetes.Interface, ns string, user kubetest.User, resource, sub string) {
+	t.Helper()
+	review := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
+		User: kubetest.UserName(user),
+		ResourceAttributes: &authzv1.ResourceAttributes{Namespace: ns, Verb: "get", Group: "nvidia.com",
+			Resource: resource, Subresource: sub},
+	}}
+	err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 30*time.Second, true,
+		func(ctx context.Context) (bool, error) {
+			got, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+			return err == nil && got.Status.Allowed, err
+		})
+	if err != nil {
+		t.Fatalf("waiting for %s to be allowed to get %s/%s in %s: %v", user, resource, sub, ns, err)
 	}
 }

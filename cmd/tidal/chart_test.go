@@ -22,7 +22,7 @@ import (
 var (
 	chartDir       = filepath.Join(repoRoot, "deploy", "helm", "tidal")
 	chartLintVals  = filepath.Join(repoRoot, "testdata", "helm", "values-lint.yaml")
-	chartTestCRDs  = filepath.Join(repoRoot, "testdata", "doctor", "crds")
+	chartTestCRDs  = filepath.Join(repoRoot, "testdata", "crds")
 	helmVersion    = "v3.22.0"
 	helmBinaryEnv  = "TIDAL_HELM"
 	helmSkipEnvVar = "TIDAL_SKIP_HELM"

@@ -113,12 +113,10 @@ func TestForecastOut(t *testing.T) {
 	}
 }
 
-// TestForecastAzureTrace runs the command on the real Azure trace when it is present.
+// TestForecastAzureTrace runs the command on a sample of the real Azure trace (every 200th row,
+// testdata/workload/README.md), which spans 58 one-minute buckets like the whole trace.
 func TestForecastAzureTrace(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "shared", "traces", "azure_llm_2023", "AzureLLMInferenceTrace_code.csv")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("Azure trace not available at %s: skipping", path)
-	}
+	path := filepath.Join(repoRoot, "testdata", "workload", "azure_code_every200.csv")
 	var stdout, stderr bytes.Buffer
 	if code := runForecast(context.Background(), []string{"--format", "azure", "--interval", "1m", "--method", "auto", path}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())

@@ -31,9 +31,10 @@ import (
 	"github.com/tidal-planner/tidal/scaler/kubetest"
 )
 
-// Paths relative to this package: the repository root is "../..", the shared data "../../../shared".
+// Paths relative to this package: the repository root is "../..". The CRDs are the in-repo
+// fixtures (testdata/crds/README.md: the DGD's status and the DGDSA's scale subresources).
 var (
-	e2eCRDs = filepath.Join("..", "..", "..", "shared", "crds")
+	e2eCRDs = filepath.Join("..", "..", "testdata", "crds")
 	e2eRBAC = filepath.Join("..", "..", "deploy", "rbac")
 )
 
@@ -65,9 +66,6 @@ func newE2EWorld(t *testing.T) *e2eWorld {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test: starts etcd, kube-apiserver and Prometheus")
-	}
-	if _, err := os.Stat(e2eCRDs); err != nil {
-		t.Skipf("the Dynamo CRDs are not at %s (shared data absent): %v", e2eCRDs, err)
 	}
 	c, err := kubetest.Start(t.Context(), kubetest.Options{CRDs: []string{e2eCRDs}, Manifests: []string{e2eRBAC}})
 	if errors.Is(err, kubetest.ErrNotInstalled) && os.Getenv(kubetest.SkipEnv) == "1" {

@@ -2,7 +2,6 @@ package model
 
 import (
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -104,10 +103,8 @@ func TestCalibrator(t *testing.T) {
 }
 
 func TestProfileModel(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "shared", "profiles", "H200_TP1P_TP1D")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared profiles absent: %v", err)
-	}
+	// The H200 Llama-3.1-8B profile embedded in the repository (origin in its SOURCE.md).
+	dir := filepath.Join("..", "sim", "scenario", "h200-llama-3.1-8b")
 	ps, err := profile.Load(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -2,52 +2,46 @@ package profile
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-// sharedProfiles locates ../shared/profiles relative to the repository root.
-func sharedProfiles(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "profiles")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared profiles not found at %s (they live beside the repository): %v", dir, err)
-	}
-	return dir
-}
-
-func TestLoadSharedProfiles(t *testing.T) {
-	root := sharedProfiles(t)
+// TestLoadLayouts loads the embedded H200 8B profile in each layout Load reads: the planner's JSON,
+// and the profiler's .npz layouts generated from it (selected_*_interpolation with 1-D arrays;
+// pre_swept_results with a config axis, its tp metadata and throughputs divided by a GPU count).
+func TestLoadLayouts(t *testing.T) {
+	e := readEmbedded(t)
 	tests := []struct {
 		name      string
 		dir       string
 		wantGPUs  []int
-		wantMaxKV float64
+		wantMaxKV []float64
 		wantTP    []int
 		wantThpt  []int
 	}{
-		{"json", "H200_TP1P_TP1D", []int{1}, 945029, []int{0}, []int{1}},
-		{"selected npz", "H200_TP1P_TP1D/selected_prefill_interpolation/..", []int{1}, 945029, []int{0}, []int{1}},
-		{"pre-swept 8B", "pre_swept_results/h200_sxm/vllm/nvidia/Llama-3.1-8B-Instruct-FP8", []int{1}, 945029, []int{1}, []int{1}},
-		{"pre-swept 70B", "pre_swept_results/h100_sxm/vllm/nvidia/Llama-3.3-70B-Instruct-FP8", []int{8, 4, 2}, 224133, []int{8, 4, 2}, []int{8, 8, 8}},
+		{"json", embeddedDir, []int{1}, []float64{945029}, []int{0}, []int{1}},
+		{"selected npz", writeSelected(t, e), []int{1}, []float64{945029}, []int{0}, []int{1}},
+		{"pre-swept one config", writeSwept(t, e, 1, []sweptConfig{{1, 945029}}), []int{1}, []float64{945029}, []int{1}, []int{1}},
+		// Like the 70B H100 pre-swept file: tp 8, 4, 2, every throughput divided by 8.
+		{"pre-swept three configs", writeSwept(t, e, 8, []sweptConfig{{8, 224133}, {4, 100000}, {2, 50000}}),
+			[]int{8, 4, 2}, []float64{224133, 100000, 50000}, []int{8, 4, 2}, []int{8, 8, 8}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ps, err := Load(filepath.Join(root, tc.dir))
+			ps, err := Load(tc.dir)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var gpus, tp, thpt []int
+			var kv []float64
 			for _, p := range ps {
 				gpus, tp = append(gpus, p.Config.GPUs), append(tp, p.Config.TP)
-				thpt = append(thpt, p.Config.ThroughputGPUs)
-				if p.Decode.MaxKVTokens() != tc.wantMaxKV {
-					t.Errorf("max kv = %g, want %g", p.Decode.MaxKVTokens(), tc.wantMaxKV)
-				}
+				thpt, kv = append(thpt, p.Config.ThroughputGPUs), append(kv, p.Decode.MaxKVTokens())
+			}
+			if diff := cmp.Diff(tc.wantMaxKV, kv); diff != "" {
+				t.Errorf("max kv tokens (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(tc.wantGPUs, gpus); diff != "" {
 				t.Errorf("GPUs per engine (-want +got):\n%s", diff)
@@ -62,30 +56,43 @@ func TestLoadSharedProfiles(t *testing.T) {
 	}
 }
 
-// TestJSONAndNPZAgree checks the three encodings of the H200 8B profile give the same curves.
+// TestJSONAndNPZAgree checks the .npz encodings of the embedded profile give the JSON's curves: the
+// same numbers, and per-GPU throughputs scaled by the divisor a pre-swept file used.
 func TestJSONAndNPZAgree(t *testing.T) {
-	root := sharedProfiles(t)
-	var got [][]float64
-	for _, dir := range []string{
-		"H200_TP1P_TP1D", "pre_swept_results/h200_sxm/vllm/nvidia/Llama-3.1-8B-Instruct-FP8",
-	} {
-		ps, err := Load(filepath.Join(root, dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := ps[0]
-		got = append(got, []float64{p.Prefill.TTFT(3000), p.Prefill.Throughput(3000),
-			p.Decode.ITL(0.5, 3150), p.Decode.Throughput(0.5, 3150)})
+	e := readEmbedded(t)
+	tests := []struct {
+		name    string
+		dir     string
+		divisor float64
+	}{
+		{"selected", writeSelected(t, e), 1},
+		{"pre-swept", writeSwept(t, e, 1, []sweptConfig{{1, 945029}}), 1},
+		{"pre-swept divided by 8", writeSwept(t, e, 8, []sweptConfig{{8, 945029}}), 8},
 	}
-	if diff := cmp.Diff(got[0], got[1]); diff != "" {
-		t.Errorf("json vs npz (-json +npz):\n%s", diff)
+	ref, err := Load(embeddedDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sample(ref[0])
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ps, err := Load(tc.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := sample(ps[0])
+			got[1], got[3] = got[1]*tc.divisor, got[3]*tc.divisor
+			if !sameWithin(want, got, 1e-12) {
+				t.Errorf("TTFT, prefill tokens/s, ITL, decode tokens/s at ISL 3000, ctx 3150:\njson %v\nnpz  %v", want, got)
+			}
+		})
 	}
 }
 
 // TestDesignFacts checks DESIGN.md's summary of the H200 profile: about 40k prefill tokens/s/GPU at
 // ~80 ms TTFT and ~10k decode tokens/s/GPU at ~10 ms ITL for ISL/OSL 3000/150.
 func TestDesignFacts(t *testing.T) {
-	ps, err := Load(filepath.Join(sharedProfiles(t), "H200_TP1P_TP1D"))
+	ps, err := Load(embeddedDir)
 	if err != nil {
 		t.Fatal(err)
 	}

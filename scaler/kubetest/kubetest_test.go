@@ -19,15 +19,11 @@ import (
 // cluster is the package's shared test cluster (nil with -short).
 var cluster *Cluster
 
-// sharedCRDs is the Dynamo CRD folder in the shared data, read in place.
-var sharedCRDs = filepath.Join("..", "..", "..", "shared", "crds")
+// crdDir holds the repository's minimal Dynamo (and KEDA) CRD fixtures.
+var crdDir = filepath.Join("..", "..", "testdata", "crds")
 
 func TestMain(m *testing.M) {
-	var opts Options
-	if _, err := os.Stat(sharedCRDs); err == nil {
-		opts.CRDs = []string{sharedCRDs}
-	}
-	os.Exit(Main(m, opts, &cluster))
+	os.Exit(Main(m, Options{CRDs: []string{crdDir}}, &cluster))
 }
 
 func TestUsersAuthenticate(t *testing.T) {
@@ -75,11 +71,9 @@ func TestRBACIsEnforced(t *testing.T) {
 	}
 }
 
-func TestSharedCRDsAreServed(t *testing.T) {
+// TestCRDsAreServed checks Start establishes the CRDs it is given before returning.
+func TestCRDsAreServed(t *testing.T) {
 	c := Require(t, cluster)
-	if _, err := os.Stat(sharedCRDs); err != nil {
-		t.Skipf("shared CRDs not found at %s: %v", sharedCRDs, err)
-	}
 	dyn, err := dynamic.NewForConfig(c.Config(Admin))
 	if err != nil {
 		t.Fatal(err)

@@ -25,12 +25,12 @@ import (
 )
 
 // cluster is the package's etcd + kube-apiserver with the Dynamo and KEDA CRDs (minimal
-// fixtures, testdata/doctor/crds) and tidal's shipped RBAC (deploy/rbac) applied.
+// fixtures, testdata/crds) and tidal's shipped RBAC (deploy/rbac) applied.
 var cluster *kubetest.Cluster
 
 // Paths relative to this package: the repository root is "../../..".
 var (
-	crdDir  = filepath.Join("..", "..", "..", "testdata", "doctor", "crds")
+	crdDir  = filepath.Join("..", "..", "..", "testdata", "crds")
 	rbacDir = filepath.Join("..", "..", "..", "deploy", "rbac")
 )
 
