@@ -20,6 +20,9 @@ func checkDeployment(ctx context.Context, cfg Config, r *Report, p policies.Poli
 	dep, err := scaler.Observe(callCtx, cfg.Dynamic, ns, name)
 	switch kind := scaler.KindOf(err); {
 	case err == nil:
+	case dep.Name != "":
+		// The DGD was read; only some DGDSAs were missing or unreadable (Observe marks those
+		// services), which the scaling-adapter check reports per service.
 	case kind == scaler.ErrDeploymentMissing:
 		res.Status, res.Detail = Fail, dgd+" does not exist"
 		res.Fix = fmt.Sprintf("check spec.target.namespace and spec.target.deployment against `kubectl get dynamographdeployments -n %s`", ns)
