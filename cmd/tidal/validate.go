@@ -96,14 +96,17 @@ func validatePaths(paths []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	if err := policies.CheckConflicts(valid); err != nil {
-		printProblems(stderr, err)
+	conflicts := policies.CheckConflicts(valid)
+	if conflicts != nil {
+		printProblems(stderr, conflicts)
 		bad++
 	}
-	if bad == 0 {
+	switch {
+	case bad == 0:
 		return 0
-	}
-	if total > 0 {
+	case len(valid) == total && conflicts != nil:
+		fmt.Fprintf(stderr, "tidal validate: each of the %d policies is valid alone, but they conflict with each other; fix the problems above\n", total)
+	case total > 0:
 		fmt.Fprintf(stderr, "tidal validate: %d of %d policies are valid; fix the problems above\n", len(valid), total)
 	}
 	return 1
