@@ -90,7 +90,7 @@ func (w *e2eWorld) proxiedConfig(user kubetest.User) (*rest.Config, *faultproxy.
 	return &rest.Config{Host: p.URL(), BearerToken: direct.BearerToken, QPS: 100, Burst: 200}, p
 }
 
-// kubeTicks collects every tick of the e2e policy by polling the loop.
+// kubeTicks collects every tick of the e2e policy by polling the loop (both fault suites use it).
 type kubeTicks struct {
 	mu    sync.Mutex
 	ticks []planner.Tick

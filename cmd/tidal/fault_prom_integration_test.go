@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -67,7 +66,7 @@ func TestPrometheusFaults(t *testing.T) {
 		}
 	})
 	steadyTick(t, td, faultReplicas, 90*time.Second)
-	ticks := watchTicks(t, td)
+	ticks := collectTicks(t, td)
 	steady := len(w.writes.all()) // the ramp from 2 to 5 frontends is the fault-free run's too
 	frontend, worker := scaler.AdapterName(e2eDGD, e2eFrontend), scaler.AdapterName(e2eDGD, e2eWorker)
 
@@ -85,7 +84,7 @@ func TestPrometheusFaults(t *testing.T) {
 			}
 			ended := time.Now()
 			rec := recovery(t, td, ended, f.dataLost)
-			during := ticks.between(began, rec.at)
+			during := ticks.frontendBetween(began, rec.at)
 			wrong := wrongWrites(w.writes.all()[writesBefore:], frontend, worker)
 			row := fmt.Sprintf("| %s | held %d/%d ticks (%s) | %d wrong of %d | %s |", f.name, heldCount(during),
 				len(during), missingNote(during), len(wrong), len(w.writes.all())-writesBefore, rec.took.Round(100*time.Millisecond))
@@ -175,39 +174,8 @@ func retarget(t *testing.T, path, from, url string) {
 	}
 }
 
-// tickLog collects every tick of the e2e policy, as seen by polling the loop.
-type tickLog struct {
-	mu    sync.Mutex
-	ticks []planner.Tick
-}
-
-// watchTicks polls the loop's latest tick until the test ends.
-func watchTicks(t *testing.T, td *tidal) *tickLog {
-	l := &tickLog{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			if tk, ok := td.loop.Latest("e2e"); ok {
-				l.mu.Lock()
-				if n := len(l.ticks); n == 0 || !l.ticks[n-1].Time.Equal(tk.Time) {
-					l.ticks = append(l.ticks, tk)
-				}
-				l.mu.Unlock()
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(100 * time.Millisecond): // polling the real loop, not a timing
-			}
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	return l
-}
-
-// between returns the frontend decisions of ticks decided in [from, to].
-func (l *tickLog) between(from, to time.Time) []planner.ServiceDecision {
+// frontendBetween returns the frontend decisions of ticks decided in [from, to].
+func (l *kubeTicks) frontendBetween(from, to time.Time) []planner.ServiceDecision {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []planner.ServiceDecision
