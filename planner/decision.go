@@ -77,15 +77,16 @@ type Step string
 
 // The pipeline's steps, in order.
 const (
-	StepObserve   Step = "observe"
-	StepForecast  Step = "forecast"
-	StepSize      Step = "size"
-	StepGuard     Step = "guard"
-	StepSchedule  Step = "schedule"
-	StepStabilise Step = "stabilise"
-	StepRateLimit Step = "rate-limit"
-	StepBudget    Step = "budget"
-	StepClamp     Step = "clamp"
+	StepObserve     Step = "observe"
+	StepErrorBudget Step = "error-budget"
+	StepForecast    Step = "forecast"
+	StepSize        Step = "size"
+	StepGuard       Step = "guard"
+	StepSchedule    Step = "schedule"
+	StepStabilise   Step = "stabilise"
+	StepRateLimit   Step = "rate-limit"
+	StepBudget      Step = "budget"
+	StepClamp       Step = "clamp"
 )
 
 // Code says what a step found or did; Reason.Detail renders it with the reason's numbers.
@@ -102,6 +103,11 @@ const (
 	CodeForecast          Code = "forecast"           // forecast: Value = load used, Limit = observed
 	CodeForecastNone      Code = "forecast-none"      // forecast: no forecast; observed load used
 	CodeForecastBounded   Code = "forecast-bounded"   // forecast: Value = upper bound, Limit = bound
+	CodeRiskTightened     Code = "risk-tightened"     // error-budget: Value = recent burn rate, Limit = reserve quantile now
+	CodeRiskLoosened      Code = "risk-loosened"      // error-budget: as risk-tightened
+	CodeRiskHeld          Code = "risk-held"          // error-budget: window spent, recent within share
+	CodeRiskFrozen        Code = "risk-frozen"        // error-budget: attainment unknown; Note = why
+	CodeReserve           Code = "reserve"            // forecast: Value = growth factor planned, Limit = risk quantile; Note = forecaster
 	CodeSized             Code = "sized"              // size: Value = raw need, Limit = capacity/replica
 	CodeNoModel           Code = "no-model"           // size: no performance model yet; hold
 	CodeInfeasible        Code = "slo-infeasible"     // size: target unreachable at any count

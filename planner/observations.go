@@ -42,6 +42,12 @@ type Observations struct {
 	InputTokensPercentile  Value
 	OutputTokensPercentile Value
 
+	// TTFTAttained is the fraction of the window's requests whose TTFT met the SLO's TTFT target;
+	// ITLAttained the fraction whose inter-token latency met the ITL target (from the histogram
+	// buckets; missing without requests or data). The error budget reads them (errorbudget.go).
+	TTFTAttained Value
+	ITLAttained  Value
+
 	// Services holds per-service state, in any order; the planner matches by Name.
 	Services []ServiceObservation
 }

@@ -70,12 +70,13 @@ func (st *State) forecastLoad(obs Observations, p policies.Policy) loadForecast 
 			in, out = 0, 0
 		}
 	}
-	h := 1
-	for i := range p.NumServices() {
-		h = max(h, horizon(p.ServiceAt(i).StartupTime, p.Planning.Interval))
-	}
+	h := leadSteps(p)
 	var lf loadForecast
 	st.recent.add([3]float64{rate, in, out})
+	for k, v := range [3]float64{rate, in, out} {
+		st.growth[k].setLead(h)
+		st.growth[k].add(v)
+	}
 	steps := peakSteps(p.Stability.ScaleDownWindow, p.Planning.Interval, h)
 	minHist := coldHistory(p.Planning.Forecast.Seasonality, p.Planning.Interval)
 	st.cold.newCall()
@@ -112,6 +113,17 @@ func horizon(startup, interval time.Duration) int {
 		return 1
 	}
 	return min(max(int((startup+2*interval-1)/interval), 1), maxHorizon)
+}
+
+// pointMax returns the largest finite point forecast among the first h points, and false if none.
+func pointMax(pts []forecast.Point, h int) (float64, bool) {
+	best, ok := 0.0, false
+	for _, pt := range pts[:min(h, len(pts))] {
+		if !math.IsNaN(pt.Value) && !math.IsInf(pt.Value, 0) && pt.Value >= 0 {
+			best, ok = max(best, pt.Value), true
+		}
+	}
+	return best, ok
 }
 
 // upper returns the largest finite upper bound among the first h points, and false if none.

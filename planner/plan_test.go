@@ -80,12 +80,24 @@ func TestSteps(t *testing.T) {
 			ticks: series(7, minute, at(1, reps(1, 5, 1))), want: 4, wantCode: []Code{CodeMaxStepDown},
 		},
 		{
-			name: "hold while an earlier scale-up is starting", policy: disaggYAML, service: "Prefill",
+			// The load doubled while 6 replicas start: sizing asks 10 now rather than after the 6 serve.
+			name: "a load that grows past what is starting scales up again", policy: disaggYAML, service: "Prefill",
 			ticks: []tick{{0, at(40, reps(1, 2, 1))}, {minute, at(80, reps(1, 2, 1), func(o *Observations) {
 				o.Services[1].Desired = 6
 				notReady(o)
 			})}},
-			want: 6, wantCode: []Code{CodeStarting},
+			want: 10, wantCode: []Code{CodeSized}, noCode: []Code{CodeStarting},
+		},
+		{
+			// 6 are starting for 40 req/s; the TTFT breach the 4 ready replicas show is expected
+			// until they serve, and asks nothing more.
+			name: "a latency breach while a scale-up starts is held", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(40, reps(1, 2, 1))}, {minute, at(40, reps(1, 2, 1), func(o *Observations) {
+				o.Services[1].Desired = 6
+				o.TTFTPercentile = Known(0.9)
+				o.Services[1].Ready = 4
+			})}},
+			want: 6, wantCode: []Code{CodeTTFTBreach, CodeStarting},
 		},
 		{
 			name: "stop waiting after the startup timeout", policy: disaggYAML, service: "Prefill",
@@ -115,19 +127,20 @@ func TestSteps(t *testing.T) {
 			want:  3, wantCode: []Code{CodeITLBreach},
 		},
 		{
-			// 20 queued, 2 of them in service: 18 wait, 1.8 s by Little's law, and 18 x 2000
-			// tokens take 2 replicas 0.74 s; sized for 10 req/s plus the 18 cleared within 0.3 s
-			// (70 req/s of 83 ms calibrated prefills, 5.8 Erlangs, at the p90 with queueing): 7.
-			name: "queue wait by Little's law breaches TTFT, sized for the backlog", policy: disaggYAML, service: "Prefill",
-			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) { o.QueueDepth = Known(20) })}},
-			want:  7, wantCode: []Code{CodeQueueBreach},
+			// 60 queued, 2 of them in service: 58 wait, 5.8 s by Little's law, but the 2 ready
+			// replicas' spare capacity (2 x 24.2k - 20k tokens/s) prefills 58 x 2000 tokens in
+			// 4.1 s, long before a replica started now (2 min) could serve: no breach.
+			name: "a backlog the ready replicas clear before a new replica could start is not a breach", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) { o.QueueDepth = Known(60) })}},
+			want:  2, noCode: []Code{CodeQueueBreach},
 		},
 		{
-			// 60 queued at 2 ready: 5.8 s of wait; the backlog needs more than doubling (to the
-			// maximum, 10).
-			name: "a large backlog scales past doubling", policy: disaggYAML, service: "Prefill",
-			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) { o.QueueDepth = Known(60) })}},
-			want:  10, wantCode: []Code{CodeQueueBreach},
+			// 2,000 queued at 10 req/s: the spare 28.3k tokens/s need 141 s for 4M tokens, longer
+			// than the 2-minute startup. Sized as a backlog cleared over one startup: 10 + 1998/120
+			// = 26.7 req/s of 2,000 tokens on 24.2k tokens/s replicas, at the p90 with queueing: 3.
+			name: "a backlog that would outlast a replica's startup is sized to clear over one startup", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) { o.QueueDepth = Known(2000) })}},
+			want:  3, wantCode: []Code{CodeQueueBreach},
 		},
 		{
 			// Azure code trace at 00:38 in the simulator: 2 requests without a first token at
@@ -155,13 +168,12 @@ func TestSteps(t *testing.T) {
 			want: 3, noCode: []Code{CodeQueueBreach},
 		},
 		{
-			// A healthy TTFT window does not hide a real backlog: 58 x 2000 tokens waiting at 2
-			// ready take 2.4 s to prefill.
-			name: "a backlog that does not drain in time breaches under a healthy TTFT", policy: disaggYAML, service: "Prefill",
+			// A healthy TTFT window does not hide a backlog that outlasts a startup.
+			name: "a backlog that outlasts a startup breaches under a healthy TTFT", policy: disaggYAML, service: "Prefill",
 			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) {
-				o.QueueDepth, o.TTFTPercentile = Known(60), Known(0.2)
+				o.QueueDepth, o.TTFTPercentile = Known(2000), Known(0.2)
 			})}},
-			want: 10, wantCode: []Code{CodeQueueBreach},
+			want: 3, wantCode: []Code{CodeQueueBreach},
 		},
 		{
 			name: "queue breach without token lengths asks by the wait ratio", policy: disaggYAML, service: "Prefill",

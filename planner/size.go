@@ -54,6 +54,9 @@ type sizing struct {
 	variability float64 // (ca² + cs²)/2 for the prefill queue
 	limit       int     // search limit (the service's maxReplicas)
 	rpsPerRep   float64 // frontend capacity
+	// utilisation is the fraction of decode's capacity at the ITL target that sizing plans to use
+	// (decodeUtilisation); 0 means 1.
+	utilisation float64
 }
 
 // size returns the replicas a role needs at a load; m may be nil for a frontend.
@@ -82,15 +85,20 @@ func size(m Model, l Load, z sizing) need {
 	}
 }
 
-// decodeNeed is the fractional decode replica need: enough token throughput at the ITL target
-// and enough KV capacity for the concurrency Little's law implies (L = λ x OSL x ITL).
+// decodeNeed is the fractional decode replica need: enough token throughput at the ITL target,
+// used up to the utilisation the service's risk level allows (overload at the knee is
+// all-or-nothing: every sequence of a saturated batch misses), and enough KV capacity for the concurrency Little's law implies (L = λ x OSL x ITL).
 func decodeNeed(m Model, l Load, z sizing) (raw, capacity float64, ok bool) {
 	itl := z.slo.ITL.Target.Seconds()
 	dc, ok := m.Decode(l.InputTokens, l.OutputTokens, itl, z.gpus)
 	if !ok || dc.TokensPerSecond <= 0 {
 		return 0, 0, false
 	}
-	raw = l.OutputTokenRate / dc.TokensPerSecond
+	u := z.utilisation
+	if !(u > 0) || u > 1 {
+		u = 1
+	}
+	raw = l.OutputTokenRate / (dc.TokensPerSecond * u)
 	if dc.MaxConcurrency > 0 {
 		concurrency := l.OutputTokenRate * itl
 		raw = max(raw, concurrency/dc.MaxConcurrency)

@@ -66,16 +66,15 @@ func (r *run) ratioAsk(ratio float64) int32 {
 	return max(int32(math.Ceil(float64(base)*min(ratio, maxGuardFactor))), base+1)
 }
 
-// queueGuard asks for replicas when requests wait beyond what the ready replicas are already
-// serving. The queue gauge counts every request without its first token, including those being
-// prefilled, so one request per ready replica is taken as in service and only the excess waits.
-// The excess is a breach when its Little's-law wait (excess / request rate) exceeds the TTFT
-// target. The ask is sized from that deficit: the replicas the performance model says carry the
-// observed arrivals plus the backlog cleared within the target (rate + excess / target); without a
-// usable model, ceil(ready x wait/target) as for latencies. When the model says the ready replicas
-// already suffice, the queue is not a breach; nor is it when the observed TTFT percentile is within
-// target and the model says the ready replicas prefill the backlog within the target (drainsLate):
-// the gauge then caught requests that arrived together, not an SLO breach.
+// queueGuard asks for replicas when a backlog would outlast a new replica's startup. The queue
+// gauge counts every request without its first token, including those being prefilled, so one
+// request per ready replica is taken as in service and only the excess waits. A backlog is no
+// breach while its Little's-law wait (excess / request rate) is within the TTFT target, nor while
+// the ready replicas' spare capacity clears it before a replica started now could serve
+// (clearsBeforeStartup): new replicas would arrive after the backlog is gone, and the size step
+// already covers the arrivals. Otherwise the ask is sized as a backlog to clear over one startup
+// time, not as extra arrival rate: the replicas the model says carry rate + excess / startup.
+// Without a usable model it is ceil(ready x wait/target), as for latencies.
 func (r *run) queueGuard(target float64) guardAsk {
 	q, rate := r.obs.QueueDepth, r.obs.RequestRate
 	if !q.OK || !rate.OK || !(rate.V > 0) || target <= 0 {
@@ -86,35 +85,40 @@ func (r *run) queueGuard(target float64) guardAsk {
 	if !(wait > target) {
 		return guardAsk{}
 	}
-	if t := r.obs.TTFTPercentile; t.OK && t.V <= target && !r.drainsLate(excess, target) {
-		return guardAsk{} // observed TTFT within target and the backlog drains in time
+	startup := max(r.svc.StartupTime.Seconds(), r.p.Planning.Interval.Seconds(), target)
+	clears, known := r.clearsBeforeStartup(excess, rate.V, startup)
+	if clears {
+		return guardAsk{}
 	}
 	ask := guardAsk{code: CodeQueueBreach, value: wait, limit: target}
-	if g, ok := r.backlogNeed(rate.V + excess/target); ok {
-		if g <= r.ready {
-			return guardAsk{}
+	if known {
+		if g, ok := r.backlogNeed(rate.V + excess/startup); ok {
+			if g <= r.ready {
+				return guardAsk{}
+			}
+			ask.want, ask.note = g, "sized to clear the backlog over one startup time"
+			return ask
 		}
-		ask.want, ask.note = g, "sized for the backlog"
-		return ask
 	}
 	ask.want = r.ratioAsk(wait / target)
 	return ask
 }
 
-// drainsLate reports whether the ready replicas need longer than the target to prefill a backlog
-// of n requests at the observed mean input length, by the performance model (n x ISL / (ready x
-// tokens/s per replica)); true when that cannot be told.
-func (r *run) drainsLate(n, target float64) bool {
+// clearsBeforeStartup reports whether the ready replicas' spare prefill capacity (at the observed
+// arrivals and mean input length, by the performance model) clears a backlog of n requests within
+// startup seconds; known is false when the model or the lengths cannot tell.
+func (r *run) clearsBeforeStartup(n, rate, startup float64) (clears, known bool) {
 	isl := r.obs.InputTokens
 	m, ok := r.modelQuiet()
 	if !ok || !isl.OK || !(isl.V > 0) || r.ready <= 0 {
-		return true
+		return false, false
 	}
 	pc, ok := m.Prefill(isl.V, r.dec.GPUsPerReplica)
 	if !ok || !(pc.TokensPerSecond > 0) {
-		return true
+		return false, false
 	}
-	return n*isl.V/(float64(r.ready)*pc.TokensPerSecond) > target
+	spare := float64(r.ready)*pc.TokensPerSecond - rate*isl.V
+	return spare > 0 && n*isl.V/spare <= startup, true
 }
 
 // backlogNeed sizes the service with its model at an arrival rate (requests/s) and the observed
@@ -189,7 +193,9 @@ func (r *run) stabilise() {
 }
 
 // starting reports (and enforces) the hold while a scale-up this planner decided is not ready
-// yet, up to the startup timeout.
+// yet, up to the startup timeout: no scale-down, and no scale-up on latency alone (latencies stay
+// high until the new replicas serve), but a scale-up to the size step's need when the load grew
+// past the count already starting.
 func (r *run) starting() bool {
 	if !r.known || r.ready >= r.cur || r.ss.lastUp.IsZero() {
 		return false
@@ -198,6 +204,16 @@ func (r *run) starting() bool {
 	if r.now.Sub(r.ss.lastUp) >= timeout {
 		r.add(StepStabilise, CodeStartupTimeout, r.want, r.want, float64(r.ready), timeout.Seconds(), "")
 		return false
+	}
+	if r.want > r.cur && r.sized > r.cur {
+		// The load itself grew past what is starting: add what the model says it needs now (a
+		// guard's latency breach is expected while replicas start, and is not acted on).
+		next := min(r.want, r.sized)
+		if next != r.want {
+			r.add(StepStabilise, CodeStarting, r.want, next, float64(r.ready), timeout.Seconds(), "")
+		}
+		r.want = next
+		return true
 	}
 	if r.want != r.cur {
 		r.add(StepStabilise, CodeStarting, r.want, r.cur, float64(r.ready), timeout.Seconds(), "")

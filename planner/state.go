@@ -27,6 +27,7 @@ type State struct {
 
 	services []serviceState
 	recent   recentLoad       // the last intervals' observed load, for the forecast bound
+	growth   [3]growth        // per load signal: its growth over the lead time (reserve.go)
 	cold     coldness         // which load forecasters have been seen warm
 	points   []forecast.Point // scratch for Forecast
 	scratch  []taggedReason   // scratch for one decision's reasons
@@ -47,6 +48,7 @@ type serviceState struct {
 	reasonStart int
 	gpus        int32       // GPUs per replica last read from the DGD (0: never)
 	gpusUnknown bool        // this decision: a worker's GPUs per replica are unknown
+	risk        risk        // the error-budget controller's state (errorbudget.go)
 	writes      writeMemory // this process's own writes, to tell another writer's apart
 }
 
@@ -75,6 +77,9 @@ func NewState(p policies.Policy, opts Options) State {
 	st := State{rate: newFC(fc, iv), input: newFC(fc, iv), output: newFC(fc, iv)}
 	if opts.Profile != nil {
 		st.profile, st.hasProfile = *opts.Profile, true
+	}
+	for k := range st.growth {
+		st.growth[k].setLead(leadSteps(p))
 	}
 	st.syncServices(p)
 	return st
@@ -164,6 +169,9 @@ func (st State) Clone() State {
 		}
 	}
 	c.recent = st.recent.clone()
+	for k := range c.growth {
+		c.growth[k] = st.growth[k].clone()
+	}
 	c.services = slices.Clone(st.services)
 	for i := range c.services {
 		c.services[i].history = slices.Clone(st.services[i].history)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/tidal-planner/tidal/forecast"
 	"github.com/tidal-planner/tidal/policies"
 )
 
@@ -23,6 +24,7 @@ type run struct {
 	held       bool // missing data: hold instead of sizing
 	backoff    bool // another writer changed the count: keep it
 	want       int32
+	sized      int32 // the size step's replicas (before guards), 0 when sizing did not run
 	load       Load
 	modelName  string // the performance model sizing used, for the sized reason
 }
@@ -35,6 +37,7 @@ func (r *run) add(step Step, code Code, before, after int32, value, limit float6
 func (r *run) pipeline(lf loadForecast) {
 	r.observe()
 	r.learn()
+	r.errorBudget()
 	r.forecast(lf)
 	r.size()
 	r.guard()
@@ -123,9 +126,11 @@ func (r *run) gpus(so ServiceObservation) int32 {
 	return 0
 }
 
-// forecast sets the load to size for: per rate, the larger of the observed value and the
-// forecast's upper bound over the lead time (itself bounded by the recent observed peak, see
-// bound.go), times 1 + headroom.
+// forecast sets the load to size for. With a warm reserve (reserve.go): per rate, the larger of
+// the observed value times its growth factor at the service's risk quantile and the forecast's
+// point value over the lead time, times 1 + headroom. While the reserve is cold: the larger of the
+// observed value and the forecast's upper bound over the lead time (itself bounded by the recent
+// observed peak, see bound.go), times 1 + headroom.
 func (r *run) forecast(lf loadForecast) {
 	if r.held {
 		return
@@ -137,16 +142,20 @@ func (r *run) forecast(lf loadForecast) {
 	}
 	in, out := rate*isl, rate*osl
 	h := horizon(r.svc.StartupTime, r.p.Planning.Interval)
-	u, ok := upper(lf.rate, h)
-	if ok {
-		u = r.bounded(u, lf.bounds[0])
-	}
-	rate = max(rate, u)
-	if u, ok2 := upper(lf.input, h); ok2 {
-		in = max(in, min(u, lf.bounds[1].limit))
-	}
-	if u, ok3 := upper(lf.output, h); ok3 {
-		out = max(out, min(u, lf.bounds[2].limit))
+	reserved := r.reserve(lf, h, &rate, &in, &out)
+	ok := reserved
+	if !reserved {
+		var u float64
+		if u, ok = upper(lf.rate, h); ok {
+			u = r.bounded(u, lf.bounds[0])
+		}
+		rate = max(rate, u)
+		if u, ok2 := upper(lf.input, h); ok2 {
+			in = max(in, min(u, lf.bounds[1].limit))
+		}
+		if u, ok3 := upper(lf.output, h); ok3 {
+			out = max(out, min(u, lf.bounds[2].limit))
+		}
 	}
 	f := 1 + max(r.p.Planning.Headroom, 0)
 	r.load = Load{RequestRate: rate * f, InputTokenRate: in * f, OutputTokenRate: out * f, InputTokens: isl, OutputTokens: osl}
@@ -158,11 +167,45 @@ func (r *run) forecast(lf loadForecast) {
 			"token lengths: no requests in the window, and the forecast expects load")
 		return
 	}
-	if ok {
+	switch {
+	case reserved:
+	case ok:
 		r.add(StepForecast, CodeForecast, r.cur, r.cur, r.load.RequestRate, r.obs.RequestRate.V, lf.names[0])
-	} else {
+	default:
 		r.add(StepForecast, CodeForecastNone, r.cur, r.cur, r.load.RequestRate, r.obs.RequestRate.V, "")
 	}
+}
+
+// reserve plans each rate as max(observed x G_q, the forecast's point value over the lead time),
+// G_q being the growth factor at the service's risk quantile q (reserve.go), and says so. It
+// returns false, changing nothing, while the request rate's reserve is cold.
+func (r *run) reserve(lf loadForecast, h int, rate, in, out *float64) bool {
+	q := r.ss.risk.quantile()
+	var g [3]float64
+	for k := range g {
+		f, ok := r.st.growth[k].quantile(q)
+		if k == 0 && !ok {
+			return false
+		}
+		g[k] = f
+	}
+	for k, v := range [3]*float64{rate, in, out} {
+		*v *= g[k]
+		if p, ok := pointMax([3][]forecast.Point{lf.rate, lf.input, lf.output}[k], h); ok {
+			*v = max(*v, p)
+		}
+	}
+	main := g[0]
+	switch r.svc.Role {
+	case policies.RolePrefill:
+		main = g[1]
+	case policies.RoleDecode:
+		main = g[2]
+	case policies.RoleAggregated:
+		main = max(g[1], g[2])
+	}
+	r.add(StepForecast, CodeReserve, r.cur, r.cur, main, q, lf.names[0])
+	return true
 }
 
 // bounded caps the request rate's upper bound at its bound, saying so (Value = the forecast's
@@ -183,7 +226,8 @@ func (r *run) bounded(u float64, b bound) float64 {
 func (r *run) sizingFor() sizing {
 	return sizing{
 		role: r.svc.Role, slo: r.p.SLO, gpus: r.dec.GPUsPerReplica, variability: variability(r.obs.ArrivalCV),
-		limit: int(max(r.svc.MaxReplicas, 1)), rpsPerRep: r.svc.RequestsPerSecondPerReplica,
+		utilisation: decodeUtilisation(r.ss.risk.level()),
+		limit:       int(max(r.svc.MaxReplicas, 1)), rpsPerRep: r.svc.RequestsPerSecondPerReplica,
 	}
 }
 
@@ -237,6 +281,7 @@ func (r *run) size() {
 		return
 	}
 	r.want, r.dec.Need = nd.replicas, nd.raw
+	r.sized = nd.replicas
 	r.add(StepSize, CodeSized, r.cur, r.want, nd.raw, nd.capacity, r.modelName)
 	if !nd.feasible {
 		r.add(StepSize, CodeInfeasible, r.want, r.want, 0, 0, "")

@@ -15,9 +15,10 @@ type LoadHistory struct {
 	OutputTokens []float64 // mean output tokens per request
 }
 
-// Warm feeds past load to the forecasters exactly as Plan feeds live observations (request rate,
+// Warm feeds past load to the forecasters and the reserve's growth trackers exactly as Plan feeds
+// live observations (request rate,
 // and input/output token rates as rate x tokens per request), so the first live forecast starts
-// from the history. It returns the number of points fed (the shortest series' length). Series of
+// from the history (and the reserve is warm when the history holds an hour or more). It returns the number of points fed (the shortest series' length). Series of
 // different lengths are aligned on their newest point. It is pure.
 func (st *State) Warm(h LoadHistory) int {
 	n := min(len(h.RequestRate), len(h.InputTokens), len(h.OutputTokens))
@@ -33,6 +34,9 @@ func (st *State) Warm(h LoadHistory) int {
 		for k, f := range [3]forecast.Forecaster{st.rate, st.input, st.output} {
 			if f != nil {
 				f.Observe(vals[k])
+			}
+			if st.growth[k].ring != nil {
+				st.growth[k].add(vals[k])
 			}
 		}
 	}

@@ -1,0 +1,141 @@
+package planner
+
+import (
+	"math"
+	"slices"
+)
+
+// The reserve: how much the load may grow over a service's lead time (now .. now + startup +
+// interval), read from the empirical distribution of that growth in the deployment's own past.
+//
+// Every interval the planner records the observed load of each signal. Once a value is h intervals
+// old it yields one growth sample G = max(L[t+1..t+h]) / L[t]: the largest load the replicas
+// decided at t had to carry before a scale-up decided at t could serve, relative to the load they
+// were sized from. The samples go into a histogram over log G whose weights decay with a half-life
+// (reserveHalfLife intervals), so the reserve follows what the traffic does now, not what a trace
+// this code was tuned on did. A service sized at quantile q of G plans for L_now x G_q, and the
+// fraction of intervals whose growth exceeds its reserve is about 1 - q: the risk level the error
+// budget steers (errorbudget.go). docs/planner.md has the equations.
+const (
+	// reserveBins is the histogram's resolution over log G in [reserveMinLog, reserveMaxLog].
+	reserveBins = 128
+	// reserveMinLog and reserveMaxLog bound log G: the load may halve or grow eightfold over a lead
+	// time; samples outside count in the end bins.
+	reserveMinLog = -0.6931471805599453 // log 0.5
+	reserveMaxLog = 2.0794415416798357  // log 8
+	// reserveHalfLife is the samples after which a growth sample weighs half: 1,440 intervals, a
+	// day at the default 60 s interval.
+	reserveHalfLife = 1440
+	// reserveMinWeight is the evidence (decayed sample count) below which the reserve is cold and
+	// the planner falls back to the forecast's band: an hour of 60 s intervals.
+	reserveMinWeight = 60
+	// reserveMaxLead bounds the lead time, in intervals, the growth is measured over.
+	reserveMaxLead = 64
+)
+
+// growth tracks one load signal's growth over a lead time of lead intervals.
+type growth struct {
+	lead   int                   // intervals
+	ring   []float64             // the last lead+1 observed values, NaN where missing
+	next   int                   // ring index of the next write
+	seen   int                   // values written, saturating at len(ring)
+	weight float64               // total decayed weight of the histogram
+	bins   *[reserveBins]float64 // decayed weights per bin of log G; nil until the first sample
+}
+
+// setLead (re)starts the tracker for a lead time; a change of lead clears the ring (not the
+// histogram: the samples already taken stay valid evidence of growth).
+func (g *growth) setLead(lead int) {
+	lead = min(max(lead, 1), reserveMaxLead)
+	if g.lead == lead && g.ring != nil {
+		return
+	}
+	g.lead, g.ring, g.next, g.seen = lead, make([]float64, lead+1), 0, 0
+}
+
+// add records one interval's observed value and, once the ring is full, the growth sample of the
+// value lead intervals old.
+func (g *growth) add(v float64) {
+	if math.IsInf(v, 0) || v < 0 {
+		v = math.NaN()
+	}
+	g.ring[g.next] = v
+	g.next = (g.next + 1) % len(g.ring)
+	g.seen = min(g.seen+1, len(g.ring))
+	if g.seen < len(g.ring) {
+		return
+	}
+	base := g.ring[g.next] // the oldest value: lead intervals old
+	if math.IsNaN(base) || !(base > 0) {
+		return
+	}
+	peak := math.NaN()
+	for i := 1; i <= g.lead; i++ {
+		if x := g.ring[(g.next+i)%len(g.ring)]; !math.IsNaN(x) {
+			peak = max(x, nanTo(peak, x))
+		}
+	}
+	if !math.IsNaN(peak) {
+		g.sample(math.Log(max(peak, 1e-12) / base))
+	}
+}
+
+// nanTo returns v, or d when v is NaN.
+func nanTo(v, d float64) float64 {
+	if math.IsNaN(v) {
+		return d
+	}
+	return v
+}
+
+// reserveDecay is the per-sample decay factor of the histogram's weights: 2^(-1/halfLife).
+var reserveDecay = math.Exp2(-1.0 / reserveHalfLife)
+
+// sample adds one log-growth sample, decaying the older ones.
+func (g *growth) sample(lg float64) {
+	if g.bins == nil {
+		g.bins = new([reserveBins]float64)
+	}
+	for i := range g.bins {
+		g.bins[i] *= reserveDecay
+	}
+	g.weight = g.weight*reserveDecay + 1
+	g.bins[reserveBin(lg)]++
+}
+
+// reserveBin is the histogram bin of a log growth, clamped to the end bins.
+func reserveBin(lg float64) int {
+	i := int((lg - reserveMinLog) / (reserveMaxLog - reserveMinLog) * reserveBins)
+	return min(max(i, 0), reserveBins-1)
+}
+
+// quantile returns the growth factor G at quantile q (the upper edge of the bin where the
+// cumulative weight reaches q), at least 1: a reserve never plans below the observed load. ok is
+// false while the evidence is below reserveMinWeight.
+func (g *growth) quantile(q float64) (factor float64, ok bool) {
+	if g.bins == nil || g.weight < reserveMinWeight {
+		return 1, false
+	}
+	want, cum := q*g.weight, 0.0
+	for i, w := range g.bins {
+		cum += w
+		if cum >= want {
+			edge := reserveMinLog + float64(i+1)*(reserveMaxLog-reserveMinLog)/reserveBins
+			return max(math.Exp(edge), 1), true
+		}
+	}
+	return math.Exp(reserveMaxLog), true
+}
+
+// evidence is the histogram's decayed sample count.
+func (g *growth) evidence() float64 { return g.weight }
+
+// clone returns an independent copy.
+func (g growth) clone() growth {
+	g.ring = slices.Clone(g.ring)
+	if g.bins != nil {
+		b := *g.bins
+		g.bins = &b
+	}
+	return g
+}

@@ -1,0 +1,148 @@
+package planner
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+func TestGrowthQuantile(t *testing.T) {
+	const lead = 4
+	tests := []struct {
+		name   string
+		series func(i int) float64
+		n      int
+		q      float64
+		want   float64 // growth factor; 0 = expect cold
+		tol    float64 // relative
+	}{
+		{name: "flat load needs no reserve", series: func(int) float64 { return 10 }, n: 500, q: 0.95, want: 1, tol: 0.03},
+		{name: "cold below an hour of evidence", series: func(int) float64 { return 10 }, n: lead + reserveMinWeight - 1, q: 0.95},
+		{
+			// Load doubles for one interval in every 20: 4 of every 20 bases see the double within
+			// their 4-interval lead, the double itself sees a halving, the rest see 1.
+			name: "a doubling one interval in twenty shows at the 90th percentile", n: 2000, q: 0.9, want: 2, tol: 0.03,
+			series: func(i int) float64 {
+				if i%20 == 0 {
+					return 20
+				}
+				return 10
+			},
+		},
+		{
+			name: "the same doubling is below the 75th percentile", n: 2000, q: 0.75, want: 1, tol: 0.03,
+			series: func(i int) float64 {
+				if i%20 == 0 {
+					return 20
+				}
+				return 10
+			},
+		},
+		{
+			name: "missing points give no samples", n: 500, q: 0.95,
+			series: func(int) float64 { return math.NaN() },
+		},
+		{
+			name: "a steady 1% growth per interval is about 4% over four", n: 300, q: 0.5, want: 1.04, tol: 0.03,
+			series: func(i int) float64 { return 10 * math.Pow(1.01, float64(i)) },
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var g growth
+			g.setLead(lead)
+			for i := range tc.n {
+				g.add(tc.series(i))
+			}
+			got, ok := g.quantile(tc.q)
+			if tc.want == 0 {
+				if ok {
+					t.Fatalf("quantile = %g, ok; want cold (evidence %g)", got, g.evidence())
+				}
+				return
+			}
+			if !ok || math.Abs(got-tc.want) > tc.tol*tc.want {
+				t.Fatalf("quantile(%g) = %g, %v; want %g within %g%% (evidence %g)", tc.q, got, ok, tc.want, 100*tc.tol, g.evidence())
+			}
+		})
+	}
+}
+
+// TestGrowthForgets checks that the reserve follows a change of traffic: after a day of spiky load
+// and two of flat load, the 95th percentile is back near 1.
+func TestGrowthForgets(t *testing.T) {
+	var g growth
+	g.setLead(4)
+	for i := range 1440 {
+		g.add(10 + 10*float64(i%10/9)) // doubles one interval in ten
+	}
+	spiky, _ := g.quantile(0.95)
+	for range 3 * 1440 {
+		g.add(10)
+	}
+	flat, _ := g.quantile(0.95)
+	if spiky < 1.9 || flat > 1.05 {
+		t.Fatalf("95th percentile: %g after spiky load (want about 2), %g after three flat days (want about 1)", spiky, flat)
+	}
+}
+
+func TestRiskUpdate(t *testing.T) {
+	const share = 0.005
+	tests := []struct {
+		name      string
+		start     float64
+		a         Value
+		n         float64
+		ticks     int
+		wantCode  Code
+		wantCmp   int // sign of e_after - e_before
+		wantBound float64
+	}{
+		{name: "burning the budget tightens", start: 0.05, a: Known(0.98), n: 100, ticks: 1, wantCode: CodeRiskTightened, wantCmp: -1},
+		{name: "under-spent loosens", start: 0.05, a: Known(1), n: 100, ticks: 1, wantCode: CodeRiskLoosened, wantCmp: 1},
+		{name: "missing attainment freezes", start: 0.05, a: Unknown("no data"), n: 100, ticks: 5, wantCode: CodeRiskFrozen, wantCmp: 0},
+		{name: "no requests freezes", start: 0.05, a: Known(1), n: 0, ticks: 5, wantCode: CodeRiskFrozen, wantCmp: 0},
+		{name: "tightening stops at the tightest level", start: 0.05, a: Known(0.5), n: 100, ticks: 200, wantCode: CodeRiskTightened, wantCmp: -1, wantBound: minRisk},
+		{name: "loosening stops at the loosest level", start: 0.05, a: Known(1), n: 100, ticks: 5000, wantCode: CodeRiskLoosened, wantCmp: 1, wantBound: maxRisk},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			k := risk{e: tc.start}
+			var u budgetUpdate
+			for range tc.ticks {
+				u = k.update(tc.a, tc.n, share, time.Minute, 24*time.Hour)
+			}
+			if u.code != tc.wantCode {
+				t.Errorf("code = %s, want %s", u.code, tc.wantCode)
+			}
+			d := k.level() - tc.start
+			if cmp := sign(d); cmp != tc.wantCmp {
+				t.Errorf("e went %g -> %g, want sign %d", tc.start, k.level(), tc.wantCmp)
+			}
+			if tc.wantBound != 0 && k.level() != tc.wantBound {
+				t.Errorf("e = %g, want the bound %g", k.level(), tc.wantBound)
+			}
+		})
+	}
+}
+
+func sign(x float64) int {
+	switch {
+	case x > 1e-12:
+		return 1
+	case x < -1e-12:
+		return -1
+	}
+	return 0
+}
+
+func TestDecodeUtilisation(t *testing.T) {
+	prev := 0.0
+	for _, e := range []float64{minRisk / 2, minRisk, 0.01, defaultRisk, 0.1, maxRisk, 1} {
+		u := decodeUtilisation(e)
+		if u < prev || u < minUtilisation || u > maxUtilisation {
+			t.Fatalf("decodeUtilisation(%g) = %g: want non-decreasing within [%g, %g]", e, u, minUtilisation, maxUtilisation)
+		}
+		prev = u
+	}
+}
