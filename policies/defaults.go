@@ -7,7 +7,7 @@ import (
 // Defaults. Every default a policy gets is set by applyDefaults, and only there; docs/policy.md
 // lists the same values. An absent field takes its default; a field whose default is not zero
 // cannot be set to zero, and writing 0 for one is an error (zeros.go) rather than a silent default
-// (use the smallest meaningful value instead, e.g. maxStepDown: 1).
+// (use the smallest meaningful value instead, e.g. scaleDownWindow: 1s).
 const (
 	// DefaultMode applies decisions.
 	DefaultMode = ModeApply
@@ -28,8 +28,10 @@ const (
 	DefaultWindow = time.Minute
 	// DefaultInterval is the planning cadence.
 	DefaultInterval = 60 * time.Second
-	// DefaultHeadroom is the fraction added on top of the forecast's upper bound.
-	DefaultHeadroom = 0.1
+	// DefaultHeadroom is the fraction added on top of the planned load: none, since the reserve
+	// (the load's own growth over the lead time, at the risk level the error budget sets) is the
+	// margin. It applies on top of the forecast's upper bound while the reserve is cold.
+	DefaultHeadroom = 0.0
 	// DefaultForecastMethod lets the forecaster choose by backtest.
 	DefaultForecastMethod = "auto"
 	// DefaultCoverage is the prediction-interval coverage whose upper bound the planner sizes for.
@@ -40,8 +42,9 @@ const (
 	DefaultHistory = 14 * 24 * time.Hour
 	// DefaultScaleDownWindow is how long a lower need must hold before a scale-down.
 	DefaultScaleDownWindow = 5 * time.Minute
-	// DefaultMaxStepDown is how many replicas one decision removes at most.
-	DefaultMaxStepDown int32 = 1
+	// DefaultMaxStepDown is how many replicas one decision removes at most: no limit (0), so a
+	// service goes down to its need in one step once the scale-down window has held.
+	DefaultMaxStepDown int32 = 0
 	// DefaultStartupTimeout is how long a scale-up may stay unready before the planner stops
 	// waiting for it.
 	DefaultStartupTimeout = 15 * time.Minute
@@ -88,9 +91,6 @@ func applyDefaults(d *Document) {
 	defaultDuration(&p.Forecast.History, DefaultHistory)
 	st := &s.Stability
 	defaultDuration(&st.ScaleDownWindow, DefaultScaleDownWindow)
-	if st.MaxStepDown == 0 {
-		st.MaxStepDown = DefaultMaxStepDown
-	}
 	defaultDuration(&st.StartupTimeout, DefaultStartupTimeout)
 	defaultDuration(&st.ConflictBackoff, DefaultConflictBackoff)
 	if s.PerformanceModel.Learn == nil {

@@ -79,7 +79,7 @@ type Metrics struct {
 // Planning sets the cadence and forecast.
 type Planning struct {
 	Interval time.Duration
-	// Headroom is the fraction added on top of the forecast upper bound (0.1 = +10%).
+	// Headroom is the fraction added on top of the planned load (0.1 = +10%).
 	Headroom float64
 	Forecast Forecast
 }
@@ -102,7 +102,7 @@ type Stability struct {
 	ScaleDownWindow time.Duration
 	// MaxStepUp is the most replicas one decision adds; 0 means no limit.
 	MaxStepUp int32
-	// MaxStepDown is the most replicas one decision removes (>= 1 once defaults are applied).
+	// MaxStepDown is the most replicas one decision removes (0: no limit).
 	MaxStepDown int32
 	// ScaleUpCooldown is the wait after any change before the next scale-up (>= 0).
 	ScaleUpCooldown time.Duration

@@ -48,7 +48,6 @@ func zeroables(d Document) []zeroable {
 		dur("spec.planning.forecast.seasonality", s.Planning.Forecast.Seasonality, DefaultSeasonality, "two planning intervals"),
 		dur("spec.planning.forecast.history", s.Planning.Forecast.History, DefaultHistory, "one seasonality"),
 		dur("spec.stability.scaleDownWindow", s.Stability.ScaleDownWindow, DefaultScaleDownWindow, "1s"),
-		{path: "spec.stability.maxStepDown", zero: s.Stability.MaxStepDown == 0, def: fmt.Sprint(DefaultMaxStepDown), hint: "1"},
 		dur("spec.stability.startupTimeout", s.Stability.StartupTimeout, DefaultStartupTimeout, "every service's startupTime"),
 	}
 	for i, svc := range s.Services {

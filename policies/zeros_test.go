@@ -28,8 +28,8 @@ spec:
 		service, slo, add string
 		want              []string // "line: path" of each problem
 	}{
-		{name: "scale-down window and step", add: "  stability: {scaleDownWindow: 0s, maxStepDown: 0}\n",
-			want: []string{"9: spec.stability.scaleDownWindow", "9: spec.stability.maxStepDown"}},
+		{name: "scale-down window", add: "  stability: {scaleDownWindow: 0s, maxStepDown: 0}\n",
+			want: []string{"9: spec.stability.scaleDownWindow"}},
 		{name: "planning and metrics", add: "  planning: {interval: 0s, forecast: {coverage: 0}}\n  metrics: {window: 0s}\n",
 			want: []string{"10: spec.metrics.window", "9: spec.planning.interval", "9: spec.planning.forecast.coverage"}},
 		{name: "service startup and SLO percentile", service: ", startupTime: 0s", slo: ", percentile: 0",

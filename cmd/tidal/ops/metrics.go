@@ -65,7 +65,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		need:        gauge("raw_need_replicas", "Replica need from sizing, before guards, stabilisation, budget and clamps.", svc...),
 		held:        gauge("held", "1 when missing observations made the planner hold the service's count.", svc...),
 		bounds:      gauge("replica_bounds", "Effective min and max replicas (schedules applied).", append(svc, lBound)...),
-		plannedLoad: gauge("planned_load", "Load the service was sized for: max(observed, forecast upper bound) x (1 + headroom); rates per second.", append(svc, lSignal)...),
+		plannedLoad: gauge("planned_load", "Load the service was sized for: max(observed x reserve, forecast point value) x (1 + headroom); rates per second.", append(svc, lSignal)...),
 		observed:    gauge("observed", "Last observed signal value (seconds, per second, tokens, or 0..1); absent when missing.", lPolicy, lSignal),
 		missing:     gauge("observation_missing", "1 when the signal was missing at the last tick.", lPolicy, lSignal),
 		gpus:        gauge("desired_gpus", "GPUs the desired replicas use.", lPolicy),
