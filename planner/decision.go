@@ -97,6 +97,7 @@ const (
 	CodeReplicasUnknown   Code = "replicas-unknown"   // observe: cluster unread; Before = last decision
 	CodeMissing           Code = "missing"            // observe: Note names the signal and why
 	CodeGPUsUnknown       Code = "gpus-unknown"       // observe: never read; the budget step holds
+	CodeArrivals          Code = "arrivals"           // observe: Value = arrivals estimate used, Limit = completion rate
 	CodeConflictingWriter Code = "conflicting-writer" // observe: Before = tidal's last write, After = read, Limit = back-off s
 	CodeWriterBackoff     Code = "writer-backoff"     // stabilise: Value = seconds of quiet still needed
 	CodeBudgetHold        Code = "budget-hold"        // budget: GPUs unknown; no scale-up (Limit = budget)

@@ -17,11 +17,13 @@ const maxHorizon = 1000
 // logging; the same (now, obs, p, st) always gives the same decision. Plan takes ownership of st
 // (it mutates the forecasters and buffers st holds) and returns the state for the next call.
 //
-// Per service it runs observe -> forecast -> size -> guard -> schedule -> stabilise -> rate-limit,
+// The request rate it works with is the arrivals estimate (demand.go) when the in-flight gauge
+// allows one. Per service it runs observe -> forecast -> size -> guard -> schedule -> stabilise -> rate-limit,
 // then budget across services and finally clamps to each service's min and max. Every step that
 // finds or changes something appends a Reason; docs/planner.md explains each.
 func Plan(now time.Time, obs Observations, p policies.Policy, st State) (Decision, State) {
 	st.syncServices(p)
+	obs, done, corrected := st.arrivals(now, obs, p.Planning.Interval)
 	lf := st.forecastLoad(obs, p)
 	n := p.NumServices()
 	d := Decision{Time: now, Services: make([]ServiceDecision, n)}
@@ -29,6 +31,7 @@ func Plan(now time.Time, obs Observations, p policies.Policy, st State) (Decisio
 	for i := range n {
 		r := run{now: now, obs: obs, p: p, st: &st, i: i, svc: p.ServiceAt(i), ss: &st.services[i], dec: &d.Services[i]}
 		r.ss.reasonStart = len(st.scratch)
+		r.noteArrivals(done, corrected)
 		r.pipeline(lf)
 	}
 	budgetStart := len(st.scratch)

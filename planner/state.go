@@ -32,6 +32,7 @@ type State struct {
 	points   []forecast.Point // scratch for Forecast
 	scratch  []taggedReason   // scratch for one decision's reasons
 	lastTime time.Time        // time of the previous Plan call
+	inflight inflightMark     // the last in-flight reading, for the arrivals estimate
 }
 
 // serviceState is one service's memory, matched to the policy by name.
