@@ -94,7 +94,7 @@ func TestSteps(t *testing.T) {
 			name: "a latency breach while a scale-up starts is held", policy: disaggYAML, service: "Prefill",
 			ticks: []tick{{0, at(40, reps(1, 2, 1))}, {minute, at(40, reps(1, 2, 1), func(o *Observations) {
 				o.Services[1].Desired = 6
-				o.TTFTPercentile = Known(0.9)
+				o.TTFTPercentile, o.QueueDepth = Known(0.9), Unknown("stale")
 				o.Services[1].Ready = 4
 			})}},
 			want: 6, wantCode: []Code{CodeTTFTBreach, CodeStarting},
@@ -133,6 +133,15 @@ func TestSteps(t *testing.T) {
 			name: "a backlog the ready replicas clear before a new replica could start is not a breach", policy: disaggYAML, service: "Prefill",
 			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) { o.QueueDepth = Known(60) })}},
 			want:  2, noCode: []Code{CodeQueueBreach},
+		},
+		{
+			// A TTFT p90 of 0.9 s over 60 queued that the 2 ready replicas clear in 4 s: the
+			// breach is the burst's symptom, and the burst is gone before a new replica serves.
+			name: "a TTFT breach over a backlog that clears before a startup asks nothing", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) {
+				o.TTFTPercentile, o.QueueDepth = Known(0.9), Known(60)
+			})}},
+			want: 2, noCode: []Code{CodeTTFTBreach, CodeQueueBreach},
 		},
 		{
 			// 2,000 queued at 10 req/s: the spare 28.3k tokens/s need 141 s for 4M tokens, longer

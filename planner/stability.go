@@ -14,7 +14,10 @@ const maxGuardFactor = 2.0
 // forecast says, and runs on still-valid signals even when sizing held. A TTFT or ITL percentile
 // above its target asks for ceil(ready x observed/target), capped at maxGuardFactor x ready and at
 // least one more than ready; a queue breach (queueGuard) asks for what the backlog needs. The
-// largest ask wins.
+// largest ask wins. Where there is a backlog the queue guard can judge (queue gauge, token lengths
+// and a model), a TTFT breach asks nothing of its own: the high TTFT percentile is the backlog's
+// symptom, and the backlog, sized by the queue guard, is what more replicas can clear. Without a
+// backlog a TTFT breach is service or batching delay, which more replicas do shorten.
 func (r *run) guard() {
 	role := r.svc.Role
 	if role == policies.RoleFrontend {
@@ -23,8 +26,11 @@ func (r *run) guard() {
 	best := guardAsk{}
 	ttft, itl := r.p.SLO.TTFT.Target.Seconds(), r.p.SLO.ITL.Target.Seconds()
 	if role != policies.RoleDecode {
-		best = best.or(r.latencyAsk(CodeTTFTBreach, r.obs.TTFTPercentile, ttft))
-		best = best.or(r.queueGuard(ttft))
+		q, judged := r.queueGuard(ttft)
+		best = best.or(q)
+		if !judged {
+			best = best.or(r.latencyAsk(CodeTTFTBreach, r.obs.TTFTPercentile, ttft))
+		}
 	}
 	if role != policies.RolePrefill {
 		best = best.or(r.latencyAsk(CodeITLBreach, r.obs.ITLPercentile, itl))
@@ -75,33 +81,33 @@ func (r *run) ratioAsk(ratio float64) int32 {
 // already covers the arrivals. Otherwise the ask is sized as a backlog to clear over one startup
 // time, not as extra arrival rate: the replicas the model says carry rate + excess / startup.
 // Without a usable model it is ceil(ready x wait/target), as for latencies.
-func (r *run) queueGuard(target float64) guardAsk {
+func (r *run) queueGuard(target float64) (ask guardAsk, judged bool) {
 	q, rate := r.obs.QueueDepth, r.obs.RequestRate
 	if !q.OK || !rate.OK || !(rate.V > 0) || target <= 0 {
-		return guardAsk{}
+		return guardAsk{}, false
 	}
 	excess := q.V - float64(r.ready)
 	wait := excess / rate.V // Little's law
-	if !(wait > target) {
-		return guardAsk{}
-	}
 	startup := max(r.svc.StartupTime.Seconds(), r.p.Planning.Interval.Seconds(), target)
+	if !(wait > target) {
+		return guardAsk{}, false // no backlog: a TTFT breach is service or batching delay
+	}
 	clears, known := r.clearsBeforeStartup(excess, rate.V, startup)
 	if clears {
-		return guardAsk{}
+		return guardAsk{}, true
 	}
-	ask := guardAsk{code: CodeQueueBreach, value: wait, limit: target}
+	ask = guardAsk{code: CodeQueueBreach, value: wait, limit: target}
 	if known {
 		if g, ok := r.backlogNeed(rate.V + excess/startup); ok {
 			if g <= r.ready {
-				return guardAsk{}
+				return guardAsk{}, true
 			}
 			ask.want, ask.note = g, "sized to clear the backlog over one startup time"
-			return ask
+			return ask, true
 		}
 	}
 	ask.want = r.ratioAsk(wait / target)
-	return ask
+	return ask, false
 }
 
 // clearsBeforeStartup reports whether the ready replicas' spare prefill capacity (at the observed
