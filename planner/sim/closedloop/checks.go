@@ -182,6 +182,11 @@ func (ps *parser) reaches(s subject) (func(Run) error, error) {
 	if err := ps.end(); err != nil {
 		return nil, err
 	}
+	return reachCheck(s, o, n, t0, span), nil
+}
+
+// reachCheck passes when a decision in (t0, t0+span] has s's value meeting o n.
+func reachCheck(s subject, o op, n int, t0, span time.Duration) func(Run) error {
 	return func(r Run) error {
 		var seen []string
 		for _, d := range r.Decisions {
@@ -198,7 +203,7 @@ func (ps *parser) reaches(s subject) (func(Run) error, error) {
 			return fmt.Errorf("no decision for %s in (%v, %v]", s.label, t0, t0+span)
 		}
 		return fmt.Errorf("%s took %s in (%v, %v]", s.label, strings.Join(seen, " "), t0, t0+span)
-	}, nil
+	}
 }
 
 // first lists up to five items.

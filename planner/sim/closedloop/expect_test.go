@@ -238,3 +238,22 @@ func TestDeterministic(t *testing.T) {
 		t.Error("two runs of the same scenario rendered different transcripts")
 	}
 }
+
+func TestStartErrors(t *testing.T) {
+	tests := []struct{ name, line, want string }{
+		{"unknown service", "start router 2", "s.txt:3: start router: names no single simulated service of the policy"},
+		{"above max", "start prefill 33", "s.txt:3: start prefill 33: outside the policy's bounds [1, 32]"},
+	}
+	p := defaultPolicy(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := ParseScript([]byte("duration 10m\nrate 0m-10m 1\n"+tt.line+"\n"), "s.txt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Simulate(p, s); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tidal-planner/tidal/planner"
 )
@@ -58,6 +59,12 @@ func (ps *parser) reason() (func(Run) error, error) {
 	if err := ps.end(); err != nil {
 		return nil, err
 	}
+	return reasonCheck(code, s, cond, o, n, win), nil
+}
+
+// reasonCheck counts the service decisions in win carrying code (on s's service, or any) whose
+// value meets cond, and compares the count with n.
+func reasonCheck(code planner.Code, s subject, cond func(float64) bool, o op, n int, win window) func(Run) error {
 	return func(r Run) error {
 		var hits []string
 		for _, d := range r.Decisions {
@@ -77,7 +84,7 @@ func (ps *parser) reason() (func(Run) error, error) {
 			return fmt.Errorf("it appeared %d times%s: %s", len(hits), win, first(hits))
 		}
 		return nil
-	}, nil
+	}
 }
 
 // count reads "never appears" or "appears at most|at least|exactly N times".
@@ -165,6 +172,11 @@ func (ps *parser) noFlap() (func(Run) error, error) {
 	if err := ps.end(); err != nil {
 		return nil, err
 	}
+	return flapCheck(span, s), nil
+}
+
+// flapCheck finds scale-downs taken less than span after the same service's last scale-up.
+func flapCheck(span time.Duration, s subject) func(Run) error {
 	return func(r Run) error {
 		lastUp := map[string]planner.Decision{}
 		var bad []string
@@ -187,5 +199,5 @@ func (ps *parser) noFlap() (func(Run) error, error) {
 			return fmt.Errorf("%d scale-downs within %v of a scale-up: %s", len(bad), span, first(bad))
 		}
 		return nil
-	}, nil
+	}
 }
