@@ -10,17 +10,26 @@ import (
 	"github.com/tidal-planner/tidal/planner"
 )
 
-// subject is what a statement is about: one service's desired replicas, or the decision's GPUs.
+// subject is what a statement is about: one service's desired replicas, the decision's GPUs, or
+// the queue the planner observed.
 type subject struct {
-	service string
-	gpus    bool
-	label   string
+	service     string
+	gpus, queue bool
+	label       string
 }
 
-// value is the subject's number in a decision; false when the service is not in it.
-func (s subject) value(d planner.Decision) (int, bool) {
-	if s.gpus {
+// value is the subject's number at decision i; false when the service is not in it or the queue
+// was not observed.
+func (s subject) value(r Run, i int) (int, bool) {
+	d := r.Decisions[i]
+	switch {
+	case s.gpus:
 		return int(d.GPUs), true
+	case s.queue:
+		if i >= len(r.Observed) || !r.Observed[i].QueueDepth.OK {
+			return 0, false
+		}
+		return int(r.Observed[i].QueueDepth.V), true
 	}
 	sd, ok := d.Service(s.service)
 	return int(sd.Desired), ok
@@ -135,8 +144,8 @@ func (ps *parser) never(s subject) (func(Run) error, error) {
 	return func(r Run) error {
 		seen := 0
 		var bad []string
-		for _, d := range r.Decisions {
-			v, ok := s.value(d)
+		for i, d := range r.Decisions {
+			v, ok := s.value(r, i)
 			if !ok || !win.has(d) {
 				continue
 			}
@@ -189,8 +198,8 @@ func (ps *parser) reaches(s subject) (func(Run) error, error) {
 func reachCheck(s subject, o op, n int, t0, span time.Duration) func(Run) error {
 	return func(r Run) error {
 		var seen []string
-		for _, d := range r.Decisions {
-			v, ok := s.value(d)
+		for i, d := range r.Decisions {
+			v, ok := s.value(r, i)
 			if !ok || at(d) <= t0 || at(d) > t0+span {
 				continue
 			}

@@ -68,7 +68,8 @@ func (x Expectations) PendingReport(r Run) []string {
 }
 
 // Grammar is the statements ParseExpectations understands, one per line (# starts a comment;
-// SUBJECT is a service name, its role prefill/decode/aggregated, or gpus for the decision's GPUs;
+// SUBJECT is a service name or its role prefill/decode/aggregated (its desired replicas), gpus
+// (the decision's GPUs) or queue (the requests without a first token the planner observed);
 // times and spans are Go durations from the scenario's start; [from A to B] limits a statement to
 // the decisions taken at A..B inclusive):
 const Grammar = `attainment|gpu-hours|scale-events >=|<=|==|<|> NUMBER[%]
@@ -186,11 +187,11 @@ func (ps *parser) window() (window, error) {
 
 // subject resolves a service name, a role or "gpus".
 func (ps *parser) subject(w string, gpusOK bool) (subject, error) {
-	if w == "gpus" {
+	if w == "gpus" || w == "queue" {
 		if !gpusOK {
-			return subject{}, errors.New("gpus is not a service here")
+			return subject{}, fmt.Errorf("%s is not a service here", w)
 		}
-		return subject{gpus: true, label: "gpus"}, nil
+		return subject{gpus: w == "gpus", queue: w == "queue", label: w}, nil
 	}
 	var names []string
 	var match []string

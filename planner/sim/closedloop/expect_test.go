@@ -28,6 +28,7 @@ type tick struct {
 	cur, pre, decode int32
 	codes            []planner.Code
 	value            float64
+	queue            float64
 }
 
 // handRun builds a run from ticks, with the summary given.
@@ -44,6 +45,7 @@ func handRun(ticks []tick, res sim.Result) Run {
 				{Name: "VllmPrefillWorker", Role: policies.RolePrefill, Current: k.cur, Desired: k.pre, Reasons: reasons},
 				{Name: "VllmDecodeWorker", Role: policies.RoleDecode, Current: k.decode, Desired: k.decode},
 			}})
+		r.Observed = append(r.Observed, planner.Observations{QueueDepth: planner.Known(k.queue)})
 	}
 	return r
 }
@@ -56,7 +58,7 @@ func TestStatementsCanFail(t *testing.T) {
 		k := tick{minute: m, cur: 2, pre: 2, decode: 1, codes: []planner.Code{planner.CodeReserve, planner.CodeSized}, value: 1.2}
 		switch {
 		case m == 31:
-			k.pre = 5
+			k.pre, k.queue = 5, 300
 			k.codes = append(k.codes, planner.CodeQueueBreach)
 		case m > 31 && m <= 40:
 			k.cur, k.pre = 5, 5
@@ -87,6 +89,9 @@ func TestStatementsCanFail(t *testing.T) {
 		{"gpus never above 6", true, ""},
 		{"gpus never above 5", false, "6 at t+31m"},
 		{"decode never above 1 from 90m to 100m", false, "no decision"},
+		{"queue reaches >= 300 within 1m after 30m", true, ""},
+		{"queue never above 0 from 32m to 60m", true, ""},
+		{"queue never above 10", false, "300 at t+31m"},
 		{"prefill reaches >= 5 within 1m after 30m", true, ""},
 		{"prefill reaches >= 6 within 2m after 31m", false, "prefill took 5 5 in (31m0s, 33m0s]"},
 		{"prefill reaches <= 4 within 10m after 31m", true, ""},
@@ -130,6 +135,7 @@ func TestParseExpectationsErrors(t *testing.T) {
 		{"misspelt code", "reason queue-breech never appears", `e.txt:2: "reason queue-breech never appears": unknown reason code "queue-breech"`},
 		{"unknown service", "frontend never above 3", `names no single service of the policy (services: VllmPrefillWorker, VllmDecodeWorker`},
 		{"gpus in a reason", "reason sized on gpus never appears", "gpus is not a service here"},
+		{"queue in a flap", "no scale-down within 5m of a scale-up on queue", "queue is not a service here"},
 		{"bad number", "attainment >= lots", `expected a number, got "lots"`},
 		{"percent on gpu-hours", "gpu-hours <= 5%", "only attainment takes a percentage"},
 		{"missing after", "prefill reaches >= 4 within 2m", `expected "after", got ""`},

@@ -19,7 +19,9 @@ var Epoch = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 // the simulated world's result.
 type Run struct {
 	Decisions []planner.Decision
-	Result    sim.Result
+	// Observed is what the planner saw at each decision (same index as Decisions).
+	Observed []planner.Observations
+	Result   sim.Result
 	// Requests is the number of requests the script drew; World describes the engines.
 	Requests int
 	World    string
@@ -49,17 +51,45 @@ func Simulate(p policies.Policy, s Script) (Run, error) {
 	run := Run{Requests: len(wl.Requests), World: truth.String(), History: s.History}
 	tidal := compete.NewTidal(p, &prof, s.LoadHistory(p.Planning.Interval))
 	tidal.OnDecision = func(d planner.Decision) { run.Decisions = append(run.Decisions, d) }
-	run.Result, err = sim.Run(dep, wl, tidal, sim.Options{Epoch: Epoch})
+	rec := &recorder{Tidal: tidal, seen: &run.Observed}
+	var as sim.Autoscaler = rec
+	if _, ok := any(tidal).(sim.PassObserver); ok {
+		as = passRecorder{rec}
+	}
+	run.Result, err = sim.Run(dep, wl, as, sim.Options{Epoch: Epoch})
 	if err != nil {
 		return Run{}, err
 	}
 	return run, nil
 }
 
+// recorder keeps what the planner saw at each decision.
+type recorder struct {
+	*compete.Tidal
+	seen *[]planner.Observations
+}
+
+// Scale implements sim.Autoscaler.
+func (r *recorder) Scale(now time.Time, obs planner.Observations) map[string]int32 {
+	*r.seen = append(*r.seen, obs)
+	return r.Tidal.Scale(now, obs)
+}
+
+// passRecorder is a recorder for a planner that learns from forward passes: it passes them on.
+type passRecorder struct{ *recorder }
+
+// ObservePass implements sim.PassObserver.
+func (r passRecorder) ObservePass(p sim.ForwardPass) {
+	if po, ok := any(r.Tidal).(sim.PassObserver); ok {
+		po.ObservePass(p)
+	}
+}
+
 // at is a decision's offset from the scenario's start.
 func at(d planner.Decision) time.Duration { return d.Time.Sub(Epoch) }
 
-// Render writes the run's transcript: per decision and service, current -> desired, ready, and
+// Render writes the run's transcript: per decision the signals observed, then per service
+// current -> desired, ready, and
 // the reason codes in pipeline order (a code whose step changed the count carries before->after;
 // reserve its growth factor),
 // then the summary. It is the golden file's text.
@@ -68,9 +98,10 @@ func (r Run) Render(name string) string {
 	fmt.Fprintf(&b, "# closed-loop transcript of %s: regenerate only after reading the diff, with\n", name)
 	fmt.Fprintf(&b, "#   go test ./planner/sim/closedloop -run TestScenarios -update\n")
 	fmt.Fprintf(&b, "# world: %s; %d requests drawn; warm history %v\n", r.World, r.Requests, r.History)
-	for _, d := range r.Decisions {
+	for i, d := range r.Decisions {
 		m := at(d) / time.Minute
 		s := (at(d) % time.Minute) / time.Second
+		fmt.Fprintf(&b, "t+%03dm%02ds observed %s\n", m, s, observed(r.Observed, i))
 		for _, sd := range d.Services {
 			fmt.Fprintf(&b, "t+%03dm%02ds %-18s %2d -> %2d  ready %2d  gpus %3d |", m, s, sd.Name, sd.Current, sd.Desired, sd.Ready, d.GPUs)
 			for _, rs := range sd.Reasons {
@@ -94,6 +125,23 @@ func (r Run) Render(name string) string {
 		fmt.Fprintf(&b, "service %s: %.2f GPU-hours, %d scale events\n", sr.Name, sr.GPUHours, sr.ScaleEvents)
 	}
 	return b.String()
+}
+
+// observed renders the signals a decision was taken on: request rate, queue, TTFT and ITL at
+// the SLO's percentiles ("-" where missing).
+func observed(obs []planner.Observations, i int) string {
+	if i >= len(obs) {
+		return "-"
+	}
+	o := obs[i]
+	v := func(x planner.Value, scale float64, format string) string {
+		if !x.OK {
+			return "-"
+		}
+		return fmt.Sprintf(format, x.V*scale)
+	}
+	return fmt.Sprintf("rate %s req/s, queue %s, ttft %s ms, itl %s ms", v(o.RequestRate, 1, "%.1f"),
+		v(o.QueueDepth, 1, "%.0f"), v(o.TTFTPercentile, 1000, "%.0f"), v(o.ITLPercentile, 1000, "%.1f"))
 }
 
 // applyStart sets the replicas serving at time zero from the script's start statements.
