@@ -43,6 +43,7 @@ type window struct {
 
 func (w window) has(d planner.Decision) bool { return at(d) >= w.from && at(d) <= w.to }
 
+// String renders the window as " from A to B", or nothing when the statement has none.
 func (w window) String() string {
 	if !w.set {
 		return ""
