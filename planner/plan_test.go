@@ -144,6 +144,21 @@ func TestSteps(t *testing.T) {
 			want: 2, noCode: []Code{CodeTTFTBreach, CodeQueueBreach},
 		},
 		{
+			// Nobody waits: a TTFT breach in one window is the windowed tail of a burst already
+			// gone; in two windows in a row it is service or batching delay, and asks.
+			name: "a TTFT breach with an empty queue asks on its second window", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{
+				{0, at(10, reps(1, 2, 1), func(o *Observations) { o.TTFTPercentile, o.QueueDepth = Known(0.9), Known(0) })},
+				{minute, at(10, reps(1, 2, 1), func(o *Observations) { o.TTFTPercentile, o.QueueDepth = Known(0.9), Known(0) })},
+			},
+			want: 4, wantCode: []Code{CodeTTFTBreach},
+		},
+		{
+			name: "a single TTFT breach with an empty queue asks nothing", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(10, reps(1, 2, 1), func(o *Observations) { o.TTFTPercentile, o.QueueDepth = Known(0.9), Known(0) })}},
+			want:  2, noCode: []Code{CodeTTFTBreach},
+		},
+		{
 			// 2,000 queued at 10 req/s: the spare 28.3k tokens/s need 141 s for 4M tokens, longer
 			// than the 2-minute startup. Sized as a backlog cleared over one startup: 10 + 1998/120
 			// = 26.7 req/s of 2,000 tokens on 24.2k tokens/s replicas, at the p90 with queueing: 3.

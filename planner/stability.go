@@ -16,8 +16,11 @@ const maxGuardFactor = 2.0
 // least one more than ready; a queue breach (queueGuard) asks for what the backlog needs. The
 // largest ask wins. Where there is a backlog the queue guard can judge (queue gauge, token lengths
 // and a model), a TTFT breach asks nothing of its own: the high TTFT percentile is the backlog's
-// symptom, and the backlog, sized by the queue guard, is what more replicas can clear. Without a
-// backlog a TTFT breach is service or batching delay, which more replicas do shorten.
+// symptom, and the backlog, sized by the queue guard, is what more replicas can clear. With the
+// queue empty now, a TTFT breach asks only when the previous decision saw one with the queue empty
+// too: the windowed
+// percentile still shows a burst the queue gauge says is gone, while service or batching delay,
+// which more replicas do shorten, persists.
 func (r *run) guard() {
 	role := r.svc.Role
 	if role == policies.RoleFrontend {
@@ -28,8 +31,11 @@ func (r *run) guard() {
 	if role != policies.RoleDecode {
 		q, judged := r.queueGuard(ttft)
 		best = best.or(q)
-		if !judged {
-			best = best.or(r.latencyAsk(CodeTTFTBreach, r.obs.TTFTPercentile, ttft))
+		breach := r.latencyAsk(CodeTTFTBreach, r.obs.TTFTPercentile, ttft)
+		persists, empty := r.ss.ttftBreached, r.queueEmpty(ttft)
+		r.ss.ttftBreached = breach.code != "" && empty
+		if !judged && (persists || !empty) {
+			best = best.or(breach)
 		}
 	}
 	if role != policies.RolePrefill {
@@ -108,6 +114,17 @@ func (r *run) queueGuard(target float64) (ask guardAsk, judged bool) {
 	}
 	ask.want = r.ratioAsk(wait / target)
 	return ask, false
+}
+
+// queueEmpty reports whether the queue gauge reads no backlog: known, with the excess over the
+// ready replicas' Little's-law wait within the TTFT target.
+func (r *run) queueEmpty(target float64) bool {
+	q, rate := r.obs.QueueDepth, r.obs.RequestRate
+	if !q.OK || !rate.OK {
+		return false
+	}
+	excess := q.V - float64(r.ready)
+	return excess <= 0 || rate.V > 0 && excess/rate.V <= target
 }
 
 // clearsBeforeStartup reports whether the ready replicas' spare prefill capacity (at the observed

@@ -37,20 +37,21 @@ type State struct {
 
 // serviceState is one service's memory, matched to the policy by name.
 type serviceState struct {
-	name        string
-	last        int32 // last desired count decided (valid when decided)
-	decided     bool
-	lastUp      time.Time // when the last scale-up was decided
-	lastChange  time.Time // when the desired count last changed
-	history     []needAt  // needs within the scale-down window, oldest first
-	ttft, itl   model.Learned
-	ttftCal     model.Calibrator
-	itlCal      model.Calibrator
-	reasonStart int
-	gpus        int32       // GPUs per replica last read from the DGD (0: never)
-	gpusUnknown bool        // this decision: a worker's GPUs per replica are unknown
-	risk        risk        // the error-budget controller's state (errorbudget.go)
-	writes      writeMemory // this process's own writes, to tell another writer's apart
+	name         string
+	last         int32 // last desired count decided (valid when decided)
+	decided      bool
+	lastUp       time.Time // when the last scale-up was decided
+	lastChange   time.Time // when the desired count last changed
+	history      []needAt  // needs within the scale-down window, oldest first
+	ttft, itl    model.Learned
+	ttftCal      model.Calibrator
+	itlCal       model.Calibrator
+	reasonStart  int
+	gpus         int32       // GPUs per replica last read from the DGD (0: never)
+	gpusUnknown  bool        // this decision: a worker's GPUs per replica are unknown
+	ttftBreached bool        // the last decision saw a TTFT breach with the queue empty (stability.go, guard)
+	risk         risk        // the error-budget controller's state (errorbudget.go)
+	writes       writeMemory // this process's own writes, to tell another writer's apart
 }
 
 // needAt is one past need, for the scale-down window.
