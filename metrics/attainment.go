@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/tidal-planner/tidal/planner"
 	"github.com/tidal-planner/tidal/policies"
 )
@@ -127,4 +129,58 @@ func fractionAtOrBelow(buckets []bucketRate, target float64) planner.Value {
 		within = cLo + (cHi-cLo)*(target-lo)/(hi-lo)
 	}
 	return planner.Known(min(max(within/total, 0), 1))
+}
+
+// sloTarget returns the SLO latency target, seconds, an attainment signal is judged against.
+func (t target) sloTarget(s policies.Signal) float64 {
+	if s == SignalITLAttained {
+		return t.itlTarget
+	}
+	return t.ttftTarget
+}
+
+// fillAttained writes an attainment signal's range result into out: at each step the buckets
+// (series by le) interpolated at target, or the values of one series without le (an override
+// returning the fraction). Steps where the fraction is unknown, or a value is outside [0, 1],
+// stay NaN.
+func fillAttained(out Series, m model.Matrix, target float64) error {
+	byTime := map[model.Time][]bucketRate{}
+	var plain *model.SampleStream
+	for _, ss := range m {
+		le, ok := ss.Metric[labelLe]
+		if !ok {
+			if plain != nil {
+				return fmt.Errorf("%s: several series without le; return buckets by le or one fraction", ReasonAmbiguous)
+			}
+			plain = ss
+			continue
+		}
+		b, err := strconv.ParseFloat(string(le), 64)
+		if err != nil || math.IsNaN(b) {
+			return fmt.Errorf("%s: le=%q is not a bucket bound", ReasonUnexpected, le)
+		}
+		for _, p := range ss.Values {
+			byTime[p.Timestamp] = append(byTime[p.Timestamp], bucketRate{le: b, rate: float64(p.Value)})
+		}
+	}
+	if plain != nil && len(byTime) > 0 {
+		return fmt.Errorf("%s: both buckets (by le) and a series without le; return one or the other", ReasonAmbiguous)
+	}
+	set := func(ts model.Time, v float64) {
+		i := int64(math.Round(float64(ts.Time().Sub(out.Start)) / float64(out.Step)))
+		if i >= 0 && i < int64(len(out.Values)) && v >= 0 && v <= 1 {
+			out.Values[i] = v
+		}
+	}
+	if plain != nil {
+		for _, p := range plain.Values {
+			set(p.Timestamp, float64(p.Value))
+		}
+	}
+	for ts, bs := range byTime {
+		if v := fractionAtOrBelow(bs, target); v.OK {
+			set(ts, v.V)
+		}
+	}
+	return nil
 }

@@ -99,3 +99,62 @@ func TestAttainedFromQueryResults(t *testing.T) {
 		})
 	}
 }
+
+// TestFillAttained checks how a range result of an attainment signal becomes a backfilled
+// series: buckets interpolated at every step, an override's fraction copied, and the steps
+// that cannot be known left NaN.
+func TestFillAttained(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(i int) model.Time {
+		return model.TimeFromUnixNano(t0.Add(time.Duration(i) * time.Second).UnixNano())
+	}
+	stream := func(le string, vs ...float64) *model.SampleStream {
+		m := model.Metric{}
+		if le != "" {
+			m[labelLe] = model.LabelValue(le)
+		}
+		ss := &model.SampleStream{Metric: m}
+		for i, v := range vs {
+			if !math.IsNaN(v) {
+				ss.Values = append(ss.Values, model.SamplePair{Timestamp: at(i), Value: model.SampleValue(v)})
+			}
+		}
+		return ss
+	}
+	nan := math.NaN()
+	tests := []struct {
+		name    string
+		m       model.Matrix
+		want    []float64
+		wantErr string
+	}{
+		// target 0.3, between 0.2 and 0.4: step 0 -> (30 + 30/2)/100; step 1 no observations;
+		// step 2 lacks its +Inf point
+		{"buckets", model.Matrix{stream("0.2", 30, 0, 5), stream("0.4", 60, 0, 10), stream("+Inf", 100, 0, nan)},
+			[]float64{0.45, nan, nan}, ""},
+		{"an override's fraction, out of range dropped", model.Matrix{stream("", 0.9, 1.2, 0.95)}, []float64{0.9, nan, 0.95}, ""},
+		{"two fractions", model.Matrix{stream("", 0.9), stream("", 0.8)}, nil, ReasonAmbiguous},
+		{"a bad le", model.Matrix{stream("slow", 1), stream("+Inf", 2)}, nil, ReasonUnexpected},
+		{"nothing in range", model.Matrix{}, []float64{nan, nan, nan}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := Series{Start: t0, Step: time.Second, Values: []float64{nan, nan, nan}}
+			err := fillAttained(out, tt.m, 0.3)
+			if tt.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+					t.Fatalf("fillAttained error = %v, want %q...", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range tt.want {
+				if g := out.Values[i]; math.IsNaN(w) != math.IsNaN(g) || !math.IsNaN(w) && math.Abs(g-w) > 1e-12 {
+					t.Errorf("point %d = %v, want %v (all %v)", i, g, w, out.Values)
+				}
+			}
+		})
+	}
+}

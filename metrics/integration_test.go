@@ -143,7 +143,7 @@ func runEdges(t *testing.T, exp *promtest.Exporter, prom *promtest.Server, a *me
 	})
 	t.Run("attainment between bucket bounds and overridden", func(t *testing.T) {
 		t.Parallel()
-		checkAttainment(t, a, prom.URL())
+		checkAttainment(t, a, prom)
 	})
 	t.Run("vanished series", func(t *testing.T) {
 		t.Parallel()
@@ -291,9 +291,9 @@ func attaining() promtest.Deployment {
 
 // checkAttainment reads the attainment signals of attaining() through policies whose targets lie
 // between bucket bounds, below the lowest and above the highest, and through overrides (the
-// fraction itself, and buckets selected with ${target}). Each expected fraction is the uniform
-// distribution's CDF at the target.
-func checkAttainment(t *testing.T, a *metrics.Adapter, url string) {
+// fraction itself, and buckets selected with ${target}), then backfills the first policy's
+// ttftAttained. Each expected fraction is the uniform distribution's CDF at the target.
+func checkAttainment(t *testing.T, a *metrics.Adapter, prom *promtest.Server) {
 	d := attaining()
 	const ttftBuckets = "dynamo_frontend_time_to_first_token_seconds_bucket"
 	override := "    queries:\n" +
@@ -314,8 +314,11 @@ func checkAttainment(t *testing.T, a *metrics.Adapter, url string) {
 		// the TTFT override answers the fraction at le="0.3" itself; the ITL one returns buckets
 		{"overrides", 300 * time.Millisecond, 2 * time.Millisecond, override, 0.5, 0.2},
 	}
-	for _, tc := range tests {
-		p := testPolicyTargets(t, url, d.Model, d.Namespace, testWindow, tc.ttft, tc.itl, tc.extra)
+	for i, tc := range tests {
+		p := testPolicyTargets(t, prom.URL(), d.Model, d.Namespace, testWindow, tc.ttft, tc.itl, tc.extra)
+		if i == 0 {
+			defer checkAttainmentBackfill(t, a, prom, p, tc.wantT)
+		}
 		eventually(t, tc.name, func() string {
 			o := observe(t, a, p)
 			if got := o.TTFTAttained; !got.OK || math.Abs(got.V-tc.wantT) > 0.02*tc.wantT {
@@ -326,5 +329,29 @@ func checkAttainment(t *testing.T, a *metrics.Adapter, url string) {
 			}
 			return ""
 		})
+	}
+}
+
+// checkAttainmentBackfill reads ttftAttained over the last 5 s at a 1 s step, ending 3 s in the
+// past (scrapes still in flight could change the newest points): every known point must be the
+// interpolated fraction want, and at least one must be known.
+func checkAttainmentBackfill(t *testing.T, a *metrics.Adapter, prom *promtest.Server, p policies.Policy, want float64) {
+	end := prometheusNow(t, prom).Add(-3 * time.Second)
+	s, err := a.Backfill(context.Background(), p, policies.SignalTTFTAttained, end.Add(-5*time.Second), end, time.Second)
+	if err != nil {
+		t.Fatalf("Backfill ttftAttained: %v", err)
+	}
+	known := 0
+	for i, v := range s.Values {
+		if math.IsNaN(v) {
+			continue
+		}
+		known++
+		if math.Abs(v-want) > 0.02*want {
+			t.Errorf("backfilled ttftAttained point %d = %g, want %g", i, v, want)
+		}
+	}
+	if known == 0 {
+		t.Errorf("backfilled ttftAttained has no known point: %v", s.Values)
 	}
 }
