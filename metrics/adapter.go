@@ -112,21 +112,26 @@ func DefaultQuery(s policies.Signal) (string, bool) {
 
 // target is what the adapter needs of a policy, gathered once per call.
 type target struct {
-	metrics   policies.Metrics
-	ttftQ     float64
-	itlQ      float64
-	services  []policies.Service
-	overrides func(policies.Signal) (string, bool)
+	metrics policies.Metrics
+	ttftQ   float64
+	itlQ    float64
+	// ttftTarget and itlTarget are the SLO latency targets, seconds.
+	ttftTarget float64
+	itlTarget  float64
+	services   []policies.Service
+	overrides  func(policies.Signal) (string, bool)
 }
 
 // targetOf extracts the adapter's view of a policy.
 func targetOf(p policies.Policy) target {
 	return target{
-		metrics:   p.Metrics,
-		ttftQ:     p.SLO.TTFT.Percentile / 100,
-		itlQ:      p.SLO.ITL.Percentile / 100,
-		services:  p.Services(),
-		overrides: p.Query,
+		metrics:    p.Metrics,
+		ttftQ:      p.SLO.TTFT.Percentile / 100,
+		itlQ:       p.SLO.ITL.Percentile / 100,
+		ttftTarget: p.SLO.TTFT.Target.Seconds(),
+		itlTarget:  p.SLO.ITL.Target.Seconds(),
+		services:   p.Services(),
+		overrides:  p.Query,
 	}
 }
 
@@ -155,6 +160,10 @@ func (a *Adapter) query(t target, s policies.Signal) (string, error) {
 		p.quantile = t.ttftQ
 	case policies.SignalITLPercentile, SignalOutputTokensPercentile:
 		p.quantile = t.itlQ
+	case SignalTTFTAttained:
+		p.target = t.ttftTarget
+	case SignalITLAttained:
+		p.target = t.itlTarget
 	}
 	return expand(tmpl, s, p)
 }

@@ -36,7 +36,9 @@ type Series struct {
 // Adapter's bound, each with the policy's Prometheus timeout. The series always has every step;
 // a chunk that fails is left NaN and its error is joined into the returned error, so the caller
 // can start warm from what did arrive. Per-worker signals read the decode (or unlabelled) group,
-// as Observations.KVUsage does. An invalid argument or query is an error with no series.
+// as Observations.KVUsage does; the attainment signals are interpolated at the SLO target at
+// every step, as Observe does (attainment.go), without Observe's window-coverage check (as for
+// every backfilled rate). An invalid argument or query is an error with no series.
 func (a *Adapter) Backfill(ctx context.Context, p policies.Policy, s policies.Signal, start, end time.Time, step time.Duration) (Series, error) {
 	return a.backfill(ctx, targetOf(p), s, start, end, step)
 }
@@ -76,7 +78,7 @@ func (a *Adapter) backfill(ctx context.Context, t target, s policies.Signal, sta
 		last := min(first+MaxPointsPerQuery, n) - 1
 		wg.Go(func() {
 			r := v1.Range{Start: start.Add(time.Duration(first) * step), End: start.Add(time.Duration(last) * step), Step: step}
-			if err := a.chunk(ctx, client, q, r, grouped(s), timeout, out); err != nil {
+			if err := a.chunk(ctx, client, q, r, t, s, timeout, out); err != nil {
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("backfilling %s %s..%s: %w", s, r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339), err))
 				mu.Unlock()
@@ -87,8 +89,9 @@ func (a *Adapter) backfill(ctx context.Context, t target, s policies.Signal, sta
 	return out, errors.Join(errs...)
 }
 
-// chunk runs one query_range and writes its points into out (disjoint indices per chunk).
-func (a *Adapter) chunk(ctx context.Context, c v1.API, q string, r v1.Range, byWorker bool, timeout time.Duration, out Series) error {
+// chunk runs one query_range of signal s and writes its points into out (disjoint indices per
+// chunk).
+func (a *Adapter) chunk(ctx context.Context, c v1.API, q string, r v1.Range, t target, s policies.Signal, timeout time.Duration, out Series) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := a.acquire(ctx); err != nil {
@@ -106,7 +109,10 @@ func (a *Adapter) chunk(ctx context.Context, c v1.API, q string, r v1.Range, byW
 	if !ok {
 		return fmt.Errorf("%s: %s (want a matrix)", ReasonUnexpected, val.Type())
 	}
-	values, ages, err := pickSeries(m, byWorker)
+	if attainmentSignal(s) {
+		return fillAttained(out, m, t.sloTarget(s))
+	}
+	values, ages, err := pickSeries(m, grouped(s))
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tidal-planner/tidal/metrics"
 	"github.com/tidal-planner/tidal/metrics/promtest"
+	"github.com/tidal-planner/tidal/planner"
 	"github.com/tidal-planner/tidal/policies"
 )
 
@@ -72,11 +73,12 @@ func TestWindowCoverage(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fault(t)
-			r := watchRate(t, a, p, d.RequestRate, 2*coverageWindow+2*time.Second)
+			r := watchRate(t, a, p, expected(d), 2*coverageWindow+2*time.Second)
 			t.Logf("%s: %d reads, %d missing (%s), wrong %v; first right value %s after the fault ended",
 				tc.name, r.reads, r.missing, r.reasons(), r.wrong, r.recovered)
 			if len(r.wrong) > 0 {
-				t.Errorf("known request rates off the true %g: %v", d.RequestRate, r.wrong)
+				t.Errorf("known request rates or attainments off the true %g, %g, %g: %v", d.RequestRate,
+					expected(d).TTFTAttained.V, expected(d).ITLAttained.V, r.wrong)
 			}
 			if r.missing == 0 || !strings.Contains(r.reasons(), tc.reason) {
 				t.Errorf("missing reasons %q; want %q among them", r.reasons(), tc.reason)
@@ -108,23 +110,27 @@ func (r rateWatch) reasons() string {
 }
 
 // watchRate reads the request rate every 250 ms for span, or until a second after the first
-// right value that follows a missing one (recovered). A known value more than 5% off want is
-// wrong; so is a right value before anything went missing, as the fault must show.
-func watchRate(t *testing.T, a *metrics.Adapter, p policies.Policy, want float64, span time.Duration) rateWatch {
+// right value that follows a missing one (recovered). A known value more than 5% off want's is
+// wrong; so is a right value before anything went missing, as the fault must show. The
+// attainment signals take the same coverage rule: a known one off want's by more than 5%, or
+// known while the request rate is missing for coverage or a reset, is wrong too.
+func watchRate(t *testing.T, a *metrics.Adapter, p policies.Policy, want planner.Observations, span time.Duration) rateWatch {
 	t.Helper()
 	r := rateWatch{why: map[string]int{}, recovered: -1}
 	start := time.Now()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for time.Since(start) < span && (r.recovered < 0 || time.Since(start) < r.recovered+time.Second) {
-		v := observe(t, a, p).RequestRate
+		o := observe(t, a, p)
+		v := o.RequestRate
 		r.reads++
+		r.checkAttained(o, want, start)
 		switch {
 		case !v.OK:
 			r.missing++
 			r.why[strings.SplitN(v.Missing, ":", 2)[0]]++
 			r.seenMissing, r.recovered = true, -1
-		case v.V < 0.95*want || v.V > 1.05*want:
+		case v.V < 0.95*want.RequestRate.V || v.V > 1.05*want.RequestRate.V:
 			r.wrong = append(r.wrong, fmt.Sprintf("%.1f@%s", v.V, time.Since(start).Round(10*time.Millisecond)))
 		case r.recovered < 0 && r.seenMissing:
 			r.recovered = time.Since(start)
@@ -132,4 +138,20 @@ func watchRate(t *testing.T, a *metrics.Adapter, p policies.Policy, want float64
 		<-tick.C
 	}
 	return r
+}
+
+// checkAttained records an attainment signal that is known but off, or known while the request
+// rate is missing because the window is not covered.
+func (r *rateWatch) checkAttained(o, want planner.Observations, start time.Time) {
+	uncovered := !o.RequestRate.OK &&
+		(strings.HasPrefix(o.RequestRate.Missing, metrics.ReasonCoverage) || strings.HasPrefix(o.RequestRate.Missing, metrics.ReasonReset))
+	for _, c := range []struct {
+		name      string
+		got, want planner.Value
+	}{{"ttftAttained", o.TTFTAttained, want.TTFTAttained}, {"itlAttained", o.ITLAttained, want.ITLAttained}} {
+		if c.got.OK && (uncovered || c.got.V < 0.95*c.want.V || c.got.V > 1.05*c.want.V) {
+			r.wrong = append(r.wrong, fmt.Sprintf("%s %.3f (rate %+v)@%s", c.name, c.got.V, o.RequestRate,
+				time.Since(start).Round(10*time.Millisecond)))
+		}
+	}
 }

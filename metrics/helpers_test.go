@@ -15,15 +15,23 @@ import (
 	"github.com/tidal-planner/tidal/policies"
 )
 
-// Percentiles of the test policy's SLOs.
+// Percentiles and targets of the test policy's SLOs.
 const (
 	ttftPercentile = 90.0
 	itlPercentile  = 95.0
+	ttftTarget     = 300 * time.Millisecond
+	itlTarget      = 20 * time.Millisecond
 )
 
 // testPolicy parses a disaggregated policy reading model/namespace from url; extra is appended
 // to spec.metrics (e.g. query overrides), indented by four spaces.
 func testPolicy(t testing.TB, url, model, namespace string, window time.Duration, extra string) policies.Policy {
+	t.Helper()
+	return testPolicyTargets(t, url, model, namespace, window, ttftTarget, itlTarget, extra)
+}
+
+// testPolicyTargets is testPolicy with other SLO targets.
+func testPolicyTargets(t testing.TB, url, model, namespace string, window, ttft, itl time.Duration, extra string) policies.Policy {
 	t.Helper()
 	doc := fmt.Sprintf(`apiVersion: tidal.dev/v1alpha1
 kind: Policy
@@ -35,14 +43,14 @@ spec:
     - {name: Prefill, role: prefill, maxReplicas: 4}
     - {name: Decode, role: decode, maxReplicas: 4}
   slo:
-    ttft: {target: 300ms, percentile: %g}
-    itl: {target: 20ms, percentile: %g}
+    ttft: {target: %s, percentile: %g}
+    itl: {target: %s, percentile: %g}
   metrics:
     prometheus: {url: %q, timeout: 10s}
     model: %q
     dynamoNamespace: %q
     window: %s
-%s`, ttftPercentile, itlPercentile, url, model, namespace, window, extra)
+%s`, ttft, ttftPercentile, itl, itlPercentile, url, model, namespace, window, extra)
 	p, err := policies.Parse([]byte(doc), "test.yaml")
 	if err != nil {
 		t.Fatalf("parsing the test policy: %v", err)
@@ -114,6 +122,8 @@ func expected(d promtest.Deployment) planner.Observations {
 		QueueDepth: k(queued), Inflight: k(inflight), KVUsage: k(mean(kvD...)),
 		InputTokensPercentile:  k(d.InputTokens.Quantile(ttftPercentile / 100)),
 		OutputTokensPercentile: k(d.OutputTokens.Quantile(itlPercentile / 100)),
+		TTFTAttained:           k(d.TTFT.CDF(ttftTarget.Seconds())),
+		ITLAttained:            k(d.ITL.CDF(itlTarget.Seconds())),
 		Services: []planner.ServiceObservation{
 			{Name: "Frontend", KVUsage: na, ActiveTokens: na},
 			{Name: "Prefill", KVUsage: k(mean(kvP...)), ActiveTokens: k(mean(tokP...))},
@@ -155,7 +165,7 @@ func missingAll(prefix string) planner.Observations {
 	return planner.Observations{
 		RequestRate: m, InputTokens: m, OutputTokens: m, TTFT: m, TTFTPercentile: m, ITL: m,
 		ITLPercentile: m, QueueDepth: m, Inflight: m, KVUsage: m, ArrivalCV: m,
-		InputTokensPercentile: m, OutputTokensPercentile: m,
+		InputTokensPercentile: m, OutputTokensPercentile: m, TTFTAttained: m, ITLAttained: m,
 		Services: []planner.ServiceObservation{
 			{Name: "Frontend", KVUsage: na, ActiveTokens: na},
 			{Name: "Prefill", KVUsage: m, ActiveTokens: m},

@@ -76,7 +76,7 @@ func TestObserveAgainstPrometheus(t *testing.T) {
 	exp := promtest.NewExporterT(t)
 	stale := variant("llm-stale")
 	stale.ExplicitTimestamps = true
-	for _, d := range []promtest.Deployment{steady(), bursty(), variant("llm-reset"), stale, variant("llm-linear"), variant("llm-gone")} {
+	for _, d := range []promtest.Deployment{steady(), bursty(), variant("llm-reset"), stale, variant("llm-linear"), variant("llm-gone"), attaining()} {
 		exp.Set(d)
 	}
 	prom := promtest.StartT(t, promtest.Config{Targets: []string{exp.Addr()}})
@@ -140,6 +140,10 @@ func runEdges(t *testing.T, exp *promtest.Exporter, prom *promtest.Server, a *me
 			}
 			return ""
 		})
+	})
+	t.Run("attainment between bucket bounds and overridden", func(t *testing.T) {
+		t.Parallel()
+		checkAttainment(t, a, prom)
 	})
 	t.Run("vanished series", func(t *testing.T) {
 		t.Parallel()
@@ -275,4 +279,79 @@ func prometheusNow(t *testing.T, prom *promtest.Server) time.Time {
 		t.Fatalf("time() returned %s", v.Type())
 	}
 	return sc.Timestamp.Time()
+}
+
+// attaining is a deployment for the attainment signals: TTFT uniform on [0.1, 0.5] s and ITL on
+// [0, 10] ms, both ends on bucket bounds or 0, so linear interpolation between bounds is exact.
+func attaining() promtest.Deployment {
+	d := variant("llm-attain")
+	d.TTFT, d.ITL = promtest.Uniform{Lo: 0.1, Hi: 0.5}, promtest.Uniform{Lo: 0, Hi: 0.01}
+	return d
+}
+
+// checkAttainment reads the attainment signals of attaining() through policies whose targets lie
+// between bucket bounds, below the lowest and above the highest, and through overrides (the
+// fraction itself, and buckets selected with ${target}), then backfills the first policy's
+// ttftAttained. Each expected fraction is the uniform distribution's CDF at the target.
+func checkAttainment(t *testing.T, a *metrics.Adapter, prom *promtest.Server) {
+	d := attaining()
+	const ttftBuckets = "dynamo_frontend_time_to_first_token_seconds_bucket"
+	override := "    queries:\n" +
+		"      ttftAttained: 'sum(rate(" + ttftBuckets + "{${selector},le=\"${target}\"}[${window}])) / sum(rate(dynamo_frontend_time_to_first_token_seconds_count{${selector}}[${window}]))'\n" +
+		"      itlAttained: 'sum by (le) (rate(dynamo_frontend_inter_token_latency_seconds_bucket{${selector}}[${window}]))'\n"
+	tests := []struct {
+		name         string
+		ttft, itl    time.Duration
+		extra        string
+		wantT, wantI float64
+	}{
+		// 350 ms lies between the bounds 0.3 and 0.4: (0.35-0.1)/0.4; 3 ms lies below the lowest
+		// bound 5 ms, interpolated from 0: 0.003/0.01
+		{"between bounds and below the lowest", 350 * time.Millisecond, 3 * time.Millisecond, "", 0.625, 0.3},
+		// 45 s is above the highest finite bound (30 s), whose bucket holds everything; 7.5 ms
+		// lies between 5 and 10 ms
+		{"above the highest bound", 45 * time.Second, 7500 * time.Microsecond, "", 1, 0.75},
+		// the TTFT override answers the fraction at le="0.3" itself; the ITL one returns buckets
+		{"overrides", 300 * time.Millisecond, 2 * time.Millisecond, override, 0.5, 0.2},
+	}
+	for i, tc := range tests {
+		p := testPolicyTargets(t, prom.URL(), d.Model, d.Namespace, testWindow, tc.ttft, tc.itl, tc.extra)
+		if i == 0 {
+			defer checkAttainmentBackfill(t, a, prom, p, tc.wantT)
+		}
+		eventually(t, tc.name, func() string {
+			o := observe(t, a, p)
+			if got := o.TTFTAttained; !got.OK || math.Abs(got.V-tc.wantT) > 0.02*tc.wantT {
+				return fmt.Sprintf("TTFTAttained = %+v, want %g", got, tc.wantT)
+			}
+			if got := o.ITLAttained; !got.OK || math.Abs(got.V-tc.wantI) > 0.02*tc.wantI {
+				return fmt.Sprintf("ITLAttained = %+v, want %g", got, tc.wantI)
+			}
+			return ""
+		})
+	}
+}
+
+// checkAttainmentBackfill reads ttftAttained over the last 5 s at a 1 s step, ending 3 s in the
+// past (scrapes still in flight could change the newest points): every known point must be the
+// interpolated fraction want, and at least one must be known.
+func checkAttainmentBackfill(t *testing.T, a *metrics.Adapter, prom *promtest.Server, p policies.Policy, want float64) {
+	end := prometheusNow(t, prom).Add(-3 * time.Second)
+	s, err := a.Backfill(context.Background(), p, policies.SignalTTFTAttained, end.Add(-5*time.Second), end, time.Second)
+	if err != nil {
+		t.Fatalf("Backfill ttftAttained: %v", err)
+	}
+	known := 0
+	for i, v := range s.Values {
+		if math.IsNaN(v) {
+			continue
+		}
+		known++
+		if math.Abs(v-want) > 0.02*want {
+			t.Errorf("backfilled ttftAttained point %d = %g, want %g", i, v, want)
+		}
+	}
+	if known == 0 {
+		t.Errorf("backfilled ttftAttained has no known point: %v", s.Values)
+	}
 }

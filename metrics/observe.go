@@ -47,7 +47,7 @@ func windowed(s policies.Signal) bool {
 	switch s {
 	case policies.SignalRequestRate, policies.SignalInputTokens, policies.SignalOutputTokens,
 		policies.SignalTTFT, policies.SignalTTFTPercentile, policies.SignalITL, policies.SignalITLPercentile,
-		SignalInputTokensPercentile, SignalOutputTokensPercentile:
+		SignalInputTokensPercentile, SignalOutputTokensPercentile, SignalTTFTAttained, SignalITLAttained:
 		return true
 	}
 	return false
@@ -193,6 +193,13 @@ func assemble(t target, now time.Time, r map[policies.Signal]result, stale time.
 		}
 		return r[s].single(stale)
 	}
+	attained := func(s policies.Signal, target float64) planner.Value {
+		v := r[s].attained(target, stale)
+		if _, overridden := t.overrides(s); checked && !overridden {
+			return coveredValue(v, cov, t.metrics.Window)
+		}
+		return v
+	}
 	kv, active := r[policies.SignalKVUsage], r[SignalActiveTokens]
 	o := planner.Observations{
 		Time:           now,
@@ -211,6 +218,8 @@ func assemble(t target, now time.Time, r map[policies.Signal]result, stale time.
 
 		InputTokensPercentile:  v(SignalInputTokensPercentile),
 		OutputTokensPercentile: v(SignalOutputTokensPercentile),
+		TTFTAttained:           attained(SignalTTFTAttained, t.ttftTarget),
+		ITLAttained:            attained(SignalITLAttained, t.itlTarget),
 	}
 	for _, s := range t.services {
 		o.Services = append(o.Services, planner.ServiceObservation{
@@ -244,7 +253,7 @@ func (a *Adapter) run(ctx context.Context, c v1.API, req request, now time.Time,
 		return fail(ReasonWarnings + ": " + clip(strings.Join(warnings, "; ")))
 	}
 	if len(req.signals) == 1 {
-		out[0] = parse(val, grouped(req.signals[0]))
+		out[0] = parse(val, req.signals[0])
 		return out
 	}
 	vec, ok := val.(model.Vector)
@@ -257,7 +266,7 @@ func (a *Adapter) run(ctx context.Context, c v1.API, req request, now time.Time,
 		bySignal[s] = append(bySignal[s], smp)
 	}
 	for i, s := range req.signals {
-		out[i] = parse(bySignal[s], grouped(s))
+		out[i] = parse(bySignal[s], s)
 	}
 	return out
 }
@@ -270,6 +279,10 @@ type group struct {
 	// The window-coverage parts (see windowCoverage), present when the query returns them.
 	gap, samples, resets          float64
 	hasGap, hasSamples, hasResets bool
+	// buckets are an attainment signal's samples by le (attainment.go); badLe is a le that did
+	// not parse as a number.
+	buckets []bucketRate
+	badLe   string
 }
 
 // result is one query's outcome: a reason when the whole query failed, else its groups.
@@ -278,25 +291,31 @@ type result struct {
 	groups map[string]*group
 }
 
-// parse reads an instant-query result. Samples are grouped by worker_type when byWorker is set
-// (else all into ""), and split into value and age parts by the tidal_part label.
-func parse(v model.Value, byWorker bool) result {
+// parse reads an instant-query result of signal s. Samples are grouped by worker_type for the
+// per-worker signals (else all into ""), and split into value and age parts by the tidal_part
+// label; an attainment signal's samples with an le label are its buckets.
+func parse(v model.Value, s policies.Signal) result {
+	byWorker, byLe := grouped(s), attainmentSignal(s)
 	r := result{groups: map[string]*group{}}
 	switch v := v.(type) {
 	case *model.Scalar:
 		r.groups[""] = &group{value: float64(v.Value), hasValue: true}
 	case model.Vector:
-		for _, s := range v {
+		for _, smp := range v {
 			key := ""
 			if byWorker {
-				key = string(s.Metric[LabelWorkerType])
+				key = string(smp.Metric[LabelWorkerType])
 			}
 			g := r.groups[key]
 			if g == nil {
 				g = &group{}
 				r.groups[key] = g
 			}
-			g.add(string(s.Metric[LabelPart]), float64(s.Value))
+			if le, ok := smp.Metric[labelLe]; byLe && ok {
+				g.addBucket(string(le), float64(smp.Value))
+				continue
+			}
+			g.add(string(smp.Metric[LabelPart]), float64(smp.Value))
 		}
 	default:
 		r.reason = fmt.Sprintf("%s: %s (want an instant vector or scalar)", ReasonUnexpected, v.Type())
@@ -339,7 +358,12 @@ func (r result) single(stale time.Duration) planner.Value {
 // coverage (cov, the windowCoverage parts) says the request counter did not cover the window.
 // A value already missing keeps its own reason.
 func (r result) covered(cov result, window, stale time.Duration) planner.Value {
-	v := r.single(stale)
+	return coveredValue(r.single(stale), cov, window)
+}
+
+// coveredValue makes a windowed signal's known value v missing when the window's coverage says
+// the request counter did not cover the window.
+func coveredValue(v planner.Value, cov result, window time.Duration) planner.Value {
 	if !v.OK || cov.reason != "" {
 		return v
 	}

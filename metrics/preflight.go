@@ -64,6 +64,7 @@ func SignalValue(o planner.Observations, s policies.Signal, service string) (v p
 		policies.SignalITLPercentile: o.ITLPercentile, policies.SignalQueueDepth: o.QueueDepth,
 		policies.SignalInflight: o.Inflight, policies.SignalArrivalCV: o.ArrivalCV,
 		SignalInputTokensPercentile: o.InputTokensPercentile, SignalOutputTokensPercentile: o.OutputTokensPercentile,
+		SignalTTFTAttained: o.TTFTAttained, SignalITLAttained: o.ITLAttained,
 	}
 	v, ok = byName[s]
 	return v, ok

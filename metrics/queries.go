@@ -24,6 +24,13 @@ const (
 	SignalOutputTokensPercentile = policies.SignalOutputTokensPercentile
 )
 
+// SignalTTFTAttained and SignalITLAttained are the policies signals of the fraction of the
+// window's observations within the SLO's TTFT and ITL targets (see attainment.go).
+const (
+	SignalTTFTAttained = policies.SignalTTFTAttained
+	SignalITLAttained  = policies.SignalITLAttained
+)
+
 // Labels the adapter reads in query results.
 const (
 	// LabelWorkerType attributes a sample to prefill or decode workers (Dynamo's label).
@@ -59,6 +66,11 @@ func defaultQueries() map[policies.Signal]string {
 	quantile := func(h string) string {
 		return "histogram_quantile(${quantile}, sum by (le) (rate(" + h + "_bucket{${selector}}[${window}])))"
 	}
+	// The attainment signals read the buckets' rates by le; the adapter interpolates them at the
+	// SLO target (attainment.go), which PromQL cannot do over classic buckets.
+	buckets := func(h string) string {
+		return "sum by (le) (rate(" + h + "_bucket{${selector}}[${window}]))"
+	}
 	return map[policies.Signal]string{
 		policies.SignalRequestRate:    "sum(rate(" + mRequests + "{${selector}}[${window}]))",
 		policies.SignalInputTokens:    mean(mInputTokens),
@@ -76,6 +88,8 @@ func defaultQueries() map[policies.Signal]string {
 			mActivePrefill+`{worker_type="prefill",${selector}}`,
 			mActiveDecode+`{worker_type!="prefill",${selector}}`),
 		policies.SignalArrivalCV: burst.Query(mRequests + "{${selector}}"), // sqrt of the Allan factor, see planner/burst
+		SignalTTFTAttained:       buckets(mTTFT),
+		SignalITLAttained:        buckets(mITL),
 	}
 }
 
@@ -131,6 +145,8 @@ type params struct {
 	model, namespace      string
 	// quantile is the SLO percentile / 100 for the percentile signals; 0 otherwise.
 	quantile float64
+	// target is the SLO latency target in seconds for the attainment signals; 0 otherwise.
+	target float64
 }
 
 // expand substitutes the placeholders of a query template:
@@ -141,11 +157,12 @@ type params struct {
 //	${selector}    model="<model>",dynamo_namespace="<namespace>" (empty parts omitted)
 //	${nsselector}  dynamo_namespace="<namespace>" (worker metrics may lack the model label)
 //	${quantile}    the SLO percentile as a fraction (percentile signals only)
+//	${target}      the SLO latency target in seconds (attainment signals only)
 //	${cvstep}      the arrival-count sub-window; ${cvrange} the range it is averaged over
 //	${coverstep}   the window divided by 20, the step of the window-coverage check
 //	${resetrange}  1.5 windows, the range the window-coverage check counts counter resets over
 //
-// An unknown placeholder, or ${quantile} in another signal's query, is an error.
+// An unknown placeholder, or ${quantile} or ${target} in another signal's query, is an error.
 func expand(tmpl string, s policies.Signal, p params) (string, error) {
 	var b strings.Builder
 	rest := tmpl
@@ -196,6 +213,11 @@ func placeholder(name string, s policies.Signal, p params) (string, error) {
 				policies.SignalITLPercentile, SignalInputTokensPercentile, SignalOutputTokensPercentile)
 		}
 		return strconv.FormatFloat(p.quantile, 'g', -1, 64), nil
+	case "target":
+		if !attainmentSignal(s) {
+			return "", fmt.Errorf("${target} is defined only for %s and %s", SignalTTFTAttained, SignalITLAttained)
+		}
+		return strconv.FormatFloat(p.target, 'g', -1, 64), nil
 	}
 	return "", fmt.Errorf("unknown placeholder ${%s}", name)
 }

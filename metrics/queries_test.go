@@ -29,6 +29,8 @@ func TestExpand(t *testing.T) {
 		{"arrival windows", "[${cvrange}:${cvstep}]", policies.SignalArrivalCV, base, "[30m:1m]", ""},
 		{"quantile in a percentile signal", "histogram_quantile(${quantile}, b)", policies.SignalTTFTPercentile, base, "histogram_quantile(0.9, b)", ""},
 		{"quantile elsewhere", "histogram_quantile(${quantile}, b)", policies.SignalTTFT, base, "", "${quantile} is defined only"},
+		{"target in an attainment signal", `b{le="${target}"}`, policies.SignalITLAttained, params{target: 0.02}, `b{le="0.02"}`, ""},
+		{"target elsewhere", `b{le="${target}"}`, policies.SignalITLPercentile, params{target: 0.02}, "", "${target} is defined only"},
 		{"unknown placeholder", "x{${nope}}", policies.SignalTTFT, base, "", "unknown placeholder ${nope}"},
 		{"unterminated placeholder", "x{${model", policies.SignalTTFT, base, "", "unterminated placeholder"},
 	}

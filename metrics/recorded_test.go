@@ -36,6 +36,7 @@ func TestObserveRecorded(t *testing.T) {
 			o.RequestRate = planner.Known(0)
 			o.InputTokens, o.OutputTokens, o.TTFT, o.TTFTPercentile, o.ITL, o.ITLPercentile = nan, nan, nan, nan, nan, nan
 			o.InputTokensPercentile, o.OutputTokensPercentile = nan, nan
+			o.TTFTAttained, o.ITLAttained = nan, nan
 			o.ArrivalCV = nan
 		})},
 		{"+Inf from an override", "inf", cases["inf"], with(func(o *planner.Observations) {

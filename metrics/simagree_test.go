@@ -38,7 +38,7 @@ func TestSimAgreesWithAdapter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := sim.Deployment{Model: sim.NewModel(prof), TTFT: 300 * time.Millisecond, ITL: 20 * time.Millisecond,
+	d := sim.Deployment{Model: sim.NewModel(prof), TTFT: ttftTarget, ITL: itlTarget,
 		TTFTPercentile: ttftPercentile, ITLPercentile: itlPercentile, PrefillTokenBudget: sim.DefaultPrefillTokenBudget,
 		MaxBatch: sim.DefaultMaxBatch, MaxContext: sim.DefaultMaxContext,
 		Services: []sim.Service{
@@ -79,6 +79,8 @@ func TestSimAgreesWithAdapter(t *testing.T) {
 			{"input tokens percentile", so.InputTokensPercentile, lo.InputTokensPercentile},
 			{"mean output tokens", so.OutputTokens, lo.OutputTokens},
 			{"output tokens percentile", so.OutputTokensPercentile, lo.OutputTokensPercentile},
+			{"TTFT attained", so.TTFTAttained, lo.TTFTAttained},
+			{"ITL attained", so.ITLAttained, lo.ITLAttained},
 		} {
 			compared++
 			if c.simV.OK != c.live.OK || (c.simV.OK && math.Abs(c.simV.V-c.live.V) > 1e-6*max(1, math.Abs(c.live.V))) {
@@ -86,15 +88,17 @@ func TestSimAgreesWithAdapter(t *testing.T) {
 			}
 		}
 		if so.Time.Sub(epoch) == 35*time.Minute {
-			if !so.RequestRate.OK || !so.ArrivalCV.OK || !so.TTFTPercentile.OK || !so.ITLPercentile.OK {
+			if !so.RequestRate.OK || !so.ArrivalCV.OK || !so.TTFTPercentile.OK || !so.ITLPercentile.OK ||
+				!so.TTFTAttained.OK || !so.ITLAttained.OK {
 				t.Errorf("at +35m the simulator's view is missing values: %+v", so)
 			}
-			t.Logf("at +35m: rate %.3f/s, arrival CV %.3f, TTFT p%g %.3f s, ITL p%g %.4f s (both paths)",
-				so.RequestRate.V, so.ArrivalCV.V, ttftPercentile, so.TTFTPercentile.V, itlPercentile, so.ITLPercentile.V)
+			t.Logf("at +35m: rate %.3f/s, arrival CV %.3f, TTFT p%g %.3f s, ITL p%g %.4f s, within %s TTFT %.4f, within %s ITL %.4f (both paths)",
+				so.RequestRate.V, so.ArrivalCV.V, ttftPercentile, so.TTFTPercentile.V, itlPercentile, so.ITLPercentile.V,
+				ttftTarget, so.TTFTAttained.V, itlTarget, so.ITLAttained.V)
 		}
 	}
-	if compared < 300 {
-		t.Errorf("compared %d values, want the 38 decisions x 10 signals", compared)
+	if compared < 38*12 {
+		t.Errorf("compared %d values, want the 38 decisions x 12 signals", compared)
 	}
 }
 

@@ -42,11 +42,29 @@ type Observations struct {
 	InputTokensPercentile  Value
 	OutputTokensPercentile Value
 
-	// TTFTAttained is the fraction of the window's requests whose TTFT met the SLO's TTFT target;
-	// ITLAttained the fraction whose inter-token latency met the ITL target (from the histogram
-	// buckets; missing without requests or data). The error budget reads them (errorbudget.go).
+	// TTFTAttained is the fraction (0..1) of the window's requests whose time to first token was
+	// within the SLO's TTFT target: the increase of the bucket of
+	// dynamo_frontend_time_to_first_token_seconds at the target over the increase of its count
+	// (DESIGN.md §1). Dynamo observes TTFT once per request, when its first token is sent, so this
+	// is a per-request fraction; requests rejected or failed before a first token are not in it.
+	// When the target falls between two bucket bounds the cumulative count is interpolated
+	// linearly between them, as histogram_quantile interpolates within a bucket; at or above the
+	// highest finite bound everything in the +Inf bucket counts as a miss. Missing when the window
+	// saw no first token, the histogram has no series, or the window is not covered (the same
+	// coverage and counter-reset rule as the other windowed signals).
 	TTFTAttained Value
-	ITLAttained  Value
+	// ITLAttained is the fraction (0..1) of the window's inter-token latency observations within
+	// the SLO's ITL target, from dynamo_frontend_inter_token_latency_seconds the same way.
+	// Dynamo observes that histogram once per output token after the first response chunk, each
+	// at its chunk's gap divided by the chunk's tokens (lib/llm/src/http/service/metrics.rs,
+	// ResponseMetricCollector.observe_response), so this is a per-token fraction: a response
+	// weighs in proportion to its length, and a request whose mean ITL meets the target may still
+	// contribute slow tokens (and one that misses it, fast ones). It equals the share of requests
+	// meeting an ITL target only when gaps are alike within a request and lengths alike across
+	// requests; read it as the token-weighted attainment. The simulator observes one gap per token
+	// at the request's mean gap, so there it is the token-weighted share of requests whose mean
+	// ITL met the target. Missing under the same conditions as TTFTAttained.
+	ITLAttained Value
 
 	// Services holds per-service state, in any order; the planner matches by Name.
 	Services []ServiceObservation

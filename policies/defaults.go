@@ -19,6 +19,16 @@ const (
 	DefaultStartupTime = 5 * time.Minute
 	// DefaultPercentile is the percentile TTFT and ITL targets apply to (p90).
 	DefaultPercentile = 90.0
+	// DefaultObjective is the percent of requests that must meet both latency targets over the
+	// objective window (a 1% error budget). When a latency percentile is higher, the objective
+	// defaults to that percentile instead: a p99.5 target already asks that much.
+	DefaultObjective = 99.0
+	// DefaultObjectiveWindow is the rolling window the objective is judged over (one day, the
+	// load's usual period, so the budget spans a whole daily cycle).
+	DefaultObjectiveWindow = 24 * time.Hour
+	// MaxObjectiveWindow is the longest objective window a policy may set (30 days): the error
+	// budget must react within a month, and longer windows remember incidents long fixed.
+	MaxObjectiveWindow = 30 * 24 * time.Hour
 	// DefaultPrometheusURL is the prometheus-operator's governing service in namespace monitoring
 	// (kube-prometheus-stack's usual install).
 	DefaultPrometheusURL = "http://prometheus-operated.monitoring.svc:9090"
@@ -70,6 +80,8 @@ func applyDefaults(d *Document) {
 	}
 	defaultPercentile(&s.SLO.TTFT.Percentile)
 	defaultPercentile(&s.SLO.ITL.Percentile)
+	defaultObjective(&s.SLO)
+	defaultDuration(&s.SLO.ObjectiveWindow, DefaultObjectiveWindow)
 	m := &s.Metrics
 	defaultString(&m.Prometheus.URL, DefaultPrometheusURL)
 	defaultDuration(&m.Prometheus.Timeout, DefaultPrometheusTimeout)
@@ -113,6 +125,20 @@ func applyServiceDefaults(svc *ServiceSpec) {
 func defaultPercentile(p *float64) {
 	if *p == 0 {
 		*p = DefaultPercentile
+	}
+}
+
+// defaultObjective sets an absent objective to DefaultObjective, or to the higher latency
+// percentile when that is stricter. Percentiles must already have their defaults.
+func defaultObjective(s *SLOSpec) {
+	if s.Objective != 0 {
+		return
+	}
+	s.Objective = DefaultObjective
+	for _, p := range []float64{s.TTFT.Percentile, s.ITL.Percentile} {
+		if p > s.Objective && p < 100 {
+			s.Objective = p
+		}
 	}
 }
 

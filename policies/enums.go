@@ -66,6 +66,12 @@ const (
 	SignalInputTokensPercentile Signal = "inputTokensPercentile"
 	// SignalOutputTokensPercentile is the ITL SLO's percentile of output lengths, tokens.
 	SignalOutputTokensPercentile Signal = "outputTokensPercentile"
+	// SignalTTFTAttained is the fraction of the window's requests whose TTFT met the SLO's TTFT
+	// target, 0..1 (from the TTFT histogram's buckets).
+	SignalTTFTAttained Signal = "ttftAttained"
+	// SignalITLAttained is the fraction of the window's ITL observations (Dynamo observes one per
+	// output token) within the SLO's ITL target, 0..1 (from the ITL histogram's buckets).
+	SignalITLAttained Signal = "itlAttained"
 )
 
 // Signals lists every Signal in a stable order.
@@ -73,7 +79,8 @@ func Signals() []Signal {
 	return []Signal{
 		SignalRequestRate, SignalInputTokens, SignalOutputTokens, SignalTTFT, SignalTTFTPercentile,
 		SignalITL, SignalITLPercentile, SignalQueueDepth, SignalInflight, SignalKVUsage, SignalArrivalCV,
-		SignalActiveTokens, SignalInputTokensPercentile, SignalOutputTokensPercentile,
+		SignalActiveTokens, SignalInputTokensPercentile, SignalOutputTokensPercentile, SignalTTFTAttained,
+		SignalITLAttained,
 	}
 }
 

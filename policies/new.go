@@ -76,6 +76,9 @@ func compile(d *Document) Policy {
 		SLO: SLO{
 			TTFT: LatencySLO{Target: s.SLO.TTFT.Target.Duration, Percentile: s.SLO.TTFT.Percentile},
 			ITL:  LatencySLO{Target: s.SLO.ITL.Target.Duration, Percentile: s.SLO.ITL.Percentile},
+			// Objective is a percent in the file and a fraction in the Policy.
+			Objective:       s.SLO.Objective / 100,
+			ObjectiveWindow: s.SLO.ObjectiveWindow.Duration,
 		},
 		Metrics: Metrics{
 			PrometheusURL:     s.Metrics.Prometheus.URL,

@@ -52,7 +52,8 @@ func TestNewAppliesDefaults(t *testing.T) {
 	}{p.Mode, p.SLO, p.Metrics, p.Planning, p.Stability, p.PerformanceModel, p.Services()}
 	want := got
 	want.Mode = ModeApply
-	want.SLO = SLO{TTFT: LatencySLO{300 * time.Millisecond, 90}, ITL: LatencySLO{20 * time.Millisecond, 95}}
+	want.SLO = SLO{TTFT: LatencySLO{300 * time.Millisecond, 90}, ITL: LatencySLO{20 * time.Millisecond, 95},
+		Objective: 0.99, ObjectiveWindow: 24 * time.Hour}
 	want.Metrics = Metrics{PrometheusURL: DefaultPrometheusURL, PrometheusTimeout: 5 * time.Second,
 		DynamoNamespace: "ns-dgd", Window: time.Minute}
 	want.Planning = Planning{Interval: time.Minute, Headroom: 0,

@@ -51,10 +51,17 @@ type Service struct {
 	RequestsPerSecondPerReplica float64
 }
 
-// SLO holds the latency objectives.
+// SLO holds the latency objectives and the attainment objective of the error budget.
 type SLO struct {
 	TTFT LatencySLO
 	ITL  LatencySLO
+	// Objective is the fraction (0 < o < 1; spec.slo.objective / 100) of requests that must meet
+	// both the TTFT and the ITL target over ObjectiveWindow: 1 - Objective is the error budget.
+	// It is at least each latency percentile / 100 (validation enforces it).
+	Objective float64
+	// ObjectiveWindow is the rolling window Objective is judged over: longer than the planning
+	// interval and the metrics window, at most MaxObjectiveWindow.
+	ObjectiveWindow time.Duration
 }
 
 // LatencySLO says the Percentile (0 < p < 100) of a latency must stay <= Target.

@@ -248,7 +248,11 @@ func (w *walker) scalar(n *yaml.Node, t reflect.Type, path string) {
 		return
 	}
 	if n.Kind != yaml.ScalarNode || !scalarFits(n, t.Kind()) {
-		w.errorf(n.Line, path, "expected %s, got %s", want, describe(n))
+		hint := ""
+		if t.Kind() == reflect.Float64 && n.Kind == yaml.ScalarNode && strings.HasSuffix(n.Value, "%") {
+			hint = fmt.Sprintf(" (write percentages without %%: %s)", strings.TrimSpace(strings.TrimSuffix(n.Value, "%")))
+		}
+		w.errorf(n.Line, path, "expected %s, got %s%s", want, describe(n), hint)
 		w.void(n)
 	}
 }

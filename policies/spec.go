@@ -61,10 +61,16 @@ type ServiceSpec struct {
 	RequestsPerSecondPerReplica float64 `yaml:"requestsPerSecondPerReplica,omitempty"`
 }
 
-// SLOSpec holds the latency objectives the planner sizes for.
+// SLOSpec holds the latency objectives the planner sizes for, and the attainment objective its
+// error budget is judged by.
 type SLOSpec struct {
 	TTFT LatencySLOSpec `yaml:"ttft"`
 	ITL  LatencySLOSpec `yaml:"itl"`
+	// Objective is the percent of requests that must meet both the TTFT and the ITL target,
+	// judged over ObjectiveWindow (default 99, at least the higher percentile).
+	Objective float64 `yaml:"objective,omitempty"`
+	// ObjectiveWindow is the rolling window the objective is judged over (default 24h).
+	ObjectiveWindow Duration `yaml:"objectiveWindow,omitempty"`
 }
 
 // LatencySLOSpec is one latency objective: Percentile of the latency must be <= Target.

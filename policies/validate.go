@@ -20,6 +20,7 @@ func validate(d *Document) problems {
 	checkEnum(&p, "spec.mode", s.Mode, Modes())
 	validateServices(&p, s)
 	validateSLO(&p, &s.SLO)
+	validateObjective(&p, s)
 	validateMetrics(&p, &s.Metrics)
 	validatePlanning(&p, &s.Planning)
 	validateStability(&p, s)
@@ -118,6 +119,48 @@ func validateSLO(p *problems, s *SLOSpec) {
 		}
 		if checkFinite(p, path+".percentile", l.slo.Percentile) && (l.slo.Percentile <= 0 || l.slo.Percentile >= 100) {
 			p.addf(path+".percentile", "%g is outside (0, 100)", l.slo.Percentile)
+		}
+	}
+}
+
+// validateObjective checks the attainment objective and its window. The objective counts requests
+// that meet both latency targets, so it can be no looser than either percentile: a p90 TTFT target
+// already asks 90% of requests to meet it, and an error budget above 10% would let the budget
+// controller loosen below what the latency SLO itself asks.
+func validateObjective(p *problems, s *Spec) {
+	o := s.SLO.Objective
+	const path = "spec.slo.objective"
+	if checkFinite(p, path, o) {
+		switch {
+		case o <= 0 || o >= 100:
+			p.addf(path, "%g is outside (0, 100): the percent of requests that must meet both latency targets, e.g. 99", o)
+		default:
+			for _, l := range []struct {
+				name string
+				pct  float64
+			}{{"ttft", s.SLO.TTFT.Percentile}, {"itl", s.SLO.ITL.Percentile}} {
+				if l.pct > o && l.pct < 100 {
+					p.addf(path, "%g is below spec.slo.%s.percentile %g: the objective counts requests meeting both targets, so it must be at least every percentile (set it to %g or more, or lower the percentile)",
+						o, l.name, l.pct, l.pct)
+				}
+			}
+		}
+	}
+	w := s.SLO.ObjectiveWindow.Duration
+	const wpath = "spec.slo.objectiveWindow"
+	switch {
+	case w <= 0:
+		p.addf(wpath, "%s must be greater than 0", w)
+	case w > MaxObjectiveWindow:
+		p.addf(wpath, "%s is longer than %s (30 days): an error budget that old no longer steers anything", w, MaxObjectiveWindow)
+	default:
+		for _, b := range []struct {
+			name string
+			d    time.Duration
+		}{{"spec.planning.interval", s.Planning.Interval.Duration}, {"spec.metrics.window", s.Metrics.Window.Duration}} {
+			if b.d > 0 && w <= b.d {
+				p.addf(wpath, "%s is not longer than %s %s: the objective is judged over many observations (24h is usual)", w, b.name, b.d)
+			}
 		}
 	}
 }

@@ -41,6 +41,8 @@ func zeroables(d Document) []zeroable {
 	out := []zeroable{
 		{path: "spec.slo.ttft.percentile", zero: s.SLO.TTFT.Percentile == 0, def: fmt.Sprint(DefaultPercentile), hint: "1"},
 		{path: "spec.slo.itl.percentile", zero: s.SLO.ITL.Percentile == 0, def: fmt.Sprint(DefaultPercentile), hint: "1"},
+		{path: "spec.slo.objective", zero: s.SLO.Objective == 0, def: fmt.Sprint(DefaultObjective), hint: "the higher latency percentile"},
+		dur("spec.slo.objectiveWindow", s.SLO.ObjectiveWindow, DefaultObjectiveWindow, "two planning intervals"),
 		dur("spec.metrics.prometheus.timeout", s.Metrics.Prometheus.Timeout, DefaultPrometheusTimeout, "1s"),
 		dur("spec.metrics.window", s.Metrics.Window, DefaultWindow, "the scrape interval times 2"),
 		dur("spec.planning.interval", s.Planning.Interval, DefaultInterval, "1s"),

@@ -39,6 +39,7 @@ func (o namingObserver) Observe(ctx context.Context, p policies.Policy, now time
 		policies.SignalInflight: &obs.Inflight, policies.SignalKVUsage: &obs.KVUsage,
 		policies.SignalArrivalCV: &obs.ArrivalCV, metrics.SignalInputTokensPercentile: &obs.InputTokensPercentile,
 		metrics.SignalOutputTokensPercentile: &obs.OutputTokensPercentile,
+		metrics.SignalTTFTAttained:           &obs.TTFTAttained, metrics.SignalITLAttained: &obs.ITLAttained,
 	} {
 		name(s, v)
 	}

@@ -27,8 +27,9 @@ func (u Uniform) Mean() float64 { return (u.Lo + u.Hi) / 2 }
 // Quantile is Lo + q(Hi-Lo) for 0 <= q <= 1.
 func (u Uniform) Quantile(q float64) float64 { return u.Lo + q*(u.Hi-u.Lo) }
 
-// cdf is P(X <= x).
-func (u Uniform) cdf(x float64) float64 {
+// CDF is P(X <= x). With Lo and Hi on bucket bounds, the linear interpolation between bucket
+// bounds is exact, so CDF(target) is what the adapter's attainment signals read.
+func (u Uniform) CDF(x float64) float64 {
 	switch {
 	case x >= u.Hi:
 		return 1
@@ -224,7 +225,7 @@ func (d *deployment) advance(now time.Time) {
 		h.count += n
 		h.sum += n * u.Mean()
 		for j, b := range bounds {
-			h.buckets[j] += n * u.cdf(b)
+			h.buckets[j] += n * u.CDF(b)
 		}
 	}
 }

@@ -113,7 +113,9 @@ const scrapeLag = time.Millisecond
 //     code and expression;
 //   - TTFT, ITL (one observation per generated token after the first, at the request's mean
 //     gap), input and output lengths are histograms in Dynamo's default buckets; means come from
-//     their _sum/_count and percentiles from histogram_quantile over the window's buckets;
+//     their _sum/_count, percentiles from histogram_quantile over the window's buckets, and the
+//     attainment signals (TTFTAttained, ITLAttained) from the same buckets interpolated at the
+//     SLO targets, as the metrics adapter computes them;
 //   - gauges (queued, inflight, KV usage, active tokens) are as of a scrape;
 //   - the planner's query lands just before the scrape of its tick, so everything it sees is as
 //     of the previous scrape, one interval old (live: between zero and one interval);
@@ -294,6 +296,8 @@ func (o *observer) counted(ob *planner.Observations, t float64) {
 	ob.ITLPercentile = quantileValue(&d.itl, o.bounds.itl, o.w.d.ITLPercentile/100)
 	ob.InputTokensPercentile = quantileValue(&d.isl, o.bounds.isl, o.w.d.TTFTPercentile/100)
 	ob.OutputTokensPercentile = quantileValue(&d.osl, o.bounds.osl, o.w.d.ITLPercentile/100)
+	ob.TTFTAttained = fractionValue(&d.ttft, o.bounds.ttft, o.w.d.TTFT.Seconds(), "NaN: no first tokens in window")
+	ob.ITLAttained = fractionValue(&d.itl, o.bounds.itl, o.w.d.ITL.Seconds(), "NaN: no tokens in window")
 }
 
 // service is service i's observation: replica counts from the DGD status now, worker gauges
@@ -357,6 +361,16 @@ func ratio(num, den float64, missing string) planner.Value {
 		return planner.Unknown(missing)
 	}
 	return planner.Known(num / den)
+}
+
+// fractionValue is the share of the window's observations at or below x (see
+// promHist.fraction), missing with the given reason when there are none.
+func fractionValue(h *promHist, bounds []float64, x float64, missing string) planner.Value {
+	v, ok := h.fraction(bounds, x)
+	if !ok {
+		return planner.Unknown(missing)
+	}
+	return planner.Known(v)
 }
 
 func quantileValue(h *promHist, bounds []float64, q float64) planner.Value {

@@ -92,3 +92,32 @@ func (h *promHist) quantile(bounds []float64, q float64) (float64, bool) {
 	}
 	return bounds[len(bounds)-1], true
 }
+
+// fraction is the adapter's attainment signal over the buckets (metrics/attainment.go): the
+// share of observations at or below x, the cumulative count interpolated linearly between the
+// two bounds around x (from 0 below the lowest bound), the +Inf bucket counted as above x when x
+// is at or above the highest finite bound; false when there are no observations.
+func (h *promHist) fraction(bounds []float64, x float64) (float64, bool) {
+	if !(h.count > 0) {
+		return 0, false
+	}
+	cum := 0.0
+	for b, le := range bounds {
+		prev := cum
+		cum += h.counts[b]
+		if x > le {
+			continue
+		}
+		if x == le {
+			return min(cum/h.count, 1), true
+		}
+		lo := 0.0
+		if b > 0 {
+			lo = bounds[b-1]
+		} else if le <= 0 {
+			return 0, true
+		}
+		return min((prev+(cum-prev)*(x-lo)/(le-lo))/h.count, 1), true
+	}
+	return min(cum/h.count, 1), true // above every finite bound: the +Inf bucket misses
+}

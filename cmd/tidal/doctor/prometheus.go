@@ -105,6 +105,8 @@ func effect(s policies.Signal) string {
 		return "without it the queue guard cannot react to a backlog"
 	case policies.SignalArrivalCV:
 		return "without it the planner assumes Poisson arrivals (it needs about 30 minutes of history)"
+	case policies.SignalTTFTAttained, policies.SignalITLAttained:
+		return "without it the SLO error budget cannot be measured, so its risk levels stay where they are (never loosened)"
 	}
 	return "without it the planner sizes with less evidence"
 }

@@ -201,6 +201,7 @@ func signalValues(o planner.Observations) []namedValue {
 		{string(policies.SignalArrivalCV), o.ArrivalCV},
 		{string(policies.SignalInputTokensPercentile), o.InputTokensPercentile},
 		{string(policies.SignalOutputTokensPercentile), o.OutputTokensPercentile},
+		{string(policies.SignalTTFTAttained), o.TTFTAttained}, {string(policies.SignalITLAttained), o.ITLAttained},
 	}
 }
 
