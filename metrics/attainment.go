@@ -21,9 +21,10 @@ import (
 //	sum by (le) (rate(<histogram>_bucket{selector}[window]))
 //
 // and the adapter computes rate(bucket{le=target}) / rate(bucket{le="+Inf"}) (rate and increase
-// give the same ratio). A target between two bounds lo < target < hi takes the cumulative rate
-// interpolated linearly between c(lo) and c(hi), as histogram_quantile interpolates within a
-// bucket (observations spread evenly inside it); below the lowest bound the lower edge is 0. A
+// give the same ratio). A target between two bounds lo < target < hi reads the bucket with an
+// exponential tail whose rate the bucket below measures (planner.WithinTarget), because linear
+// interpolation, as histogram_quantile does, reads up to 3x the true misses where latency
+// densities fall steeply around an SLO target; below the lowest bound the lower edge is 0. A
 // target at or above the highest finite bound counts the +Inf bucket as misses: nothing is
 // known of those observations but that they exceeded it. PromQL has no such interpolation for
 // classic buckets (histogram_fraction reads only native histograms in the Prometheus we run),
@@ -122,11 +123,15 @@ func fractionAtOrBelow(buckets []bucketRate, target float64) planner.Value {
 		if i > 0 {
 			lo, cLo = buckets[i-1].le, buckets[i-1].rate
 		}
+		b0, c0 := lo, cLo
+		if i > 1 {
+			b0, c0 = buckets[i-2].le, buckets[i-2].rate
+		}
 		hi, cHi := buckets[i].le, buckets[i].rate
 		if lo >= hi { // a first bound at or below 0 and a target below it: nothing at or below
 			return planner.Known(0)
 		}
-		within = cLo + (cHi-cLo)*(target-lo)/(hi-lo)
+		within = planner.WithinTarget(b0, lo, hi, c0, cLo, cHi, total, target)
 	}
 	return planner.Known(min(max(within/total, 0), 1))
 }

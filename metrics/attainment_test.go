@@ -25,8 +25,9 @@ func TestFractionAtOrBelow(t *testing.T) {
 		want    planner.Value
 	}{
 		{"on a bound", base(), 0.2, planner.Known(0.4)},
-		// between 0.2 (40) and 0.4 (80): 40 + 40 x (0.3-0.2)/(0.4-0.2) = 60
-		{"between two bounds", base(), 0.3, planner.Known(0.6)},
+		// between 0.2 (40) and 0.4 (80), the tail's rate measured over (0.1, 0.2] (100 above 0.1,
+		// 60 above 0.2): above 0.3 are 60 x 60/100 = 36 (planner.WithinTarget), so 64 within
+		{"between two bounds", base(), 0.3, planner.Known(0.64)},
 		// below the lowest bound 0.1 the lower edge is 0 with count 0: 0 x ... = 0
 		{"below the lowest bound", base(), 0.05, planner.Known(0)},
 		// the +Inf bucket's 10 count as misses

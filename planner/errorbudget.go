@@ -7,44 +7,45 @@ import (
 	"github.com/tidal-planner/tidal/policies"
 )
 
-// The error-budget controller: each worker service carries a risk level, the probability e that
-// its load grows past its reserve over a lead time (the reserve plans at quantile q = 1 - e of the
-// growth, reserve.go; decode also runs below its ITL knee by a margin tied to e, decodeUtilisation).
-// The SLO's objective allows a miss fraction m* = 1 - objective over its window; a service is
+// The error-budget controller: each worker service carries a risk level e, which sets two margins:
+// the reserve plans at quantile q = 1 - e of the load's growth over a lead time (reserve.go), and
+// below the initial level the service also plans to use only a fraction u(e) of its capacity
+// (utilisation): the reserve answers misses the load's growth causes, the utilisation margin those
+// the operating point itself causes (a TTFT tail at steady load, decode near its ITL knee).
+//
+// The SLO's objective allows a miss fraction m* = 1 - objective over its window. A service is
 // charged the misses of the latency it drives (TTFT: prefill; ITL: decode; both: aggregated) and
-// gets an equal share of m* among the latencies the deployment's workers split. Every interval with
-// a known attainment the controller compares the service's recent miss fraction (an hour's EWMA)
-// with its share:
+// gets an equal share s of m* among the latencies the deployment's workers split. Every interval
+// with a known attainment the controller compares the service's recent miss fraction over a long
+// (one hour) and a short (five minutes) exponentially weighted window with its share, as the
+// multi-window burn-rate alerts of the Google SRE workbook (ch. 5, "Alerting on SLOs") do:
 //
-//	burning (recent > share):              e <- e x exp(-tightenGain x min(recent/share - 1, 4))
-//	under-spent (recent and window < share): e <- e x exp(loosenGain x (1 - recent/share))
+//	both windows burn (> s):                 e <- e x exp(-tightenGain x min(long/s - 1, 4))
+//	both within s, and the window's spend < s: e <- e x exp(loosenGain x (1 - long/s))
+//	otherwise (one burns, or the budget is spent): e unchanged
 //
-// within [minRisk, maxRisk]. Tightening is ten times faster than loosening: a miss costs the SLO
-// now, a spare replica only money. With the attainment missing the level is frozen (never
-// loosened) and the reason says so. docs/planner.md has the derivation.
+// within [minRisk, maxRisk]. The short window stops the tightening once an event is over (a step's
+// misses keep the hour's mean high long after the replicas caught up); the long one keeps a blip
+// from loosening. Tightening is ten times faster than loosening: a miss costs the SLO now, a spare
+// replica only money. With the attainment missing the level is frozen (never loosened) and the
+// reason says so. docs/planner.md has the derivation.
 const (
-	defaultRisk = 0.05  // e before any evidence: the reserve at the 95th percentile of growth
-	minRisk     = 0.002 // the tightest level: q = 99.8%
-	maxRisk     = 0.3   // the loosest: q = 70%
+	defaultRisk = 0.05 // e before any evidence: the reserve at the 95th percentile of growth
+	minRisk     = 0.01 // the tightest level: q = 99% (rarer quantiles of a day's decayed samples are a handful of events)
+	maxRisk     = 0.3  // the loosest: q = 70%
 	tightenGain = 0.25
 	loosenGain  = 0.025
-	// recentWindow is the time constant of the recent miss fraction.
-	recentWindow = time.Hour
-)
-
-// Until the policy carries its own (slo.objective, slo.objectiveWindow), these apply.
-const (
-	defaultObjective       = 0.99
-	defaultObjectiveWindow = 24 * time.Hour
+	// longWindow and shortWindow are the time constants of the recent miss fractions.
+	longWindow  = time.Hour
+	shortWindow = 5 * time.Minute
 )
 
 // risk is one service's error-budget state.
 type risk struct {
-	e              float64 // risk level; 0 = not yet set (defaultRisk)
-	recent         float64 // EWMA of the miss fraction over recentWindow
-	haveRecent     bool
-	reqs, misses   float64 // requests and misses over the objective window (decayed)
-	lastTightening bool
+	e            float64 // risk level; 0 = not yet set (defaultRisk)
+	long, short  float64 // EWMAs of the miss fraction over longWindow and shortWindow
+	haveRecent   bool
+	reqs, misses float64 // requests and misses over the objective window (decayed)
 }
 
 // level returns e, defaultRisk before the first update.
@@ -61,7 +62,7 @@ func (k *risk) quantile() float64 { return 1 - k.level() }
 // budgetUpdate is what one interval did to a service's risk level, for its reason.
 type budgetUpdate struct {
 	code          Code
-	burn, spent   float64 // recent miss fraction / share; window miss fraction / share
+	burn, spent   float64 // long-window miss fraction / share; objective window's / share
 	before, after float64 // e
 	frozenBecause string
 }
@@ -82,21 +83,22 @@ func (k *risk) update(a Value, n, share float64, dt, window time.Duration) budge
 		return u
 	}
 	miss := 1 - a.V
-	alpha := 1 - math.Exp(-dt.Seconds()/recentWindow.Seconds())
 	if !k.haveRecent {
-		k.recent, k.haveRecent = miss, true
+		k.long, k.short, k.haveRecent = miss, miss, true
 	} else {
-		k.recent += alpha * (miss - k.recent)
+		k.long += ewma(dt, longWindow) * (miss - k.long)
+		k.short += ewma(dt, shortWindow) * (miss - k.short)
 	}
 	decay := math.Exp(-dt.Seconds() / max(window.Seconds(), dt.Seconds()))
 	k.reqs, k.misses = k.reqs*decay+n, k.misses*decay+n*miss
-	u.burn, u.spent = k.recent/share, k.misses/k.reqs/share
+	u.burn, u.spent = k.long/share, k.misses/k.reqs/share
+	shortBurn := k.short / share
 	e := u.before
 	switch {
-	case u.burn > 1:
+	case u.burn > 1 && shortBurn > 1:
 		e *= math.Exp(-tightenGain * min(u.burn-1, 4))
 		u.code = CodeRiskTightened
-	case u.spent < 1:
+	case u.burn <= 1 && shortBurn <= 1 && u.spent < 1:
 		e *= math.Exp(loosenGain * (1 - u.burn))
 		u.code = CodeRiskLoosened
 	default:
@@ -106,6 +108,10 @@ func (k *risk) update(a Value, n, share float64, dt, window time.Duration) budge
 	u.after = k.e
 	return u
 }
+
+// ewma is the weight of a new sample in an exponentially weighted mean with time constant tau,
+// for samples dt apart.
+func ewma(dt, tau time.Duration) float64 { return 1 - math.Exp(-dt.Seconds()/tau.Seconds()) }
 
 // errorBudget runs the controller for this service and says what it did (Value = recent burn
 // rate, Limit = the reserve quantile after the update; Note = why, constant so a decision does not
@@ -119,15 +125,15 @@ func (r *run) errorBudget() {
 	if r.obs.RequestRate.OK {
 		n = r.obs.RequestRate.V * r.p.Planning.Interval.Seconds()
 	}
-	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, defaultObjectiveWindow)
+	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow)
 	note := u.frozenBecause
 	switch u.code {
 	case CodeRiskTightened:
-		note = "recent misses above this service's share of the budget"
+		note = "misses over the last hour and five minutes above this service's share of the budget"
 	case CodeRiskLoosened:
-		note = "recent and window misses below this service's share"
+		note = "misses over the last hour, five minutes and the objective window within this service's share"
 	case CodeRiskHeld:
-		note = "window budget spent; recent misses within share"
+		note = "one window burns and the other does not, or the objective window's budget is spent"
 	}
 	r.add(StepErrorBudget, u.code, r.cur, r.cur, u.burn, 1-u.after, note)
 }
@@ -135,7 +141,7 @@ func (r *run) errorBudget() {
 // attainment is the latency attainment this service is charged with and its share of the miss
 // budget; false for services that drive no latency (frontends).
 func (r *run) attainment() (Value, float64, bool) {
-	m := 1 - defaultObjective
+	m := 1 - r.p.SLO.Objective
 	switch r.svc.Role {
 	case policies.RolePrefill:
 		return r.obs.TTFTAttained, m / 2, true
@@ -154,17 +160,24 @@ func (r *run) attainment() (Value, float64, bool) {
 	return Value{}, 0, false
 }
 
-// The decode utilisation margin: decode runs at most this fraction of its throughput at the ITL
-// target, from minUtilisation at the tightest risk level to maxUtilisation at the loosest,
-// linear in log e (defaultRisk gives 0.89).
+// The utilisation margin: a service plans to use at most u(e) of its capacity (decode: of its
+// throughput at the ITL target; prefill: of its load-carrying capacity, as load / u). At the
+// initial level and looser, u is the role's ceiling; tightening below it lowers u linearly in
+// log e down to minUtilisation at minRisk. Decode's ceiling is below 1: overload at the ITL knee
+// is all-or-nothing (every sequence of a saturated batch misses), so it always keeps a margin.
 const (
-	minUtilisation = 0.75
-	maxUtilisation = 0.97
+	minUtilisation        = 0.7
+	decodeMaxUtilisation  = 0.9
+	prefillMaxUtilisation = 1.0
 )
 
-// decodeUtilisation maps a risk level to decode's planned utilisation of its ITL-target capacity.
-func decodeUtilisation(e float64) float64 {
-	pos := (math.Log(e) - math.Log(minRisk)) / (math.Log(maxRisk) - math.Log(minRisk))
-	pos = min(max(pos, 0), 1)
-	return minUtilisation + pos*(maxUtilisation-minUtilisation)
+// utilisation maps a risk level to the fraction of capacity a role plans to use.
+func utilisation(role policies.Role, e float64) float64 {
+	top := prefillMaxUtilisation
+	if role == policies.RoleDecode || role == policies.RoleAggregated {
+		top = decodeMaxUtilisation
+	}
+	tight := (math.Log(defaultRisk) - math.Log(e)) / (math.Log(defaultRisk) - math.Log(minRisk))
+	tight = min(max(tight, 0), 1)
+	return top - tight*(top-minUtilisation)
 }

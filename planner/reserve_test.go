@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/tidal-planner/tidal/policies"
 )
 
 func TestGrowthQuantile(t *testing.T) {
@@ -136,13 +138,24 @@ func sign(x float64) int {
 	return 0
 }
 
-func TestDecodeUtilisation(t *testing.T) {
-	prev := 0.0
-	for _, e := range []float64{minRisk / 2, minRisk, 0.01, defaultRisk, 0.1, maxRisk, 1} {
-		u := decodeUtilisation(e)
-		if u < prev || u < minUtilisation || u > maxUtilisation {
-			t.Fatalf("decodeUtilisation(%g) = %g: want non-decreasing within [%g, %g]", e, u, minUtilisation, maxUtilisation)
+func TestUtilisation(t *testing.T) {
+	for _, role := range []policies.Role{policies.RolePrefill, policies.RoleDecode, policies.RoleAggregated} {
+		prev := 0.0
+		for _, e := range []float64{minRisk / 2, minRisk, 0.02, defaultRisk, 0.1, maxRisk, 1} {
+			u := utilisation(role, e)
+			if u < prev || u < minUtilisation || u > 1 {
+				t.Fatalf("%s: utilisation(%g) = %g: want non-decreasing within [%g, 1]", role, e, u, minUtilisation)
+			}
+			prev = u
 		}
-		prev = u
+		if got := utilisation(role, minRisk); got != minUtilisation {
+			t.Errorf("%s: utilisation at the tightest level = %g, want %g", role, got, minUtilisation)
+		}
+	}
+	if got := utilisation(policies.RolePrefill, defaultRisk); got != prefillMaxUtilisation {
+		t.Errorf("prefill at the initial level: %g, want no margin (%g)", got, prefillMaxUtilisation)
+	}
+	if got := utilisation(policies.RoleDecode, maxRisk); got != decodeMaxUtilisation {
+		t.Errorf("decode at the loosest level: %g, want its ceiling %g", got, decodeMaxUtilisation)
 	}
 }

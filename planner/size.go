@@ -54,8 +54,8 @@ type sizing struct {
 	variability float64 // (ca² + cs²)/2 for the prefill queue
 	limit       int     // search limit (the service's maxReplicas)
 	rpsPerRep   float64 // frontend capacity
-	// utilisation is the fraction of decode's capacity at the ITL target that sizing plans to use
-	// (decodeUtilisation); 0 means 1.
+	// utilisation is the fraction of capacity sizing plans to use (errorbudget.go: decode's
+	// throughput at the ITL target; prefill's load-carrying capacity); 0 means 1.
 	utilisation float64
 }
 
@@ -72,6 +72,9 @@ func size(m Model, l Load, z sizing) need {
 		raw := l.RequestRate / z.rpsPerRep
 		return need{replicas: ceil32(raw), raw: raw, capacity: z.rpsPerRep, feasible: true, ok: true}
 	case policies.RolePrefill:
+		if u := z.utilisation; u > 0 && u < 1 {
+			l.RequestRate, l.InputTokenRate = l.RequestRate/u, l.InputTokenRate/u
+		}
 		return sizePrefill(m, l, z, 0)
 	case policies.RoleDecode:
 		d, capacity, ok := decodeNeed(m, l, z)

@@ -226,7 +226,7 @@ func (r *run) bounded(u float64, b bound) float64 {
 func (r *run) sizingFor() sizing {
 	return sizing{
 		role: r.svc.Role, slo: r.p.SLO, gpus: r.dec.GPUsPerReplica, variability: variability(r.obs.ArrivalCV),
-		utilisation: decodeUtilisation(r.ss.risk.level()),
+		utilisation: utilisation(r.svc.Role, r.ss.risk.level()),
 		limit:       int(max(r.svc.MaxReplicas, 1)), rpsPerRep: r.svc.RequestsPerSecondPerReplica,
 	}
 }

@@ -25,8 +25,9 @@ func TestPromHistFraction(t *testing.T) {
 	}{
 		{"empty", nil, 1, 0, false},
 		{"on a bound", []float64{0.5, 1.5, 3, 9}, 2, 0.5, true},
-		// 2 of 4 in (1, 2]; x = 1.5 takes half of them: (1 + 2 x 0.5) / 4
-		{"between bounds", []float64{0.5, 1.5, 1.5, 3}, 1.5, 0.5, true},
+		// 2 of 4 in (1, 2]; the tail's rate over (0, 1] is log(4/3) per unit (4 above 0, 3 above
+		// 1), so above 1.5 are 3 x (3/4)^0.5 = 2.598 (planner.WithinTarget): (4 - 2.598) / 4
+		{"between bounds", []float64{0.5, 1.5, 1.5, 3}, 1.5, (4 - 3*math.Sqrt(0.75)) / 4, true},
 		// (0, 1] holds 1 of 2; x = 0.25 takes a quarter of it, interpolated from 0
 		{"in the lowest bucket above 0", []float64{0.5, 3}, 0.25, 0.125, true},
 		// 9 is in +Inf: above every finite bound it counts as a miss

@@ -3,6 +3,8 @@ package sim
 import (
 	"math"
 	"sort"
+
+	"github.com/tidal-planner/tidal/planner"
 )
 
 // layouts are the finite upper bounds of the frontend's histograms.
@@ -94,16 +96,16 @@ func (h *promHist) quantile(bounds []float64, q float64) (float64, bool) {
 }
 
 // fraction is the adapter's attainment signal over the buckets (metrics/attainment.go): the
-// share of observations at or below x, the cumulative count interpolated linearly between the
-// two bounds around x (from 0 below the lowest bound), the +Inf bucket counted as above x when x
+// share of observations at or below x, interpolated between the two bounds around x by
+// planner.WithinTarget (from 0 below the lowest bound), the +Inf bucket counted as above x when x
 // is at or above the highest finite bound; false when there are no observations.
 func (h *promHist) fraction(bounds []float64, x float64) (float64, bool) {
 	if !(h.count > 0) {
 		return 0, false
 	}
-	cum := 0.0
+	cum, prev, prev2 := 0.0, 0.0, 0.0
 	for b, le := range bounds {
-		prev := cum
+		prev2, prev = prev, cum
 		cum += h.counts[b]
 		if x > le {
 			continue
@@ -111,13 +113,16 @@ func (h *promHist) fraction(bounds []float64, x float64) (float64, bool) {
 		if x == le {
 			return min(cum/h.count, 1), true
 		}
-		lo := 0.0
-		if b > 0 {
-			lo = bounds[b-1]
-		} else if le <= 0 {
+		lo, b0 := 0.0, 0.0
+		switch {
+		case b > 1:
+			lo, b0 = bounds[b-1], bounds[b-2]
+		case b == 1:
+			lo = bounds[0]
+		case le <= 0:
 			return 0, true
 		}
-		return min((prev+(cum-prev)*(x-lo)/(le-lo))/h.count, 1), true
+		return min(planner.WithinTarget(b0, lo, le, prev2, prev, cum, h.count, x)/h.count, 1), true
 	}
 	return min(cum/h.count, 1), true // above every finite bound: the +Inf bucket misses
 }
