@@ -15,7 +15,7 @@ import (
 //
 // The SLO's objective allows a miss fraction m* = 1 - objective over its window. A service is
 // charged the misses of the latency it drives (TTFT: prefill; ITL: decode; both: aggregated) and
-// gets an equal share s of m* among the latencies the deployment's workers split. Every interval
+// gets a share s of m*: what the other services have not spent (share). Every interval
 // with a known attainment the controller compares the service's recent miss fraction over a long
 // (one hour) and a short (five minutes) exponentially weighted window with its share, as the
 // multi-window burn-rate alerts of the Google SRE workbook (ch. 5, "Alerting on SLOs") do:
@@ -46,6 +46,14 @@ type risk struct {
 	long, short  float64 // EWMAs of the miss fraction over longWindow and shortWindow
 	haveRecent   bool
 	reqs, misses float64 // requests and misses over the objective window (decayed)
+}
+
+// spent is the miss fraction over the objective window (0 before any evidence).
+func (k *risk) spent() float64 {
+	if !(k.reqs > 0) {
+		return 0
+	}
+	return k.misses / k.reqs
 }
 
 // level returns e, defaultRisk before the first update.
@@ -101,6 +109,11 @@ func (k *risk) update(a Value, n, share float64, dt, window time.Duration) budge
 	case u.burn <= 1 && shortBurn <= 1 && u.spent < 1:
 		e *= math.Exp(loosenGain * (1 - u.burn))
 		u.code = CodeRiskLoosened
+	case u.burn <= 1 && shortBurn <= 1 && e < defaultRisk:
+		// The window's budget is spent but nothing burns now: back toward the initial level,
+		// never looser, so one event does not pin the service at its tightest for a window.
+		e = min(e*math.Exp(loosenGain*(1-u.burn)), defaultRisk)
+		u.code = CodeRiskHeld
 	default:
 		u.code = CodeRiskHeld
 	}
@@ -141,23 +154,48 @@ func (r *run) errorBudget() {
 // attainment is the latency attainment this service is charged with and its share of the miss
 // budget; false for services that drive no latency (frontends).
 func (r *run) attainment() (Value, float64, bool) {
-	m := 1 - r.p.SLO.Objective
 	switch r.svc.Role {
 	case policies.RolePrefill:
-		return r.obs.TTFTAttained, m / 2, true
+		return r.obs.TTFTAttained, r.share(), true
 	case policies.RoleDecode:
-		return r.obs.ITLAttained, m / 2, true
+		return r.obs.ITLAttained, r.share(), true
 	case policies.RoleAggregated:
 		t, i := r.obs.TTFTAttained, r.obs.ITLAttained
 		if !t.OK {
-			return t, m, true
+			return t, r.share(), true
 		}
 		if !i.OK {
-			return i, m, true
+			return i, r.share(), true
 		}
-		return Known(max(t.V+i.V-1, 0)), m, true // misses of either, counted once at most twice
+		return Known(max(t.V+i.V-1, 0)), r.share(), true // misses of either, counted once at most twice
 	}
 	return Value{}, 0, false
+}
+
+// share is this service's part of the miss budget m* = 1 - objective: what the other charged
+// services have not spent over the objective window (their misses as of their last update), at
+// least an equal split's half, m* / (2 n). Budget one service leaves unused goes to the one whose
+// latency misses: decode that never misses lets prefill spend the whole budget rather than hold
+// replicas for a half it could never use. A request missing both targets is charged to both, which
+// errs on the SLO's side.
+func (r *run) share() float64 {
+	m := 1 - r.p.SLO.Objective
+	n, others := 0, 0.0
+	for j := range r.st.services {
+		if !charged(r.p.ServiceAt(j).Role) {
+			continue
+		}
+		n++
+		if j != r.i {
+			others += r.st.services[j].risk.spent()
+		}
+	}
+	return max(m-others, m/float64(2*max(n, 1)))
+}
+
+// charged reports whether a role drives a latency the error budget charges (workers).
+func charged(role policies.Role) bool {
+	return role == policies.RolePrefill || role == policies.RoleDecode || role == policies.RoleAggregated
 }
 
 // The utilisation margin: a service plans to use at most u(e) of its capacity (decode: of its

@@ -159,3 +159,21 @@ func TestUtilisation(t *testing.T) {
 		t.Errorf("decode at the loosest level: %g, want its ceiling %g", got, decodeMaxUtilisation)
 	}
 }
+
+// TestRiskHeldDriftsBack checks that a service whose window budget is spent but which burns
+// nothing now drifts back toward the initial level, never looser.
+func TestRiskHeldDriftsBack(t *testing.T) {
+	k := risk{e: minRisk, reqs: 1000, misses: 100, long: 0, short: 0, haveRecent: true}
+	for range 500 {
+		u := k.update(Known(1), 10, 0.005, time.Minute, 24*time.Hour)
+		if u.code != CodeRiskHeld && u.code != CodeRiskLoosened {
+			t.Fatalf("code %s, want risk-held while the window is spent", u.code)
+		}
+		if u.code == CodeRiskHeld && k.level() > defaultRisk {
+			t.Fatalf("held at e = %g, looser than the initial %g", k.level(), defaultRisk)
+		}
+	}
+	if k.level() < defaultRisk*0.99 {
+		t.Fatalf("after 500 quiet intervals e = %g, want back near %g", k.level(), defaultRisk)
+	}
+}
