@@ -141,9 +141,10 @@ func simulate(ctx context.Context, f simulateFlags, stdout, stderr io.Writer) er
 		return err
 	}
 	var log decisionLog
-	var record func(planner.Decision)
+	var risks riskTrack
+	record := risks.record
 	if f.decisions != "" {
-		record = log.record
+		record = func(d planner.Decision) { log.record(d); risks.record(d) }
 	}
 	entries, info, err := runSeeds(ctx, f, names, stderr, record)
 	if err != nil {
@@ -157,7 +158,15 @@ func simulate(ctx context.Context, f simulateFlags, stdout, stderr io.Writer) er
 			return err
 		}
 	}
-	return writeSimResults(f, info, entries, stdout, stderr)
+	if err := writeSimResults(f, info, entries, stdout, stderr); err != nil {
+		return err
+	}
+	tableOut := stdout
+	if f.jsonOut == "-" {
+		tableOut = stderr
+	}
+	risks.write(tableOut, info.Objective)
+	return nil
 }
 
 // buildSimSetup loads the policy, profile and workload the flags name and assembles the
@@ -190,6 +199,7 @@ func buildSimSetup(f simulateFlags) (compete.Setup, report.Workload, error) {
 	}
 	info.Policy, info.Profile = polName, describeWorld(prof, truth)
 	info.TTFTms, info.ITLms = float64(dep.TTFT.Microseconds())/1000, float64(dep.ITL.Microseconds())/1000
+	info.Objective = pol.SLO.Objective
 	return compete.Setup{Deployment: dep, Workload: wl, Policy: pol, Profile: prof, StaticGoal: f.staticGoal,
 		History: hist(span, pol.Planning.Interval),
 		Options: sim.Options{Epoch: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), ScrapeInterval: f.scrape,

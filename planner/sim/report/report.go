@@ -28,6 +28,8 @@ type Workload struct {
 	Profile  string  `json:"profile"`
 	TTFTms   float64 `json:"ttft_target_ms"`
 	ITLms    float64 `json:"itl_target_ms"`
+	// Objective is the SLO's attainment objective (slo.objective), a fraction.
+	Objective float64 `json:"objective"`
 }
 
 // Entry is one planner's run.

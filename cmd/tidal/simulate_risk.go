@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tidal-planner/tidal/planner"
+)
+
+// riskTrack follows tidal's error budget over the first seed's decisions: per service, the reserve
+// quantile the error-budget step left (its reason's Limit) and how often each outcome occurred,
+// so `tidal simulate` shows what the controller did and not only where it ended.
+type riskTrack struct {
+	order    []string
+	services map[string]*riskSummary
+}
+
+// riskSummary is one service's error-budget history.
+type riskSummary struct {
+	first, last, lo, hi float64
+	seen                bool
+	codes               map[planner.Code]int
+	decisions           int
+}
+
+// record reads one decision's error-budget reasons.
+func (t *riskTrack) record(d planner.Decision) {
+	for _, s := range d.Services {
+		for _, r := range s.Reasons {
+			if r.Step != planner.StepErrorBudget {
+				continue
+			}
+			t.summary(s.Name).add(r)
+		}
+	}
+}
+
+func (t *riskTrack) summary(name string) *riskSummary {
+	if t.services == nil {
+		t.services = map[string]*riskSummary{}
+	}
+	s, ok := t.services[name]
+	if !ok {
+		s = &riskSummary{codes: map[planner.Code]int{}}
+		t.services[name] = s
+		t.order = append(t.order, name)
+	}
+	return s
+}
+
+func (s *riskSummary) add(r planner.Reason) {
+	s.decisions++
+	s.codes[r.Code]++
+	q := r.Limit
+	if !s.seen {
+		s.first, s.lo, s.hi, s.seen = q, q, q, true
+	}
+	s.last, s.lo, s.hi = q, min(s.lo, q), max(s.hi, q)
+}
+
+// write prints one line per service, e.g. "VllmPrefillWorker: reserve quantile 0.95 -> 0.99
+// (0.70..0.99); tightened 35, loosened 120, held 10, frozen 2 of 360 decisions".
+func (t *riskTrack) write(w io.Writer, objective float64) {
+	if len(t.order) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "tidal's error budget (objective %.4g%%, first seed):\n", 100*objective)
+	for _, name := range t.order {
+		s := t.services[name]
+		var parts []string
+		for _, c := range []struct {
+			code planner.Code
+			word string
+		}{{planner.CodeRiskTightened, "tightened"}, {planner.CodeRiskLoosened, "loosened"},
+			{planner.CodeRiskHeld, "held"}, {planner.CodeRiskFrozen, "frozen"}} {
+			parts = append(parts, fmt.Sprintf("%s %d", c.word, s.codes[c.code]))
+		}
+		fmt.Fprintf(w, "  %s: reserve quantile %.3g -> %.3g (%.3g..%.3g); %s of %d decisions\n",
+			name, s.first, s.last, s.lo, s.hi, strings.Join(parts, ", "), s.decisions)
+	}
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tidal-planner/tidal/planner"
+)
+
+func TestRiskTrack(t *testing.T) {
+	dec := func(code planner.Code, q float64) planner.Decision {
+		return planner.Decision{Services: []planner.ServiceDecision{
+			{Name: "Prefill", Reasons: []planner.Reason{{Step: planner.StepErrorBudget, Code: code, Limit: q}, {Step: planner.StepSize, Code: planner.CodeSized}}},
+			{Name: "Frontend", Reasons: []planner.Reason{{Step: planner.StepSize, Code: planner.CodeSized}}},
+		}}
+	}
+	tests := []struct {
+		name string
+		ds   []planner.Decision
+		want string
+	}{
+		{name: "no error-budget reasons print nothing", ds: []planner.Decision{{}}, want: ""},
+		{
+			name: "first, last, range and counts",
+			ds: []planner.Decision{dec(planner.CodeRiskTightened, 0.96), dec(planner.CodeRiskTightened, 0.99),
+				dec(planner.CodeRiskLoosened, 0.98), dec(planner.CodeRiskFrozen, 0.98)},
+			want: "tidal's error budget (objective 99%, first seed):\n" +
+				"  Prefill: reserve quantile 0.96 -> 0.98 (0.96..0.99); tightened 2, loosened 1, held 0, frozen 1 of 4 decisions\n",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var tr riskTrack
+			for _, d := range tc.ds {
+				tr.record(d)
+			}
+			var b strings.Builder
+			tr.write(&b, 0.99)
+			if diff := cmp.Diff(tc.want, b.String()); diff != "" {
+				t.Errorf("summary (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
