@@ -17,12 +17,14 @@ import (
 // charged the misses of the latency it drives (TTFT: prefill; ITL: decode; both: aggregated) and
 // gets a share s of m*: what the other services have not spent (share). Every interval
 // with a known attainment the controller compares the service's recent miss fraction over a long
-// (one hour) and a short (five minutes) exponentially weighted window with its share, as the
+// (one hour, exponentially weighted) and a short window (the last metrics window itself) with its
+// share, as the
 // multi-window burn-rate alerts of the Google SRE workbook (ch. 5, "Alerting on SLOs") do:
 //
 //	both windows burn (> s):                 e <- e x exp(-tightenGain x min(long/s - 1, 4))
 //	both within s, and the window's spend < s: e <- e x exp(loosenGain x (1 - long/s))
-//	otherwise (one burns, or the budget is spent): e unchanged
+//	the short window within s, e tighter than e0: e <- min(e x exp(loosenGain), e0)
+//	otherwise: e unchanged
 //
 // within [minRisk, maxRisk]. The short window stops the tightening once an event is over (a step's
 // misses keep the hour's mean high long after the replicas caught up); the long one keeps a blip
@@ -35,15 +37,16 @@ const (
 	maxRisk     = 0.3  // the loosest: q = 70%
 	tightenGain = 0.25
 	loosenGain  = 0.025
-	// longWindow and shortWindow are the time constants of the recent miss fractions.
-	longWindow  = time.Hour
-	shortWindow = 5 * time.Minute
+	// longWindow is the time constant of the recent miss fraction. The short window is the
+	// latest metrics window as read: an average of a big event decays too slowly against a
+	// share of a percent (a 90% miss fraction needs 4.5 time constants to fall below 1%).
+	longWindow = time.Hour
 )
 
 // risk is one service's error-budget state.
 type risk struct {
 	e            float64 // risk level; 0 = not yet set (defaultRisk)
-	long, short  float64 // EWMAs of the miss fraction over longWindow and shortWindow
+	long, short  float64 // EWMA of the miss fraction over longWindow; the last window's
 	haveRecent   bool
 	reqs, misses float64 // requests and misses over the objective window (decayed)
 }
@@ -95,7 +98,7 @@ func (k *risk) update(a Value, n, share float64, dt, window time.Duration) budge
 		k.long, k.short, k.haveRecent = miss, miss, true
 	} else {
 		k.long += ewma(dt, longWindow) * (miss - k.long)
-		k.short += ewma(dt, shortWindow) * (miss - k.short)
+		k.short = miss
 	}
 	decay := math.Exp(-dt.Seconds() / max(window.Seconds(), dt.Seconds()))
 	k.reqs, k.misses = k.reqs*decay+n, k.misses*decay+n*miss
@@ -109,10 +112,11 @@ func (k *risk) update(a Value, n, share float64, dt, window time.Duration) budge
 	case u.burn <= 1 && shortBurn <= 1 && u.spent < 1:
 		e *= math.Exp(loosenGain * (1 - u.burn))
 		u.code = CodeRiskLoosened
-	case u.burn <= 1 && shortBurn <= 1 && e < defaultRisk:
-		// The window's budget is spent but nothing burns now: back toward the initial level,
-		// never looser, so one event does not pin the service at its tightest for a window.
-		e = min(e*math.Exp(loosenGain*(1-u.burn)), defaultRisk)
+	case shortBurn <= 1 && e < defaultRisk:
+		// Nothing burns now, but the hour or the window's budget still carries an event's misses:
+		// back toward the initial level, never looser, so one event does not pin the service at
+		// its tightest for an hour or a window.
+		e = min(e*math.Exp(loosenGain), defaultRisk)
 		u.code = CodeRiskHeld
 	default:
 		u.code = CodeRiskHeld

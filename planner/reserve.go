@@ -29,6 +29,10 @@ const (
 	// reserveMinWeight is the evidence (decayed sample count) below which the reserve is cold and
 	// the planner falls back to the forecast's band: an hour of 60 s intervals.
 	reserveMinWeight = 60
+	// reserveTailSamples is the evidence a quantile needs above it: q is capped at
+	// 1 - reserveTailSamples / evidence, so a rare quantile is not read off a handful of events
+	// (at q = 99% and a few hundred samples, one step's samples would be the reserve for a day).
+	reserveTailSamples = 5
 	// reserveMaxLead bounds the lead time, in intervals, the growth is measured over.
 	reserveMaxLead = 64
 )
@@ -110,12 +114,14 @@ func reserveBin(lg float64) int {
 }
 
 // quantile returns the growth factor G at quantile q (the upper edge of the bin where the
-// cumulative weight reaches q), at least 1: a reserve never plans below the observed load. ok is
-// false while the evidence is below reserveMinWeight.
+// cumulative weight reaches q), at least 1: a reserve never plans below the observed load. q is
+// capped where fewer than reserveTailSamples samples would lie above it. ok is false while the
+// evidence is below reserveMinWeight.
 func (g *growth) quantile(q float64) (factor float64, ok bool) {
 	if g.bins == nil || g.weight < reserveMinWeight {
 		return 1, false
 	}
+	q = min(q, 1-reserveTailSamples/g.weight)
 	want, cum := q*g.weight, 0.0
 	for i, w := range g.bins {
 		cum += w
