@@ -1,0 +1,101 @@
+package planner
+
+import (
+	"github.com/tidal-planner/tidal/policies"
+)
+
+// stabilise holds while an earlier scale-up is still starting, applies the cooldowns and lets a
+// scale-down through only after the lower need held for the whole window and only if the
+// remaining replicas would still meet the SLO at the observed load.
+func (r *run) stabilise() {
+	s := r.p.Stability
+	if r.starting() {
+		return
+	}
+	if r.want > r.cur && s.ScaleUpCooldown > 0 && !r.ss.lastChange.IsZero() {
+		if left := s.ScaleUpCooldown - r.now.Sub(r.ss.lastChange); left > 0 {
+			r.add(StepStabilise, CodeCooldown, r.want, r.cur, left.Seconds(), s.ScaleUpCooldown.Seconds(), "scale-up")
+			r.want = r.cur
+		}
+	}
+	if r.want >= r.cur {
+		return
+	}
+	r.window()
+	r.keepIfNeeded()
+	if r.want < r.cur && s.ScaleDownCooldown > 0 && !r.ss.lastChange.IsZero() {
+		if left := s.ScaleDownCooldown - r.now.Sub(r.ss.lastChange); left > 0 {
+			r.add(StepStabilise, CodeCooldown, r.want, r.cur, left.Seconds(), s.ScaleDownCooldown.Seconds(), "scale-down")
+			r.want = r.cur
+		}
+	}
+}
+
+// starting reports (and enforces) the hold while a scale-up this planner decided is not ready
+// yet, up to the startup timeout: no scale-down, and no scale-up on latency alone (latencies stay
+// high until the new replicas serve), but a scale-up to the size step's need when the load grew
+// past the count already starting.
+func (r *run) starting() bool {
+	if !r.known || r.ready >= r.cur || r.ss.lastUp.IsZero() {
+		return false
+	}
+	timeout := r.p.Stability.StartupTimeout
+	if r.now.Sub(r.ss.lastUp) >= timeout {
+		r.add(StepStabilise, CodeStartupTimeout, r.want, r.want, float64(r.ready), timeout.Seconds(), "")
+		return false
+	}
+	if r.want > r.cur && r.sized > r.cur {
+		// The load itself grew past what is starting: add what the model says it needs now (a
+		// guard's latency breach is expected while replicas start, and is not acted on).
+		next := min(r.want, r.sized)
+		if next != r.want {
+			r.add(StepStabilise, CodeStarting, r.want, next, float64(r.ready), timeout.Seconds(), "")
+		}
+		r.want = next
+		return true
+	}
+	if r.want != r.cur {
+		r.add(StepStabilise, CodeStarting, r.want, r.cur, float64(r.ready), timeout.Seconds(), "")
+		r.want = r.cur
+	}
+	return true
+}
+
+// window keeps the highest need of the scale-down window (no scale-down at all until the history
+// covers the whole window).
+func (r *run) window() {
+	hi, covered := r.ss.highestNeed(r.now, r.p.Stability.ScaleDownWindow)
+	next := max(r.want, hi)
+	if !covered {
+		next = r.cur
+	}
+	next = min(next, r.cur)
+	if next != r.want {
+		r.add(StepStabilise, CodeWindow, r.want, next, float64(hi), r.p.Stability.ScaleDownWindow.Seconds(), "")
+		r.want = next
+	}
+}
+
+// keepIfNeeded blocks a scale-down the observed load (without forecast or headroom) says the
+// smaller count could not carry within the SLO.
+func (r *run) keepIfNeeded() {
+	if r.want >= r.cur || r.svc.Role == policies.RoleFrontend && r.svc.RequestsPerSecondPerReplica <= 0 || idle(r.obs) {
+		return // idle: no observed load to keep replicas for
+	}
+	l := r.load
+	l.RequestRate = r.obs.RequestRate.V
+	l.InputTokenRate, l.OutputTokenRate = l.RequestRate*l.InputTokens, l.RequestRate*l.OutputTokens
+	var m Model
+	if r.svc.Role != policies.RoleFrontend {
+		var ok bool
+		if m, ok = r.modelQuiet(); !ok {
+			return
+		}
+	}
+	nd := size(m, l, r.sizingFor())
+	if nd.ok && nd.replicas > r.want {
+		next := min(nd.replicas, r.cur)
+		r.add(StepStabilise, CodeSLOBlocksDown, r.want, next, float64(nd.replicas), float64(r.want), "")
+		r.want = next
+	}
+}
