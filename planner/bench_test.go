@@ -31,7 +31,7 @@ func BenchmarkPlan(b *testing.B) {
 			for b.Loop() {
 				now := t0.Add(time.Duration(i) * time.Minute)
 				obs.Time = now
-				d, st = Plan(now, obs, p, st)
+				d = Plan(now, obs, p, &st)
 				i++
 			}
 			_ = d
@@ -51,7 +51,7 @@ func BenchmarkPlanDefaultForecaster(b *testing.B) {
 		now := t0.Add(time.Duration(i) * time.Minute)
 		obs.Time = now
 		obs.RequestRate = Known(40 + 10*float64(i%7))
-		_, st = Plan(now, obs, p, st)
+		Plan(now, obs, p, &st)
 		i++
 	}
 }
@@ -105,7 +105,7 @@ func BenchmarkPlanWarmForecaster(b *testing.B) {
 				now := t0.Add(time.Duration(i) * time.Minute)
 				obs.Time = now
 				obs.RequestRate = Known(load(14*day + i))
-				_, st = Plan(now, obs, p, st)
+				Plan(now, obs, p, &st)
 				i++
 			}
 		})

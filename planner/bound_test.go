@@ -136,7 +136,7 @@ func TestForecastBoundInPlan(t *testing.T) {
 				return &bandForecaster{value: 10, upper: tc.upper, status: tc.status}
 			}
 			st := NewState(p, Options{Profile: synthProfile(t), NewForecaster: newFC})
-			d, _ := Plan(t0, steady(t0, 10, reps(1, 2, 1)), p, st)
+			d := Plan(t0, steady(t0, 10, reps(1, 2, 1)), p, &st)
 			sd, _ := d.Service("Prefill")
 			if got := sd.Load.RequestRate / 1.1; math.Abs(got-tc.want) > 1e-9 {
 				t.Errorf("request rate sized for = %v x 1.1, want %v x 1.1; reasons:\n%v", got, tc.want, sd.Reasons)
@@ -189,7 +189,7 @@ func TestColdnessAsksStatusSparingly(t *testing.T) {
 			st := NewState(p, Options{Profile: synthProfile(t), NewForecaster: newFC})
 			for i := range tc.plans {
 				now := t0.Add(time.Duration(i) * time.Minute)
-				_, st = Plan(now, steady(now, 10, reps(1, 2, 1)), p, st)
+				Plan(now, steady(now, 10, reps(1, 2, 1)), p, &st)
 			}
 			if asked != tc.want {
 				t.Errorf("Status asked %d times, want %d", asked, tc.want)

@@ -52,13 +52,12 @@ func FuzzPlanInvariants(f *testing.F) {
 			ready := [3]int32{max(cur[0]-readyLag, 0), max(cur[1]-readyLag, 0), max(cur[2]-readyLag, 0)}
 			obs := fuzzObs(now, rate*float64(k+1)/2, isl, osl, ttftP, itlP, queue, missing, cur, ready)
 			again := st.Clone()
-			d, next := Plan(now, obs, p, st)
-			d2, _ := Plan(now, obs, p, again)
+			d := Plan(now, obs, p, &st)
+			d2 := Plan(now, obs, p, &again)
 			if diff := cmp.Diff(d, d2, cmpopts.EquateNaNs()); diff != "" {
 				t.Fatalf("not deterministic (-first +second):\n%s", diff)
 			}
 			checkInvariants(t, p.Budget.MaxGPUs, obs, d, policyBounds(p))
-			st = next
 			for i := range cur {
 				cur[i] = d.Services[i].Desired
 			}

@@ -71,7 +71,7 @@ func runScenario(t *testing.T, dir string) string {
 			}
 		}
 		var d Decision
-		d, st = Plan(now, obs, p, st)
+		d = Plan(now, obs, p, &st)
 		w.apply(d, now, startup)
 		render(&b, row.minute, d)
 	}

@@ -126,7 +126,7 @@ func TestZeroTrafficForecastStillExpectsLoad(t *testing.T) {
 		if i >= 3 {
 			obs = at(0, reps(1, 5, 3), noRequests)
 		}
-		d, st = Plan(now, obs(now), p, st)
+		d = Plan(now, obs(now), p, &st)
 	}
 	sd, _ := d.Service("Prefill")
 	if sd.Desired != 5 || !sd.Held || !hasCode(sd, CodeMissing) {

@@ -25,7 +25,7 @@ func TestLearnedModelSizes(t *testing.T) {
 		perReplica := rate * 2000 / float64(max(pre.Ready, 1))
 		obs.TTFTPercentile = Known(0.05 + 1e-5*perReplica)
 		obs.ITLPercentile = Known(0.005 + 1e-6*rate*200/float64(max(pre.Ready, 1)))
-		d, st = Plan(now, obs, p, st)
+		d = Plan(now, obs, p, &st)
 		w.apply(d, now, startup)
 		if sd, _ := d.Service("Prefill"); hasCode(sd, CodeNoModel) {
 			sawNoModel = true

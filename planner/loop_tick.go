@@ -105,7 +105,7 @@ func (l *Loop) plan(now time.Time, obs Observations, p policies.Policy, st *Stat
 			ok = false
 		}
 	}()
-	d, *st = Plan(now, obs, p, *st)
+	d = Plan(now, obs, p, st)
 	return d, true
 }
 

@@ -14,14 +14,15 @@ const maxHorizon = 1000
 // Plan decides the desired replicas of every service of one deployment.
 //
 // It is pure and deterministic: no I/O, no clock (now is the decision time), no goroutines, no
-// logging; the same (now, obs, p, st) always gives the same decision. Plan takes ownership of st
-// (it mutates the forecasters and buffers st holds) and returns the state for the next call.
+// logging; the same (now, obs, p, *st) always gives the same decision. st is the caller's: Plan
+// updates it in place to the state for the next call (forecasters, buffers, each service's
+// memory). To run the same inputs twice (determinism tests, what-if runs), pass a Clone.
 //
 // The request rate it works with is the arrivals estimate (demand.go) when the in-flight gauge
 // allows one. Per service it runs observe -> forecast -> size -> guard -> schedule -> stabilise -> rate-limit,
 // then budget across services and finally clamps to each service's min and max. Every step that
 // finds or changes something appends a Reason; docs/planner.md explains each.
-func Plan(now time.Time, obs Observations, p policies.Policy, st State) (Decision, State) {
+func Plan(now time.Time, obs Observations, p policies.Policy, st *State) Decision {
 	st.syncServices(p)
 	obs, done, corrected := st.arrivals(now, obs, p.Planning.Interval)
 	lf := st.forecastLoad(obs, p)
@@ -29,7 +30,7 @@ func Plan(now time.Time, obs Observations, p policies.Policy, st State) (Decisio
 	d := Decision{Time: now, Services: make([]ServiceDecision, n)}
 	st.scratch = st.scratch[:0]
 	for i := range n {
-		r := run{now: now, obs: obs, p: p, st: &st, i: i, svc: p.ServiceAt(i), ss: &st.services[i], dec: &d.Services[i]}
+		r := run{now: now, obs: obs, p: p, st: st, i: i, svc: p.ServiceAt(i), ss: &st.services[i], dec: &d.Services[i]}
 		r.ss.reasonStart = len(st.scratch)
 		r.noteArrivals(done, corrected)
 		r.pipeline(lf)
@@ -46,7 +47,7 @@ func Plan(now time.Time, obs Observations, p policies.Policy, st State) (Decisio
 	}
 	d.GPUs = totalGPUs(d.Services)
 	st.lastTime = now
-	return d, st
+	return d
 }
 
 // loadForecast is the forecast of the deployment's load over the longest lead time: per step,

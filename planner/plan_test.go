@@ -23,7 +23,7 @@ func runTicks(t *testing.T, y string, ticks []tick) Decision {
 	var d Decision
 	for _, tk := range ticks {
 		now := t0.Add(tk.at)
-		d, st = Plan(now, tk.obs(now), p, st)
+		d = Plan(now, tk.obs(now), p, &st)
 	}
 	return d
 }
@@ -240,7 +240,7 @@ func TestSteps(t *testing.T) {
 			if strings.Contains(tc.name, "no profile") {
 				p := mustPolicy(t, tc.policy)
 				st := NewState(p, Options{NewForecaster: lastValueForecasters(0)})
-				d, _ = Plan(t0, tc.ticks[0].obs(t0), p, st)
+				d = Plan(t0, tc.ticks[0].obs(t0), p, &st)
 			} else {
 				d = runTicks(t, tc.policy, tc.ticks)
 			}

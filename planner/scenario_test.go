@@ -124,7 +124,7 @@ func steadyScenario(t *testing.T, policy string) {
 		w.observe(&obs, now)
 		consistentLatencies(t, &obs)
 		var d Decision
-		d, st = Plan(now, obs, p, st)
+		d = Plan(now, obs, p, &st)
 		w.apply(d, now, startup)
 		got, _ := d.Service("Prefill")
 		if got.Desired != prev {

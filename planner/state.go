@@ -13,9 +13,9 @@ import (
 // recent needs (for the scale-down window), its last scale-up and change times, and the online
 // performance models. Build it with NewState.
 //
-// Plan takes ownership of the State passed in: it mutates the forecasters and buffers it holds and
-// returns the State to pass to the next call. To replay the same inputs twice (determinism tests,
-// what-if runs) pass Clone()s. A State is not safe for concurrent use.
+// The caller owns a State and passes a pointer to Plan, which updates it in place for the next
+// call. To replay the same inputs twice (determinism tests, what-if runs) pass pointers to
+// Clone()s. A State is not safe for concurrent use.
 type State struct {
 	// Forecasters of the deployment's load, one per signal. A nil forecaster means "no forecast":
 	// Plan then sizes for the observed load.

@@ -90,7 +90,7 @@ func TestOtherWriter(t *testing.T) {
 					st.Follow()
 				}
 				var d Decision
-				d, st = Plan(now, obs, p, st)
+				d = Plan(now, obs, p, &st)
 				s := d.Services[0]
 				var got []Code
 				for _, r := range s.Reasons {

@@ -49,8 +49,8 @@ func (t *Tidal) Cadence() sim.Cadence {
 
 // Scale implements sim.Autoscaler.
 func (t *Tidal) Scale(now time.Time, obs planner.Observations) map[string]int32 {
-	d, st := planner.Plan(now, obs, t.policy, t.state)
-	t.state, t.Last = st, d
+	d := planner.Plan(now, obs, t.policy, &t.state)
+	t.Last = d
 	if t.OnDecision != nil {
 		t.OnDecision(d)
 	}
