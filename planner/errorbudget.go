@@ -17,7 +17,7 @@ import (
 // charged the misses of the latency it drives (TTFT: prefill; ITL: decode; both: aggregated) and
 // gets a share s of m*: what the other services have not spent (share). Every interval
 // with a known attainment the controller compares the service's recent miss fraction over a long
-// (one hour, exponentially weighted) and a short window (the last metrics window itself) with its
+// (twenty minutes, exponentially weighted) and a short window (the last metrics window itself) with its
 // share, as the
 // multi-window burn-rate alerts of the Google SRE workbook (ch. 5, "Alerting on SLOs") do:
 //
@@ -40,7 +40,7 @@ const (
 	// longWindow is the time constant of the recent miss fraction. The short window is the
 	// latest metrics window as read: an average of a big event decays too slowly against a
 	// share of a percent (a 90% miss fraction needs 4.5 time constants to fall below 1%).
-	longWindow = time.Hour
+	longWindow = 20 * time.Minute
 )
 
 // risk is one service's error-budget state.
@@ -146,9 +146,9 @@ func (r *run) errorBudget() {
 	note := u.frozenBecause
 	switch u.code {
 	case CodeRiskTightened:
-		note = "misses over the last hour and five minutes above this service's share of the budget"
+		note = "misses over the last twenty minutes and the last window above this service's share of the budget"
 	case CodeRiskLoosened:
-		note = "misses over the last hour, five minutes and the objective window within this service's share"
+		note = "misses over the last twenty minutes, the last window and the objective window within this service's share"
 	case CodeRiskHeld:
 		note = "one window burns and the other does not, or the objective window's budget is spent"
 	}
