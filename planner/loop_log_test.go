@@ -75,7 +75,7 @@ func runLogged(t *testing.T, points int, desired int32) string {
 			}
 		})
 		h.cluster.desired["p"] = desired
-		h.loop.Update([]policies.Policy{loopPolicy(t, "p", "apply", 15*time.Second, 2)})
+		h.update(t, loopPolicy(t, "p", "apply", 15*time.Second, 2))
 		h.ticks.next(t)
 		h.stop()
 	})
@@ -102,7 +102,7 @@ func loopLogFoldsARepeatedMissingReason(t *testing.T) {
 	h.obs.err = map[string]error{"p": errors.New("dial tcp 10.0.0.1:9090: connect: connection refused")}
 	h.obs.mu.Unlock()
 	h.cluster.desired["p"] = 2
-	h.loop.Update([]policies.Policy{loopPolicy(t, "p", "apply", 15*time.Second, 2)})
+	h.update(t, loopPolicy(t, "p", "apply", 15*time.Second, 2))
 	h.ticks.next(t)
 	h.stop()
 	for line := range strings.SplitSeq(buf.String(), "\n") {

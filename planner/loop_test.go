@@ -170,8 +170,16 @@ func newHarness(t *testing.T, mutate func(*planner.LoopConfig)) *harness {
 
 func (h *harness) stop() {
 	h.cancel()
-	<-h.done
-	h.done <- nil
+	err := <-h.done
+	h.done <- err // for the next stop (a test's own, then the cleanup's)
+}
+
+// update hands the running loop a policy set, which it must accept.
+func (h *harness) update(t *testing.T, ps ...policies.Policy) {
+	t.Helper()
+	if err := h.loop.Update(ps); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
 }
 
 // inBubble runs a test in a testing/synctest bubble. Every Loop test runs in one: synctest.Wait
@@ -237,7 +245,7 @@ func TestLoopOutcomes(t *testing.T) {
 			})
 			h.cluster.desired["p"], h.cluster.readErr = tc.cluster, tc.readErr
 			h.obs.err["p"] = tc.observeErr
-			h.loop.Update([]policies.Policy{loopPolicy(t, "p", tc.mode, 15*time.Second, 2)})
+			h.update(t, loopPolicy(t, "p", tc.mode, 15*time.Second, 2))
 			tk := h.ticks.next(t)
 			var stages []planner.Stage
 			for _, e := range tk.Errors {
@@ -263,10 +271,10 @@ func TestLoopTicksEachPolicyOnItsInterval(t *testing.T) {
 func loopTicksEachPolicyOnItsInterval(t *testing.T) {
 	h := newHarness(t, nil)
 	h.cluster.desired["fast"], h.cluster.desired["slow"] = 2, 2
-	h.loop.Update([]policies.Policy{
+	h.update(t,
 		loopPolicy(t, "fast", "apply", 15*time.Second, 2),
 		loopPolicy(t, "slow", "apply", time.Minute, 2),
-	})
+	)
 	got := map[string][]time.Duration{}
 	record := func(tk planner.Tick) { got[tk.Policy.Name] = append(got[tk.Policy.Name], tk.Time.Sub(loopT0)) }
 	record(h.ticks.next(t))
@@ -297,10 +305,10 @@ func loopSlowPolicyDoesNotBlockOthers(t *testing.T) {
 	release := make(chan struct{})
 	h.obs.block["stuck"] = release
 	h.cluster.desired["stuck"], h.cluster.desired["ok"] = 2, 2
-	h.loop.Update([]policies.Policy{
+	h.update(t,
 		loopPolicy(t, "stuck", "apply", 15*time.Second, 2),
 		loopPolicy(t, "ok", "apply", 15*time.Second, 2),
-	})
+	)
 	if name := <-h.obs.entered; name != "stuck" {
 		t.Fatalf("%s blocked, want stuck", name)
 	}
@@ -335,10 +343,10 @@ func TestLoopUpdateSwapsPolicies(t *testing.T) { synctest.Test(t, loopUpdateSwap
 func loopUpdateSwapsPolicies(t *testing.T) {
 	h := newHarness(t, nil)
 	h.cluster.desired["a"], h.cluster.desired["b"] = 2, 2
-	h.loop.Update([]policies.Policy{loopPolicy(t, "a", "apply", 15*time.Second, 2)})
+	h.update(t, loopPolicy(t, "a", "apply", 15*time.Second, 2))
 	h.ticks.next(t)
 	// Raise a's floor and add b: a's next tick writes the new floor, b starts at once.
-	h.loop.Update([]policies.Policy{loopPolicy(t, "a", "apply", 15*time.Second, 3), loopPolicy(t, "b", "apply", 15*time.Second, 2)})
+	h.update(t, loopPolicy(t, "a", "apply", 15*time.Second, 3), loopPolicy(t, "b", "apply", 15*time.Second, 2))
 	if tk := h.ticks.next(t); tk.Policy.Name != "b" {
 		t.Fatalf("first tick after the update is %s, want the new policy b", tk.Policy.Name)
 	}
@@ -352,7 +360,7 @@ func loopUpdateSwapsPolicies(t *testing.T) {
 	// Remove a: it stops ticking and leaves Latest. Both workers wait first, so that one waiter
 	// left means a's worker has gone (not b's timer yet to be set).
 	h.waitTimers(t, 2)
-	h.loop.Update([]policies.Policy{loopPolicy(t, "b", "apply", 15*time.Second, 2)})
+	h.update(t, loopPolicy(t, "b", "apply", 15*time.Second, 2))
 	h.waitExactTimers(t, 1)
 	h.clock.Step(15 * time.Second)
 	if tk := h.ticks.next(t); tk.Policy.Name != "b" {
@@ -374,7 +382,7 @@ func loopLogsOneInfoLinePerChange(t *testing.T) {
 		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})
 	h.cluster.desired["p"] = 1
-	h.loop.Update([]policies.Policy{loopPolicy(t, "p", "apply", 15*time.Second, 2)})
+	h.update(t, loopPolicy(t, "p", "apply", 15*time.Second, 2))
 	h.ticks.next(t)
 	for range 3 {
 		h.waitTimers(t, 1)
@@ -450,7 +458,7 @@ func loopWarmsForecastersFromHistory(t *testing.T) {
 		}
 	})
 	h.cluster.desired["p"] = 2
-	h.loop.Update([]policies.Policy{loopPolicy(t, "p", "apply", 15*time.Second, 2)})
+	h.update(t, loopPolicy(t, "p", "apply", 15*time.Second, 2))
 	h.ticks.next(t)
 	h.stop()
 	mu.Lock()
