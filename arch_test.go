@@ -10,6 +10,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -228,6 +229,27 @@ func TestPurity(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLintConfigMatchesPurityRules keeps .golangci.yml's depguard file lists in step with
+// purityRules: every checked folder and every excluded file appears there, so `make lint` and this
+// test guard the same files.
+func TestLintConfigMatchesPurityRules(t *testing.T) {
+	cfg, err := os.ReadFile(".golangci.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range purityRules() {
+		want := []string{fmt.Sprintf("%q", "**/"+r.dir+"/*.go")}
+		for name := range r.exclude {
+			want = append(want, fmt.Sprintf("%q", "!**/"+r.dir+"/"+name))
+		}
+		for _, w := range want {
+			if !strings.Contains(string(cfg), w) {
+				t.Errorf(".golangci.yml's depguard lists lack %s (arch_test.go's purityRules has it)", w)
+			}
+		}
 	}
 }
 
