@@ -76,18 +76,6 @@ func (h *history) view() ([]float64, []bool, int) {
 	return vals, miss, h.next() - len(vals)
 }
 
-// present counts non-missing points among the newest limit points.
-func (h *history) present() int {
-	_, miss := h.window()
-	c := 0
-	for _, m := range miss {
-		if !m {
-			c++
-		}
-	}
-	return c
-}
-
 // clone returns a deep copy.
 func (h *history) clone() history {
 	c := *h

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/tidal-planner/tidal/planner"
@@ -65,17 +66,19 @@ func TestLoopLogWording(t *testing.T) {
 func runLogged(t *testing.T, points int, desired int32) string {
 	t.Helper()
 	var buf syncBuffer
-	h := newHarness(t, func(c *planner.LoopConfig) {
-		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
-		c.History = history{n: points}
-		if points == 0 {
-			c.History = noHistory{}
-		}
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, func(c *planner.LoopConfig) {
+			c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			c.History = history{n: points}
+			if points == 0 {
+				c.History = noHistory{}
+			}
+		})
+		h.cluster.desired["p"] = desired
+		h.update(t, loopPolicy(t, "p", "apply", 15*time.Second, 2))
+		h.ticks.next(t)
+		h.stop()
 	})
-	h.cluster.desired["p"] = desired
-	h.loop.Update([]policies.Policy{loopPolicy(t, "p", "apply", 15*time.Second, 2)})
-	h.ticks.next(t)
-	h.stop()
 	return buf.String()
 }
 
@@ -87,6 +90,10 @@ func (noHistory) History(context.Context, policies.Policy, time.Time) (planner.L
 }
 
 func TestLoopLogFoldsARepeatedMissingReason(t *testing.T) {
+	synctest.Test(t, loopLogFoldsARepeatedMissingReason)
+}
+
+func loopLogFoldsARepeatedMissingReason(t *testing.T) {
 	var buf syncBuffer
 	h := newHarness(t, func(c *planner.LoopConfig) {
 		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -95,7 +102,7 @@ func TestLoopLogFoldsARepeatedMissingReason(t *testing.T) {
 	h.obs.err = map[string]error{"p": errors.New("dial tcp 10.0.0.1:9090: connect: connection refused")}
 	h.obs.mu.Unlock()
 	h.cluster.desired["p"] = 2
-	h.loop.Update([]policies.Policy{loopPolicy(t, "p", "apply", 15*time.Second, 2)})
+	h.update(t, loopPolicy(t, "p", "apply", 15*time.Second, 2))
 	h.ticks.next(t)
 	h.stop()
 	for line := range strings.SplitSeq(buf.String(), "\n") {

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -119,7 +119,8 @@ type ticks chan planner.Tick
 
 func (c ticks) Record(t planner.Tick) { c <- t }
 
-// next returns the next recorded tick or fails after a real-time bound (a hang, not a timing).
+// next returns the next recorded tick or fails on a hang: in a synctest bubble, the bound passes
+// at once when every goroutine is blocked and no tick is coming.
 func (c ticks) next(t *testing.T) planner.Tick {
 	t.Helper()
 	select {
@@ -169,31 +170,42 @@ func newHarness(t *testing.T, mutate func(*planner.LoopConfig)) *harness {
 
 func (h *harness) stop() {
 	h.cancel()
-	<-h.done
-	h.done <- nil
+	err := <-h.done
+	h.done <- err // for the next stop (a test's own, then the cleanup's)
 }
 
-// waitTimers waits until n timers are pending on the fake clock (every worker is idle).
-func (h *harness) waitTimers(t *testing.T, n int) {
+// update hands the running loop a policy set, which it must accept.
+func (h *harness) update(t *testing.T, ps ...policies.Policy) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for h.clock.Waiters() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d workers waiting", h.clock.Waiters(), n)
-		}
-		runtime.Gosched()
+	if err := h.loop.Update(ps); err != nil {
+		t.Fatalf("Update: %v", err)
 	}
 }
 
-// waitExactTimers waits until exactly n timers are pending on the fake clock.
+// inBubble runs a test in a testing/synctest bubble. Every Loop test runs in one: synctest.Wait
+// tells when every goroutine of the loop is blocked (no polling), and a hang fails at once
+// instead of after a wall-clock bound.
+func inBubble(f func(t *testing.T)) func(t *testing.T) {
+	return func(t *testing.T) { synctest.Test(t, f) }
+}
+
+// waitTimers waits until every goroutine of the bubble is blocked, then checks that at least n
+// timers are pending on the fake clock (every worker is idle).
+func (h *harness) waitTimers(t *testing.T, n int) {
+	t.Helper()
+	synctest.Wait()
+	if got := h.clock.Waiters(); got < n {
+		t.Fatalf("only %d of %d workers waiting", got, n)
+	}
+}
+
+// waitExactTimers waits until every goroutine of the bubble is blocked, then checks that exactly
+// n timers are pending on the fake clock.
 func (h *harness) waitExactTimers(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for h.clock.Waiters() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d timers pending, want %d", h.clock.Waiters(), n)
-		}
-		runtime.Gosched()
+	synctest.Wait()
+	if got := h.clock.Waiters(); got != n {
+		t.Fatalf("%d timers pending, want %d", got, n)
 	}
 }
 
@@ -226,14 +238,14 @@ func TestLoopOutcomes(t *testing.T) {
 			wantStages: []planner.Stage{planner.StageObserve}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.name, inBubble(func(t *testing.T) {
 			h := newHarness(t, func(c *planner.LoopConfig) {
 				c.DryRun = tc.dryRun
 				c.Leading = func() bool { return !tc.follower }
 			})
 			h.cluster.desired["p"], h.cluster.readErr = tc.cluster, tc.readErr
 			h.obs.err["p"] = tc.observeErr
-			h.loop.Update([]policies.Policy{loopPolicy(t, "p", tc.mode, 15*time.Second, 2)})
+			h.update(t, loopPolicy(t, "p", tc.mode, 15*time.Second, 2))
 			tk := h.ticks.next(t)
 			var stages []planner.Stage
 			for _, e := range tk.Errors {
@@ -248,17 +260,21 @@ func TestLoopOutcomes(t *testing.T) {
 			if diff := cmp.Diff(tc.wantWrites, h.cluster.written()); diff != "" {
 				t.Errorf("writes (-want +got):\n%s", diff)
 			}
-		})
+		}))
 	}
 }
 
 func TestLoopTicksEachPolicyOnItsInterval(t *testing.T) {
+	synctest.Test(t, loopTicksEachPolicyOnItsInterval)
+}
+
+func loopTicksEachPolicyOnItsInterval(t *testing.T) {
 	h := newHarness(t, nil)
 	h.cluster.desired["fast"], h.cluster.desired["slow"] = 2, 2
-	h.loop.Update([]policies.Policy{
+	h.update(t,
 		loopPolicy(t, "fast", "apply", 15*time.Second, 2),
 		loopPolicy(t, "slow", "apply", time.Minute, 2),
-	})
+	)
 	got := map[string][]time.Duration{}
 	record := func(tk planner.Tick) { got[tk.Policy.Name] = append(got[tk.Policy.Name], tk.Time.Sub(loopT0)) }
 	record(h.ticks.next(t))
@@ -281,14 +297,18 @@ func TestLoopTicksEachPolicyOnItsInterval(t *testing.T) {
 }
 
 func TestLoopSlowPolicyDoesNotBlockOthers(t *testing.T) {
+	synctest.Test(t, loopSlowPolicyDoesNotBlockOthers)
+}
+
+func loopSlowPolicyDoesNotBlockOthers(t *testing.T) {
 	h := newHarness(t, nil)
 	release := make(chan struct{})
 	h.obs.block["stuck"] = release
 	h.cluster.desired["stuck"], h.cluster.desired["ok"] = 2, 2
-	h.loop.Update([]policies.Policy{
+	h.update(t,
 		loopPolicy(t, "stuck", "apply", 15*time.Second, 2),
 		loopPolicy(t, "ok", "apply", 15*time.Second, 2),
-	})
+	)
 	if name := <-h.obs.entered; name != "stuck" {
 		t.Fatalf("%s blocked, want stuck", name)
 	}
@@ -318,13 +338,15 @@ func TestLoopSlowPolicyDoesNotBlockOthers(t *testing.T) {
 	h.done <- nil
 }
 
-func TestLoopUpdateSwapsPolicies(t *testing.T) {
+func TestLoopUpdateSwapsPolicies(t *testing.T) { synctest.Test(t, loopUpdateSwapsPolicies) }
+
+func loopUpdateSwapsPolicies(t *testing.T) {
 	h := newHarness(t, nil)
 	h.cluster.desired["a"], h.cluster.desired["b"] = 2, 2
-	h.loop.Update([]policies.Policy{loopPolicy(t, "a", "apply", 15*time.Second, 2)})
+	h.update(t, loopPolicy(t, "a", "apply", 15*time.Second, 2))
 	h.ticks.next(t)
 	// Raise a's floor and add b: a's next tick writes the new floor, b starts at once.
-	h.loop.Update([]policies.Policy{loopPolicy(t, "a", "apply", 15*time.Second, 3), loopPolicy(t, "b", "apply", 15*time.Second, 2)})
+	h.update(t, loopPolicy(t, "a", "apply", 15*time.Second, 3), loopPolicy(t, "b", "apply", 15*time.Second, 2))
 	if tk := h.ticks.next(t); tk.Policy.Name != "b" {
 		t.Fatalf("first tick after the update is %s, want the new policy b", tk.Policy.Name)
 	}
@@ -338,7 +360,7 @@ func TestLoopUpdateSwapsPolicies(t *testing.T) {
 	// Remove a: it stops ticking and leaves Latest. Both workers wait first, so that one waiter
 	// left means a's worker has gone (not b's timer yet to be set).
 	h.waitTimers(t, 2)
-	h.loop.Update([]policies.Policy{loopPolicy(t, "b", "apply", 15*time.Second, 2)})
+	h.update(t, loopPolicy(t, "b", "apply", 15*time.Second, 2))
 	h.waitExactTimers(t, 1)
 	h.clock.Step(15 * time.Second)
 	if tk := h.ticks.next(t); tk.Policy.Name != "b" {
@@ -352,13 +374,15 @@ func TestLoopUpdateSwapsPolicies(t *testing.T) {
 	}
 }
 
-func TestLoopLogsOneInfoLinePerChange(t *testing.T) {
+func TestLoopLogsOneInfoLinePerChange(t *testing.T) { synctest.Test(t, loopLogsOneInfoLinePerChange) }
+
+func loopLogsOneInfoLinePerChange(t *testing.T) {
 	var buf syncBuffer
 	h := newHarness(t, func(c *planner.LoopConfig) {
 		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})
 	h.cluster.desired["p"] = 1
-	h.loop.Update([]policies.Policy{loopPolicy(t, "p", "apply", 15*time.Second, 2)})
+	h.update(t, loopPolicy(t, "p", "apply", 15*time.Second, 2))
 	h.ticks.next(t)
 	for range 3 {
 		h.waitTimers(t, 1)
@@ -415,6 +439,10 @@ func (h history) History(ctx context.Context, p policies.Policy, now time.Time) 
 }
 
 func TestLoopWarmsForecastersFromHistory(t *testing.T) {
+	synctest.Test(t, loopWarmsForecastersFromHistory)
+}
+
+func loopWarmsForecastersFromHistory(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]*int{}
 	h := newHarness(t, func(c *planner.LoopConfig) {
@@ -430,7 +458,7 @@ func TestLoopWarmsForecastersFromHistory(t *testing.T) {
 		}
 	})
 	h.cluster.desired["p"] = 2
-	h.loop.Update([]policies.Policy{loopPolicy(t, "p", "apply", 15*time.Second, 2)})
+	h.update(t, loopPolicy(t, "p", "apply", 15*time.Second, 2))
 	h.ticks.next(t)
 	h.stop()
 	mu.Lock()
@@ -458,7 +486,7 @@ func TestLoopUpdateRacesRun(t *testing.T) {
 		{name: "update before and after go Run", before: true},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.name, inBubble(func(t *testing.T) {
 			clk := testingclock.NewFakeClock(loopT0)
 			rec := make(ticks, 100)
 			cl := &fakeCluster{desired: map[string]int32{"old": 2, "new": 2}}
@@ -489,13 +517,15 @@ func TestLoopUpdateRacesRun(t *testing.T) {
 			if err := <-done; !errors.Is(err, context.Canceled) {
 				t.Errorf("Run returned %v, want context.Canceled", err)
 			}
-		})
+		}))
 	}
 }
 
 // TestLoopRefusesUpdatesAfterRun: once Run has returned, Update starts nothing (no worker, no
 // history backfill) and says so, and Run does not start again.
-func TestLoopRefusesUpdatesAfterRun(t *testing.T) {
+func TestLoopRefusesUpdatesAfterRun(t *testing.T) { synctest.Test(t, loopRefusesUpdatesAfterRun) }
+
+func loopRefusesUpdatesAfterRun(t *testing.T) {
 	backfills := make(chan string, 10)
 	h := newHarness(t, func(c *planner.LoopConfig) { c.History = recordingHistory(backfills) })
 	h.cluster.desired["p"] = 2

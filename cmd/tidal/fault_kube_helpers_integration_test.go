@@ -197,7 +197,9 @@ func kubeMetric(t *testing.T, td *tidal, line string) float64 {
 	for _, l := range strings.Split(body, "\n") {
 		if v, ok := strings.CutPrefix(l, line+" "); ok {
 			var f float64
-			fmt.Sscan(v, &f)
+			if _, err := fmt.Sscan(v, &f); err != nil {
+				t.Fatalf("reading %s from /metrics: %v", line, err)
+			}
 			return f
 		}
 	}

@@ -159,7 +159,9 @@ func benchLoop(b *testing.B, forecast string, backfill bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	loop.Update(ps)
+	if err := loop.Update(ps); err != nil {
+		b.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = loop.Run(ctx); close(done) }()

@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -102,7 +102,13 @@ func TestPolicyWatcherFollowsConfigMapUpdates(t *testing.T) {
 	}
 }
 
+// TestPolicyWatcherPollsOnTheClock runs in a testing/synctest bubble: synctest.Wait says when the
+// watcher is blocked on the fake clock, and a watcher that never reloads fails at once.
 func TestPolicyWatcherPollsOnTheClock(t *testing.T) {
+	synctest.Test(t, policyWatcherPollsOnTheClock)
+}
+
+func policyWatcherPollsOnTheClock(t *testing.T) {
 	cm := &configMapDir{t: t, root: t.TempDir()}
 	cm.publish(map[string]string{"policy.yaml": reloadPolicy(4)})
 	clk := testingclock.NewFakeClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
@@ -115,8 +121,9 @@ func TestPolicyWatcherPollsOnTheClock(t *testing.T) {
 	go func() { w.run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	cm.publish(map[string]string{"policy.yaml": reloadPolicy(7)})
-	for !clk.HasWaiters() {
-		runtime.Gosched() // until the watcher waits on the fake clock
+	synctest.Wait() // every goroutine blocked: the watcher waits on the fake clock
+	if !clk.HasWaiters() {
+		t.Fatal("the watcher is not waiting on its clock")
 	}
 	clk.Step(10 * time.Second)
 	select {

@@ -202,7 +202,6 @@ func (w *e2eWorld) operate(ctx context.Context) {
 type writeLog struct {
 	mu     sync.Mutex
 	writes []scaleWrite
-	notify chan struct{}
 }
 
 type scaleWrite struct {

@@ -74,10 +74,17 @@ func TestParseNPY(t *testing.T) {
 func TestParseNPZPairMissingArray(t *testing.T) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	w, _ := zw.Create("prefill_isl.npy")
-	w.Write(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", f8(100)))
-	zw.Close()
-	_, err := ParseNPZPair(buf.Bytes(), buf.Bytes())
+	w, err := zw.Create("prefill_isl.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", f8(100))); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ParseNPZPair(buf.Bytes(), buf.Bytes())
 	if err == nil || !strings.Contains(err.Error(), "prefill_ttft is missing") {
 		t.Fatalf("error = %v, want missing prefill_ttft", err)
 	}

@@ -70,6 +70,6 @@ func Serve(ctx context.Context, ln net.Listener, s *Server, opts ...grpc.ServerO
 		g.Stop()
 		<-stopped
 	}
-	<-done
+	<-done //nolint:errcheck // Serve returns nil after Stop or GracefulStop (grpc.Server.Serve), and the stop was asked for
 	return nil
 }

@@ -61,12 +61,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		c, err := startOnce(ctx, etcdBin, apiBin)
 		if err == nil {
 			if err := c.LoadCRDs(ctx, opts.CRDs...); err != nil {
-				c.Stop()
-				return nil, err
+				return nil, errors.Join(err, c.Stop())
 			}
 			if err := c.Apply(ctx, Admin, opts.Manifests...); err != nil {
-				c.Stop()
-				return nil, err
+				return nil, errors.Join(err, c.Stop())
 			}
 			return c, nil
 		}
@@ -88,26 +86,21 @@ func startOnce(ctx context.Context, etcdBin, apiBin string) (*Cluster, error) {
 	c := &Cluster{dir: dir, etcdDir: filepath.Join(dir, "etcd")}
 	if info, err := os.Stat("/dev/shm"); err == nil && info.IsDir() {
 		if c.etcdDir, err = os.MkdirTemp("/dev/shm", "tidal-etcd-"); err != nil {
-			c.Stop()
-			return nil, fmt.Errorf("creating the etcd folder: %w", err)
+			return nil, errors.Join(fmt.Errorf("creating the etcd folder: %w", err), c.Stop())
 		}
 	}
 	if c.tokens, err = newTokens(); err != nil {
-		c.Stop()
-		return nil, err
+		return nil, errors.Join(err, c.Stop())
 	}
 	ports, err := freePorts(3)
 	if err != nil {
-		c.Stop()
-		return nil, err
+		return nil, errors.Join(err, c.Stop())
 	}
 	if err := c.startEtcd(ctx, etcdBin, ports[0], ports[1]); err != nil {
-		c.Stop()
-		return nil, err
+		return nil, errors.Join(err, c.Stop())
 	}
 	if err := c.startAPIServer(ctx, apiBin, ports[0], ports[2]); err != nil {
-		c.Stop()
-		return nil, err
+		return nil, errors.Join(err, c.Stop())
 	}
 	return c, nil
 }

@@ -135,8 +135,7 @@ func TestStartFailsClearlyWithoutBinaries(t *testing.T) {
 			t.Setenv(tt.env, filepath.Join(t.TempDir(), "missing"))
 			c, err := Start(context.Background(), Options{})
 			if err == nil {
-				c.Stop()
-				t.Fatal("Start succeeded without the binary")
+				t.Fatalf("Start succeeded without the binary (stopping it: %v)", c.Stop())
 			}
 			if !errors.Is(err, ErrNotInstalled) {
 				t.Errorf("error %v does not wrap ErrNotInstalled", err)
@@ -150,8 +149,7 @@ func TestStartFailsWhenTheServerDies(t *testing.T) {
 	t.Setenv(APIServerEnv, "/bin/false")
 	c, err := Start(context.Background(), Options{})
 	if err == nil {
-		c.Stop()
-		t.Fatal("Start succeeded with a server that exits")
+		t.Fatalf("Start succeeded with a server that exits (stopping it: %v)", c.Stop())
 	}
 	if errors.Is(err, ErrNotInstalled) {
 		t.Errorf("error %v claims a missing binary; the binary exists and exited", err)
