@@ -70,8 +70,7 @@ func runScenario(t *testing.T, dir string) string {
 				obs.Services[i].ReplicasKnown = false
 			}
 		}
-		var d Decision
-		d = Plan(now, obs, p, &st)
+		d := Plan(now, obs, p, &st)
 		w.apply(d, now, startup)
 		render(&b, row.minute, d)
 	}

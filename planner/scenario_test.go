@@ -123,8 +123,7 @@ func steadyScenario(t *testing.T, policy string) {
 		obs := steady(now, rate, reps(1, 1, 1))
 		w.observe(&obs, now)
 		consistentLatencies(t, &obs)
-		var d Decision
-		d = Plan(now, obs, p, &st)
+		d := Plan(now, obs, p, &st)
 		w.apply(d, now, startup)
 		got, _ := d.Service("Prefill")
 		if got.Desired != prev {

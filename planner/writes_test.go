@@ -89,8 +89,7 @@ func TestOtherWriter(t *testing.T) {
 				if tk.follower {
 					st.Follow()
 				}
-				var d Decision
-				d = Plan(now, obs, p, &st)
+				d := Plan(now, obs, p, &st)
 				s := d.Services[0]
 				var got []Code
 				for _, r := range s.Reasons {
