@@ -148,7 +148,7 @@ func newModel(method string, o Options) model {
 	case MethodHoltWinters:
 		return &holtWinters{period: o.Period}
 	case MethodAR:
-		return &autoRegressive{maxLags: o.ARLags, season: seasonal{period: o.Period}}
+		return &autoRegressive{maxLags: o.ARLags, season: seasonal{period: o.Period}, compact: o.compact}
 	case MethodKalman:
 		return &kalmanLLT{season: seasonal{period: o.Period}}
 	case MethodAuto:
