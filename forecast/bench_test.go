@@ -50,7 +50,7 @@ func BenchmarkReplay(b *testing.B) {
 // with the default 12 horizons and with the planner's lead time for a 2-minute startup (9 steps
 // at 15 s, 3 at 60 s); the 28d cases run 14 more days, as a long-running loop does (the history
 // buffers then hold more than the 14 days they use). "agg" cases fit auto on AggregateFor's means
-// (half-hour means: 120 points at 15 s, 30 at 60 s), as the planner builds its forecasters since
+// (hourly means: 240 points at 15 s, 60 at 60 s), as the planner builds its forecasters since
 // issue 11; the others fit every point. One op builds and warms one forecaster (ten for the agg
 // cases, reporting the mean, since a few kB of one-off heap would blur one); run it with
 // -benchtime 1x.

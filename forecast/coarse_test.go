@@ -63,7 +63,7 @@ func accuracy(t *testing.T, method string, opts Options, vals []float64, h, skip
 }
 
 // TestCoarseAccuracy replays auto on the series itself and through AggregateFor's coarse series
-// (m-small: 3-point means of 10-minute points; a generated one-minute series: 30-point means) and
+// (m-small: 6-point means of 10-minute points; a generated one-minute series: 60-point means) and
 // requires the coarse forecaster to stay close to the fine one: sMAPE at most 10% higher at every
 // horizon and the q0.9 upper bound covering 85-95% of actuals. The scores are logged (go test -v).
 func TestCoarseAccuracy(t *testing.T) {
@@ -106,13 +106,14 @@ func TestAggregateFor(t *testing.T) {
 		period, history int
 		want            int
 	}{
-		{"daily at 15s", 5760, 14 * 5760, 120},
-		{"daily at 60s", 1440, 14 * 1440, 30},
-		{"daily at 10m", 144, 2016, 3},
-		{"already coarse", 48, 672, 1},
-		{"period without a fitting divisor", 97, 970, 3},
-		{"no season, long history", 0, 80640, 120},
-		{"no season, short history", 0, 512, 1},
+		{"daily at 15s", 5760, 14 * 5760, 240},
+		{"daily at 60s", 1440, 14 * 1440, 60},
+		{"daily at 10m", 144, 2016, 6},
+		{"already coarse", 24, 336, 1},
+		{"smallest divisor above the bound", 100, 1000, 5},
+		{"period without a fitting divisor", 97, 970, 5},
+		{"no season, long history", 0, 80640, 240},
+		{"no season, short history", 0, 336, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
