@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,7 +123,8 @@ spec:
 // (default forecaster) and ops recorder, with fake Prometheus and cluster ports, on a fake clock:
 // one op is one interval (500 ticks). It reports the CPU time (user+system, from getrusage) per
 // policy tick, the duty cycle that implies on one core at 15 s, the process's peak RSS (VmHWM,
-// the start-up backfill included) and, at the end, its RSS and the heap in use after a GC. Run
+// the start-up backfill included) and, at the end, its RSS, the heap in use after a GC and the
+// RSS once debug.FreeOSMemory has returned the free heap to the system. Run
 // each case in its own process (-run '^$' -bench 'BenchmarkLoop500Policies/<case>$'): peak RSS
 // is per process.
 func BenchmarkLoop500Policies(b *testing.B) {
@@ -196,6 +198,8 @@ func benchLoop(b *testing.B, forecast string, backfill bool) {
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.HeapInuse)/1e6, "heap-inuse-MB")
 	b.ReportMetric(rssMB(b, "VmRSS:"), "RSS-MB")
+	debug.FreeOSMemory() // what stays once the free heap (the backfill's garbage) is returned
+	b.ReportMetric(rssMB(b, "VmRSS:"), "RSS-after-free-MB")
 }
 
 // cpuTime is the process's user+system CPU time so far.
