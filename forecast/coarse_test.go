@@ -125,7 +125,7 @@ func TestAggregateFor(t *testing.T) {
 }
 
 // TestCoarseConstant: a constant series forecasts itself, with a band no wider than the error
-// sketch's resolution near zero (a bin is about 1.25e-4 wide in log ratio, applied to the level
+// sketch's resolution near zero (a bin is about 1.1e-4 wide in log ratio, applied to the level
 // plus the mean level: 0.025% of the level here).
 func TestCoarseConstant(t *testing.T) {
 	f := mustNew(t, MethodAuto, Options{Period: 96, Aggregate: 4})

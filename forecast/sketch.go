@@ -5,14 +5,34 @@ import "math"
 // sketchBins is the number of bins of an errSketch.
 const sketchBins = 128
 
-// sketchScale and sketchSpan place the bins: a log-ratio error e falls at u = asinh(e /
-// sketchScale), and the bins split u in [-sketchSpan, sketchSpan] evenly. Bins are therefore
-// about 0.1% wide in e near zero and about 13% of |e| wide beyond a few per cent; errors past
-// +-sketchScale*sinh(sketchSpan) (about +-15, a factor e^15) fall in the end bins.
+// sketchScale and sketchSpan place the bins: a log-ratio error e falls at u = sign(e) *
+// log2(1 + |e|/sketchScale), the base-2 logarithm taken piecewise linearly between powers of two
+// (the float's exponent plus its mantissa: no transcendental function per error, and exactly
+// invertible), and the bins split u in [-sketchSpan, sketchSpan] evenly. Bins are therefore about
+// 1.1e-4 wide in e near zero and 11-22% of |e| wide beyond a few per cent; errors past
+// +-sketchScale*(2^sketchSpan - 1) (about +-8.2, a factor e^8.2) fall in the end bins.
 const (
-	sketchScale = 0.001
-	sketchSpan  = 8.0
+	sketchScale = 0.0005
+	sketchSpan  = 14.0
 )
+
+// sketchU maps an error to the sketch's axis (see sketchScale).
+func sketchU(e float64) float64 {
+	x := 1 + math.Abs(e)/sketchScale
+	if x >= 1<<sketchSpan {
+		return math.Copysign(sketchSpan, e)
+	}
+	b := math.Float64bits(x)
+	m := math.Float64frombits(b&(1<<52-1) | 1023<<52) // the mantissa, in [1, 2)
+	return math.Copysign(float64(int(b>>52)-1023)+m-1, e)
+}
+
+// sketchE is sketchU's inverse.
+func sketchE(u float64) float64 {
+	a := math.Abs(u)
+	n := math.Floor(a)
+	return math.Copysign((math.Ldexp(1+a-n, int(n))-1)*sketchScale, u)
+}
 
 // errSketch is an exponentially decayed histogram of log-ratio errors: the weight of the value
 // added i values ago is (1-1/memory)^i, so it summarises about the last memory values in a fixed
@@ -36,7 +56,7 @@ func newErrSketch(memory int) errSketch {
 
 // sketchBin maps e to its bin index and its position inside the bin (0..1).
 func sketchBin(e float64) (int, float64) {
-	u := (math.Asinh(e/sketchScale) + sketchSpan) / (2 * sketchSpan) * sketchBins
+	u := (sketchU(e) + sketchSpan) / (2 * sketchSpan) * sketchBins
 	u = math.Min(math.Max(u, 0), sketchBins-1e-9)
 	i := int(u)
 	return i, u - float64(i)
@@ -102,6 +122,5 @@ func (s *errSketch) quantile(q float64) float64 {
 
 // sketchAt is the error at fraction f of bin i.
 func sketchAt(i int, f float64) float64 {
-	u := (float64(i)+f)/sketchBins*(2*sketchSpan) - sketchSpan
-	return sketchScale * math.Sinh(u)
+	return sketchE((float64(i)+f)/sketchBins*(2*sketchSpan) - sketchSpan)
 }
