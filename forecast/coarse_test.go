@@ -63,12 +63,13 @@ func accuracy(t *testing.T, method string, opts Options, vals []float64, h, skip
 }
 
 // TestCoarseAccuracy replays auto on the series itself and through AggregateFor's coarse series
-// (m-small: 6-point means of 10-minute points; a generated one-minute series: 60-point means) and
+// (m-small and a dirty series: 6-point means of 10-minute points; generated one-minute series:
+// 60-point means) and
 // requires the coarse forecaster to stay close to the fine one: sMAPE at most 10% higher at every
 // horizon and the q0.9 upper bound covering 85-95% of actuals. The scores are logged (go test -v).
 func TestCoarseAccuracy(t *testing.T) {
 	if testing.Short() {
-		t.Skip("replays 14,400 points")
+		t.Skip("replays 3 x 14,400 points")
 	}
 	tests := []struct {
 		name            string
@@ -78,6 +79,10 @@ func TestCoarseAccuracy(t *testing.T) {
 	}{
 		{"m-small 10m", readMSmall(t), 144, 6, 144 * 7, 1},
 		{"generated 1m", fineDaily(1440*10, 1440, 3), 1440, 5, 1440 * 7, 0},
+		// Held out from the choice of sketchRecency and SeasonPoints:
+		{"generated 1m, other seed", fineDaily(1440*10, 1440, 9), 1440, 5, 1440 * 7, 0},
+		{"generated 1m, independent noise", daily(1440*10, 1440, 1000, 400, 0.08, 44), 1440, 5, 1440 * 7, 0},
+		{"dirty 10m (gaps, zeros, level shift)", dirtyDaily(144*14, 144), 144, 5, 144 * 7, 6},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
