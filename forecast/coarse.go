@@ -217,10 +217,14 @@ func (c *coarse) learnDev(a float64) {
 			continue
 		}
 		y := a - c.curveRing[slot][j-1]
-		c.sxy[j-1] = c.wdec*c.sxy[j-1] + x*y
-		c.sxx[j-1] = c.wdec*c.sxx[j-1] + x*x
-		if c.regN[j-1]++; c.regN[j-1] > minErrors && c.sxx[j-1] > 0 {
-			c.beta[j-1] = min(max(c.sxy[j-1]/c.sxx[j-1], 0), 1)
+		sxy, sxx := c.wdec*c.sxy[j-1]+x*y, c.wdec*c.sxx[j-1]+x*x
+		if math.IsNaN(sxy) || math.IsInf(sxy, 0) || math.IsInf(sxx, 0) { // values near overflow: start over
+			c.sxy[j-1], c.sxx[j-1], c.regN[j-1] = 0, 0, 0
+			continue
+		}
+		c.sxy[j-1], c.sxx[j-1] = sxy, sxx
+		if c.regN[j-1]++; c.regN[j-1] > minErrors && sxx > 0 {
+			c.beta[j-1] = min(max(sxy/sxx, 0), 1)
 		}
 	}
 }
@@ -253,7 +257,11 @@ func (c *coarse) points(out, cc []float64) {
 		return
 	}
 	for i := range out {
-		out[i] = math.Max(c.curve(cc, i+1)+c.beta[min(i, len(c.beta)-1)]*c.dev, 0)
+		v := c.curve(cc, i+1) + c.beta[min(i, len(c.beta)-1)]*c.dev
+		if math.IsNaN(v) || math.IsInf(v, 1) { // values near overflow
+			v = c.last
+		}
+		out[i] = math.Max(v, 0)
 	}
 }
 
