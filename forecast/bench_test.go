@@ -8,16 +8,26 @@ import (
 
 // BenchmarkStep measures one live-loop step (Observe one point, then Forecast h = 1..6) with
 // 2,016 points (14 days at 10 minutes) of history already fed. Scheduled refits fall inside the
-// loop at their natural rate (one per RefitEvery steps), so the mean includes them.
+// loop at their natural rate (one per RefitEvery steps), so the mean includes them. agg6/auto is
+// auto fitted on hourly means (Options.Aggregate 6).
 //
 //	go test ./forecast -run '^$' -bench BenchmarkStep -count 10
 func BenchmarkStep(b *testing.B) {
 	const P = 144
 	hist := daily(2016, P, 1000, 400, 0.08, 10)
 	next := daily(4*2016, P, 1000, 400, 0.08, 11)
+	type variant struct {
+		name, method string
+		agg          int
+	}
+	var vs []variant
 	for _, m := range Methods() {
-		b.Run(m, func(b *testing.B) {
-			f := mustNew(b, m, Options{Period: P})
+		vs = append(vs, variant{m, m, 1})
+	}
+	vs = append(vs, variant{"agg6/" + MethodAuto, MethodAuto, AggregateFor(P, 2016)}) // hourly means
+	for _, v := range vs {
+		b.Run(v.name, func(b *testing.B) {
+			f := mustNew(b, v.method, Options{Period: P, Aggregate: v.agg})
 			feed(f, hist)
 			buf := make([]Point, 0, 6)
 			b.ResetTimer()
