@@ -19,7 +19,8 @@ type autoRegressive struct {
 	season  seasonal
 	coef    []float64 // intercept, then lag 1..p
 	aic     float64
-	d       []float64 // scratch: deseasonalised values
+	d       []float64 // scratch: deseasonalised values (dropped after a refit when compact)
+	compact bool
 	lags    []float64 // scratch of predict
 }
 
@@ -45,6 +46,9 @@ func (m *autoRegressive) refit(h *history) {
 		if ok && aic < m.aic {
 			m.coef, m.aic = coef, aic
 		}
+	}
+	if m.compact { // a day's refit may allocate; a warm forecaster should not hold a history's copy
+		m.d = nil
 	}
 }
 

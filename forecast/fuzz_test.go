@@ -12,7 +12,8 @@ import (
 var seedDir = filepath.Join("..", "testdata", "forecast", "fuzz-seeds")
 
 // FuzzForecast feeds arbitrary series (raw float64 bits: NaN, infinities, negatives, huge and
-// tiny values, long zero runs) to every method with fuzzed options and checks the invariants:
+// tiny values, long zero runs) to every method with fuzzed options, on the series itself and
+// through 3-point means (Options.Aggregate), and checks the invariants:
 // no panic, h points back, 0 <= Lower <= Value <= Upper < Inf.
 //
 //	go test ./forecast -run '^$' -fuzz FuzzForecast -fuzztime 60s
@@ -32,18 +33,21 @@ func FuzzForecast(f *testing.F) {
 		}
 		o := Options{Period: int(period % 16), MaxHorizon: int(horizon%8) + 1, GapSteps: int(gap%5) - 1, History: 64, RefitEvery: 8}
 		h := int(horizon%12) + 1
-		for _, m := range Methods() {
-			fc, err := New(m, o)
-			if err != nil {
-				t.Fatalf("New(%q, %+v): %v", m, o, err)
-			}
-			for _, v := range vals {
-				fc.Observe(v)
-				pts := fc.Forecast(nil, h, 0.9)
-				if len(pts) != h {
-					t.Fatalf("%s: %d points, want %d", m, len(pts), h)
+		for _, agg := range []int{1, 3} { // the series itself, and 3-point means (coarse)
+			o.Aggregate = agg
+			for _, m := range Methods() {
+				fc, err := New(m, o)
+				if err != nil {
+					t.Fatalf("New(%q, %+v): %v", m, o, err)
 				}
-				checkPoints(t, m, pts)
+				for _, v := range vals {
+					fc.Observe(v)
+					pts := fc.Forecast(nil, h, 0.9)
+					if len(pts) != h {
+						t.Fatalf("%s, Aggregate %d: %d points, want %d", m, agg, len(pts), h)
+					}
+					checkPoints(t, m, pts)
+				}
 			}
 		}
 	})

@@ -34,6 +34,15 @@ type Options struct {
 	// SelectWindow is the number of recent errors per horizon auto ranks methods by (default
 	// the last 7 periods or MaxErrorWindow points, whichever is fewer, and at least 48).
 	SelectWindow int
+	// Aggregate is the number of consecutive points averaged into one point of the series the
+	// method fits (default 1: the series itself). Above 1, New returns a forecaster that fits the
+	// method on the k-point means, at a k-times coarser step, and brings its forecasts back to the
+	// series' step (see coarse). The other fields stay in points of the series; New converts them.
+	Aggregate int
+
+	// compact marks the predictor inside a coarse forecaster: the candidates' ranking errors
+	// keep only their mean, and methods that refit on nothing older keep a short history.
+	compact bool
 }
 
 // MaxErrorWindow caps the default ErrorWindow and SelectWindow, so that the error windows, the
@@ -63,6 +72,7 @@ func (o Options) withDefaults() Options {
 	def(&o.RefitEvery, max(o.Period, 24))
 	def(&o.ErrorWindow, max(min(7*o.Period, MaxErrorWindow), 200))
 	def(&o.SelectWindow, max(min(7*o.Period, MaxErrorWindow), 48))
+	def(&o.Aggregate, 1)
 	return o
 }
 
@@ -75,7 +85,7 @@ func (o Options) validate() error {
 	}{
 		{"Period", o.Period}, {"MaxHorizon", o.MaxHorizon}, {"Window", o.Window}, {"ARLags", o.ARLags},
 		{"History", o.History}, {"RefitEvery", o.RefitEvery}, {"ErrorWindow", o.ErrorWindow},
-		{"SelectWindow", o.SelectWindow},
+		{"SelectWindow", o.SelectWindow}, {"Aggregate", o.Aggregate},
 	} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("%s: %d is negative", f.name, f.v))
@@ -84,8 +94,8 @@ func (o Options) validate() error {
 	if o.Window == 1 {
 		errs = append(errs, errors.New("Window: 1 point cannot define a trend (use 2 or more)"))
 	}
-	if o.MaxHorizon > 10000 || o.ARLags > 64 || o.History > 1<<20 {
-		errs = append(errs, fmt.Errorf("MaxHorizon %d, ARLags %d or History %d is implausibly large", o.MaxHorizon, o.ARLags, o.History))
+	if o.MaxHorizon > 10000 || o.ARLags > 64 || o.History > 1<<20 || o.Aggregate > 1<<16 {
+		errs = append(errs, fmt.Errorf("MaxHorizon %d, ARLags %d, History %d or Aggregate %d is implausibly large", o.MaxHorizon, o.ARLags, o.History, o.Aggregate))
 	}
 	return errors.Join(errs...)
 }
@@ -120,6 +130,9 @@ func New(method string, opts Options) (Forecaster, error) {
 	if !slices.Contains(Methods(), method) {
 		return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknownMethod, method, Methods())
 	}
+	if o.Aggregate > 1 {
+		return newCoarse(method, o), nil
+	}
 	return newPredictor(method, o, false), nil
 }
 
@@ -135,7 +148,7 @@ func newModel(method string, o Options) model {
 	case MethodHoltWinters:
 		return &holtWinters{period: o.Period}
 	case MethodAR:
-		return &autoRegressive{maxLags: o.ARLags, season: seasonal{period: o.Period}}
+		return &autoRegressive{maxLags: o.ARLags, season: seasonal{period: o.Period}, compact: o.compact}
 	case MethodKalman:
 		return &kalmanLLT{season: seasonal{period: o.Period}}
 	case MethodAuto:

@@ -60,7 +60,7 @@ type predictor struct {
 func newPredictor(method string, o Options, rank bool) *predictor {
 	p := &predictor{
 		method: method, o: o, m: newModel(method, o),
-		hist:   history{limit: o.History},
+		hist:   history{limit: historyLimit(method, o)},
 		bands:  newBands(o, method != MethodLastRatio, rank),
 		fcRing: make([][]float64, o.MaxHorizon),
 		cur:    make([]float64, o.MaxHorizon),
@@ -69,6 +69,18 @@ func newPredictor(method string, o Options, rank bool) *predictor {
 		p.fcRing[i] = make([]float64, o.MaxHorizon)
 	}
 	return p
+}
+
+// historyLimit is the history a predictor of method keeps: Options.History, except inside a
+// coarse forecaster (compact), where the methods that never refit on old points (last value,
+// linear trend, seasonal naive, and auto's own copy, which only imputes and bridges gaps) keep
+// one season plus a gap and their window: the bulk of a warm forecaster's memory is history.
+func historyLimit(method string, o Options) int {
+	switch {
+	case !o.compact, method == MethodHoltWinters, method == MethodAR, method == MethodKalman:
+		return o.History
+	}
+	return min(o.History, max(o.Period+max(o.GapSteps, 0)+2, o.Window+1, 16))
 }
 
 // Name returns the method name.

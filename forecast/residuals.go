@@ -8,18 +8,33 @@ import (
 // ring is a fixed-capacity ring of float64 with a running sum of absolute values. Its buffer
 // grows as values arrive, up to the capacity, so a cold forecaster's many windows cost little
 // (pre-allocating them touched a page of each, most of a cold forecaster's resident memory).
+//
+// A mean-only ring (newMeanRing) keeps no values: its mean absolute value is an exponentially
+// weighted one with a memory of size values (a plain mean until size values have arrived), and its
+// len counts values up to size. It serves where only meanAbs and len are read (auto's ranking in a
+// compact forecaster), at a few words instead of size values.
 type ring struct {
-	buf    []float64 // the values; len(buf) grows to size, then the ring wraps
-	size   int
-	next   int
-	full   bool
-	absSum float64
+	buf      []float64 // the values; len(buf) grows to size, then the ring wraps
+	size     int
+	next     int
+	full     bool
+	absSum   float64
+	meanOnly bool // keep no values: absSum is the weighted mean, next the count (<= size)
 }
 
 func newRing(capacity int) ring { return ring{size: max(capacity, 1)} }
 
-// add appends v and returns the value it evicted (ok false when none was).
+// newMeanRing returns a mean-only ring with a memory of capacity values.
+func newMeanRing(capacity int) ring { return ring{size: max(capacity, 1), meanOnly: true} }
+
+// add appends v and returns the value it evicted (ok false when none was; a mean-only ring
+// never reports one).
 func (r *ring) add(v float64) (evicted float64, ok bool) {
+	if r.meanOnly {
+		r.next = min(r.next+1, r.size)
+		r.absSum += (math.Abs(v) - r.absSum) / float64(r.next)
+		return 0, false
+	}
 	if r.full {
 		evicted, ok = r.buf[r.next], true
 		r.absSum -= math.Abs(evicted)
@@ -58,12 +73,20 @@ func (r *ring) resum() {
 	r.absSum = s
 }
 
-func (r *ring) len() int { return len(r.buf) }
+func (r *ring) len() int {
+	if r.meanOnly {
+		return r.next
+	}
+	return len(r.buf)
+}
 
 // meanAbs is the mean absolute value held (NaN when empty).
 func (r *ring) meanAbs() float64 {
-	if r.len() == 0 {
+	switch {
+	case r.len() == 0:
 		return math.NaN()
+	case r.meanOnly:
+		return r.absSum
 	}
 	return r.absSum / float64(r.len())
 }
@@ -92,7 +115,11 @@ func newErrorStore(o Options, rank bool) errorStore {
 	if rank {
 		e.recent = make([]ring, o.MaxHorizon)
 		for i := range e.recent {
-			e.recent[i] = newRing(o.SelectWindow)
+			if o.compact {
+				e.recent[i] = newMeanRing(o.SelectWindow)
+			} else {
+				e.recent[i] = newRing(o.SelectWindow)
+			}
 		}
 		return e
 	}

@@ -29,22 +29,30 @@ func (s *seasonal) fit(h *history) {
 		return
 	}
 	from := max(len(vals)-seasonalDays*P, 1)
-	byPhase := make([][]float64, P)
+	// One allocation: the per-phase changes (at most `days` per phase) laid out phase after
+	// phase, their counts and the per-phase medians (a refit used to allocate a slice per phase).
+	days := (len(vals)-from)/P + 1
+	buf := make([]float64, P*days+2*P)
+	counts, steps, byPhase := buf[:P], buf[P:2*P], buf[2*P:]
 	for i := from; i < len(vals); i++ {
 		if !miss[i] && !miss[i-1] {
 			ph := (base + i) % P
-			byPhase[ph] = append(byPhase[ph], vals[i]-vals[i-1])
+			byPhase[ph*days+int(counts[ph])] = vals[i] - vals[i-1]
+			counts[ph]++
 		}
 	}
-	steps := make([]float64, P)
-	for ph, d := range byPhase {
-		if len(d) > 0 {
+	for ph := range P {
+		if n := int(counts[ph]); n > 0 {
+			d := byPhase[ph*days : ph*days+n]
 			slices.Sort(d)
 			steps[ph] = quantile(d, 0.5)
 		}
 	}
 	drift := mean(steps)
-	s.profile = make([]float64, P)
+	if len(s.profile) != P {
+		s.profile = make([]float64, P)
+	}
+	s.profile[0] = 0
 	level := 0.0
 	for k := 1; k < P; k++ { // walk the phases from phase 0
 		level += steps[k] - drift

@@ -89,7 +89,8 @@ func NewState(p policies.Policy, opts Options) State {
 
 // DefaultForecaster is the policy's method from the forecast package, one step per planning
 // interval, with the season and history converted to steps and the forecast package's default
-// MaxHorizon (12 steps). NewState uses DefaultForecasterFor instead, which tracks only the
+// MaxHorizon (12 steps). The method fits means of forecast.AggregateFor intervals (hourly means
+// at a daily season); forecasts and their bands stay per interval. NewState uses DefaultForecasterFor instead, which tracks only the
 // policy's lead time. It returns nil, which Plan reports as "no forecast" and answers by sizing
 // for the observed load, when the forecast package rejects the method or options.
 func DefaultForecaster(fc policies.Forecast, interval time.Duration) forecast.Forecaster {
@@ -125,10 +126,14 @@ func newForecaster(fc policies.Forecast, interval time.Duration, maxHorizon int)
 	if interval <= 0 {
 		return nil
 	}
+	period, history := int(fc.Seasonality/interval), int(fc.History/interval)
 	opts := forecast.Options{
-		Period:     int(fc.Seasonality / interval),
-		History:    int(fc.History / interval),
+		Period:     period,
+		History:    history,
 		MaxHorizon: maxHorizon,
+		// Fit the method on means of k intervals (a season of at most forecast.SeasonPoints):
+		// refits and memory scale with the coarse series, 14 days at 15 s are 336 means.
+		Aggregate: forecast.AggregateFor(period, history),
 	}
 	f, err := forecast.New(fc.Method, opts)
 	if err != nil {
