@@ -3,6 +3,7 @@ package planner
 import (
 	"math"
 	"slices"
+	"time"
 )
 
 // The reserve: how much the load may grow over a service's lead time (now .. now + startup +
@@ -12,7 +13,7 @@ import (
 // old it yields one growth sample G = max(L[t+1..t+h]) / L[t]: the largest load the replicas
 // decided at t had to carry before a scale-up decided at t could serve, relative to the load they
 // were sized from. The samples go into a histogram over log G whose weights decay with a half-life
-// (reserveHalfLife intervals), so the reserve follows what the traffic does now, not what a trace
+// (reserveHalfLife of time), so the reserve follows what the traffic does now, not what a trace
 // this code was tuned on did. A service sized at quantile q of G plans for L_now x G_q, and the
 // fraction of intervals whose growth exceeds its reserve is about 1 - q: the risk level the error
 // budget steers (errorbudget.go). docs/planner.md has the equations.
@@ -23,12 +24,11 @@ const (
 	// time; samples outside count in the end bins.
 	reserveMinLog = -0.6931471805599453 // log 0.5
 	reserveMaxLog = 2.0794415416798357  // log 8
-	// reserveHalfLife is the samples after which a growth sample weighs half: 1,440 intervals, a
-	// day at the default 60 s interval.
-	reserveHalfLife = 1440
-	// reserveMinWeight is the evidence (decayed sample count) below which the reserve is cold and
-	// the planner falls back to the forecast's band: an hour of 60 s intervals.
-	reserveMinWeight = 60
+	// reserveHalfLife is the age at which a growth sample weighs half: a day.
+	reserveHalfLife = 24 * time.Hour
+	// reserveMinHistory is the history below which the reserve is cold and the planner falls back
+	// to the forecast's band: an hour, in samples at the planning interval (60 at the default).
+	reserveMinHistory = time.Hour
 	// reserveTailSamples is the evidence a quantile needs above it: q is capped at
 	// 1 - reserveTailSamples / evidence, so a rare quantile is not read off a handful of events
 	// (at q = 99% and a few hundred samples, one step's samples would be the reserve for a day).
@@ -39,17 +39,24 @@ const (
 
 // growth tracks one load signal's growth over a lead time of lead intervals.
 type growth struct {
-	lead   int                   // intervals
-	ring   []float64             // the last lead+1 observed values, NaN where missing
-	next   int                   // ring index of the next write
-	seen   int                   // values written, saturating at len(ring)
-	weight float64               // total decayed weight of the histogram
-	bins   *[reserveBins]float64 // decayed weights per bin of log G; nil until the first sample
+	lead      int                   // intervals
+	minWeight float64               // reserveMinHistory in samples
+	decay     float64               // per-sample weight decay: 2^(-interval/reserveHalfLife)
+	ring      []float64             // the last lead+1 observed values, NaN where missing
+	next      int                   // ring index of the next write
+	seen      int                   // values written, saturating at len(ring)
+	weight    float64               // total decayed weight of the histogram
+	bins      *[reserveBins]float64 // decayed weights per bin of log G; nil until the first sample
 }
 
-// setLead (re)starts the tracker for a lead time; a change of lead clears the ring (not the
-// histogram: the samples already taken stay valid evidence of growth).
-func (g *growth) setLead(lead int) {
+// setLead (re)starts the tracker for a lead time at a planning interval; a change of lead clears
+// the ring (not the histogram: the samples already taken stay valid evidence of growth).
+func (g *growth) setLead(lead int, interval time.Duration) {
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	g.minWeight = max(float64(reserveMinHistory/interval), 1)
+	g.decay = math.Exp2(-interval.Seconds() / reserveHalfLife.Seconds())
 	lead = min(max(lead, 1), reserveMaxLead)
 	if g.lead == lead && g.ring != nil {
 		return
@@ -92,18 +99,15 @@ func nanTo(v, d float64) float64 {
 	return v
 }
 
-// reserveDecay is the per-sample decay factor of the histogram's weights: 2^(-1/halfLife).
-var reserveDecay = math.Exp2(-1.0 / reserveHalfLife)
-
 // sample adds one log-growth sample, decaying the older ones.
 func (g *growth) sample(lg float64) {
 	if g.bins == nil {
 		g.bins = new([reserveBins]float64)
 	}
 	for i := range g.bins {
-		g.bins[i] *= reserveDecay
+		g.bins[i] *= g.decay
 	}
-	g.weight = g.weight*reserveDecay + 1
+	g.weight = g.weight*g.decay + 1
 	g.bins[reserveBin(lg)]++
 }
 
@@ -116,9 +120,9 @@ func reserveBin(lg float64) int {
 // quantile returns the growth factor G at quantile q (the upper edge of the bin where the
 // cumulative weight reaches q), at least 1: a reserve never plans below the observed load. q is
 // capped where fewer than reserveTailSamples samples would lie above it. ok is false while the
-// evidence is below reserveMinWeight.
+// evidence is below an hour of samples.
 func (g *growth) quantile(q float64) (factor float64, ok bool) {
-	if g.bins == nil || g.weight < reserveMinWeight {
+	if g.bins == nil || g.weight < g.minWeight {
 		return 1, false
 	}
 	q = min(q, 1-reserveTailSamples/g.weight)

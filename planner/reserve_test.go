@@ -19,7 +19,7 @@ func TestGrowthQuantile(t *testing.T) {
 		tol    float64 // relative
 	}{
 		{name: "flat load needs no reserve", series: func(int) float64 { return 10 }, n: 500, q: 0.95, want: 1, tol: 0.03},
-		{name: "cold below an hour of evidence", series: func(int) float64 { return 10 }, n: lead + reserveMinWeight - 1, q: 0.95},
+		{name: "cold below an hour of evidence", series: func(int) float64 { return 10 }, n: lead + 59, q: 0.95},
 		{
 			// Load doubles for one interval in every 20: 4 of every 20 bases see the double within
 			// their 4-interval lead, the double itself sees a halving, the rest see 1.
@@ -52,7 +52,7 @@ func TestGrowthQuantile(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var g growth
-			g.setLead(lead)
+			g.setLead(lead, time.Minute)
 			for i := range tc.n {
 				g.add(tc.series(i))
 			}
@@ -74,7 +74,7 @@ func TestGrowthQuantile(t *testing.T) {
 // and two of flat load, the 95th percentile is back near 1.
 func TestGrowthForgets(t *testing.T) {
 	var g growth
-	g.setLead(4)
+	g.setLead(4, time.Minute)
 	for i := range 1440 {
 		g.add(10 + 10*float64(i%10/9)) // doubles one interval in ten
 	}
@@ -175,5 +175,33 @@ func TestRiskHeldDriftsBack(t *testing.T) {
 	}
 	if k.level() < defaultRisk*0.99 {
 		t.Fatalf("after 500 quiet intervals e = %g, want back near %g", k.level(), defaultRisk)
+	}
+}
+
+// TestGrowthColdIsAnHour checks that the reserve's evidence threshold is time, not samples: at a
+// 2 s interval, 300 samples (10 minutes) are still cold, 1,900 (over an hour) are warm.
+func TestGrowthColdIsAnHour(t *testing.T) {
+	tests := []struct {
+		name     string
+		interval time.Duration
+		n        int
+		warm     bool
+	}{
+		{name: "10 minutes at 2 s", interval: 2 * time.Second, n: 300},
+		{name: "over an hour at 2 s", interval: 2 * time.Second, n: 1900, warm: true},
+		{name: "59 minutes at 60 s", interval: time.Minute, n: 59 + 4},
+		{name: "61 minutes at 60 s", interval: time.Minute, n: 61 + 4, warm: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var g growth
+			g.setLead(4, tc.interval)
+			for range tc.n {
+				g.add(10)
+			}
+			if _, ok := g.quantile(0.9); ok != tc.warm {
+				t.Fatalf("warm = %v after %d samples at %s (evidence %g), want %v", ok, tc.n, tc.interval, g.evidence(), tc.warm)
+			}
+		})
 	}
 }
