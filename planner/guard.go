@@ -87,23 +87,22 @@ func (r *run) ratioAsk(ratio float64) int32 {
 // time, not as extra arrival rate: the replicas the model says carry rate + excess / startup.
 // Without a usable model it is ceil(ready x wait/target), as for latencies.
 func (r *run) queueGuard(target float64) (ask guardAsk, judged bool) {
-	q, rate := r.obs.QueueDepth, r.obs.RequestRate
-	if !q.OK || !rate.OK || !(rate.V > 0) || target <= 0 {
+	excess, wait, ok := r.backlog()
+	rate := r.obs.RequestRate.V
+	if !ok || !(rate > 0) || target <= 0 {
 		return guardAsk{}, false
 	}
-	excess := q.V - float64(r.ready)
-	wait := excess / rate.V // Little's law
-	startup := max(r.svc.StartupTime.Seconds(), r.p.Planning.Interval.Seconds(), target)
 	if !(wait > target) {
 		return guardAsk{}, false // no backlog: a TTFT breach is service or batching delay
 	}
-	clears, known := r.clearsBeforeStartup(excess, rate.V, startup)
+	startup := max(r.svc.StartupTime.Seconds(), r.p.Planning.Interval.Seconds(), target)
+	clears, known := r.clearsBeforeStartup(excess, rate, startup)
 	if clears {
 		return guardAsk{}, true
 	}
 	ask = guardAsk{code: CodeQueueBreach, value: wait, limit: target}
 	if known {
-		if g, ok := r.backlogNeed(rate.V + excess/startup); ok {
+		if g, ok := r.backlogNeed(rate + excess/startup); ok {
 			if g <= r.ready {
 				return guardAsk{}, true
 			}
@@ -118,12 +117,28 @@ func (r *run) queueGuard(target float64) (ask guardAsk, judged bool) {
 // queueEmpty reports whether the queue gauge reads no backlog: known, with the excess over the
 // ready replicas' Little's-law wait within the TTFT target.
 func (r *run) queueEmpty(target float64) bool {
+	_, wait, ok := r.backlog()
+	return ok && wait <= target
+}
+
+// backlog reads the queue gauge, which counts every request without its first token, those
+// being prefilled included: one request per ready replica is taken as in service and the excess
+// as waiting, with its Little's-law wait at the request rate (0 without an excess, +Inf for an
+// excess at zero rate). ok is false when the gauge or the rate is missing.
+func (r *run) backlog() (excess, wait float64, ok bool) {
 	q, rate := r.obs.QueueDepth, r.obs.RequestRate
 	if !q.OK || !rate.OK {
-		return false
+		return 0, 0, false
 	}
-	excess := q.V - float64(r.ready)
-	return excess <= 0 || rate.V > 0 && excess/rate.V <= target
+	excess = q.V - float64(r.ready)
+	switch {
+	case excess <= 0:
+	case rate.V > 0:
+		wait = excess / rate.V
+	default:
+		wait = math.Inf(1)
+	}
+	return excess, wait, true
 }
 
 // clearsBeforeStartup reports whether the ready replicas' spare prefill capacity (at the observed

@@ -40,6 +40,7 @@ const (
 // growth tracks one load signal's growth over a lead time of lead intervals.
 type growth struct {
 	lead      int                   // intervals
+	interval  time.Duration         // the planning interval minWeight and decay are for
 	minWeight float64               // reserveMinHistory in samples
 	decay     float64               // per-sample weight decay: 2^(-interval/reserveHalfLife)
 	ring      []float64             // the last lead+1 observed values, NaN where missing
@@ -55,8 +56,11 @@ func (g *growth) setLead(lead int, interval time.Duration) {
 	if interval <= 0 {
 		interval = time.Minute
 	}
-	g.minWeight = max(float64(reserveMinHistory/interval), 1)
-	g.decay = math.Exp2(-interval.Seconds() / reserveHalfLife.Seconds())
+	if interval != g.interval {
+		g.interval = interval
+		g.minWeight = max(float64(reserveMinHistory/interval), 1)
+		g.decay = math.Exp2(-interval.Seconds() / reserveHalfLife.Seconds())
+	}
 	lead = min(max(lead, 1), reserveMaxLead)
 	if g.lead == lead && g.ring != nil {
 		return
@@ -80,23 +84,15 @@ func (g *growth) add(v float64) {
 	if math.IsNaN(base) || !(base > 0) {
 		return
 	}
-	peak := math.NaN()
+	peak, seen := 0.0, false
 	for i := 1; i <= g.lead; i++ {
 		if x := g.ring[(g.next+i)%len(g.ring)]; !math.IsNaN(x) {
-			peak = max(x, nanTo(peak, x))
+			peak, seen = max(peak, x), true
 		}
 	}
-	if !math.IsNaN(peak) {
+	if seen {
 		g.sample(math.Log(max(peak, 1e-12) / base))
 	}
-}
-
-// nanTo returns v, or d when v is NaN.
-func nanTo(v, d float64) float64 {
-	if math.IsNaN(v) {
-		return d
-	}
-	return v
 }
 
 // sample adds one log-growth sample, decaying the older ones.
