@@ -158,22 +158,27 @@ func (r *run) errorBudget() {
 // attainment is the latency attainment this service is charged with and its share of the miss
 // budget; false for services that drive no latency (frontends).
 func (r *run) attainment() (Value, float64, bool) {
-	switch r.svc.Role {
-	case policies.RolePrefill:
-		return r.obs.TTFTAttained, r.share(), true
-	case policies.RoleDecode:
-		return r.obs.ITLAttained, r.share(), true
-	case policies.RoleAggregated:
-		t, i := r.obs.TTFTAttained, r.obs.ITLAttained
-		if !t.OK {
-			return t, r.share(), true
-		}
-		if !i.OK {
-			return i, r.share(), true
-		}
-		return Known(max(t.V+i.V-1, 0)), r.share(), true // misses of either, counted once at most twice
+	if !charged(r.svc.Role) {
+		return Value{}, 0, false
 	}
-	return Value{}, 0, false
+	return r.chargedAttainment(), r.share(), true
+}
+
+// chargedAttainment is the attainment of the latency this service drives: TTFT for prefill, ITL
+// for decode, both for aggregated (misses of either, a request missing both counted twice).
+func (r *run) chargedAttainment() Value {
+	t, i := r.obs.TTFTAttained, r.obs.ITLAttained
+	switch {
+	case r.svc.Role == policies.RolePrefill:
+		return t
+	case r.svc.Role == policies.RoleDecode:
+		return i
+	case !t.OK:
+		return t
+	case !i.OK:
+		return i
+	}
+	return Known(max(t.V+i.V-1, 0))
 }
 
 // share is this service's part of the miss budget m* = 1 - objective: what the other charged
