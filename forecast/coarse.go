@@ -316,11 +316,7 @@ func (c *coarse) band(i int, lo, hi float64) (float64, float64) {
 		}
 	}
 	c.ratios = r
-	if len(r) < 5 {
-		return -0.7 * scale, 0.7 * scale
-	}
-	slices.Sort(r)
-	return quantile(r, lo) * scale, quantile(r, hi) * scale
+	return ratioBand(r, lo, hi, scale)
 }
 
 // Clone returns an independent deep copy.

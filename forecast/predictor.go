@@ -325,6 +325,12 @@ func (p *predictor) naiveBand(h int, lo, hi, scale float64) (float64, float64) {
 		}
 	}
 	p.ratios = r
+	return ratioBand(r, lo, hi, scale)
+}
+
+// ratioBand is the band of the log-ratios r (sorted in place) at quantiles lo and hi, times scale;
+// with fewer than five ratios, a fixed +/-0.7 x scale.
+func ratioBand(r []float64, lo, hi, scale float64) (float64, float64) {
 	if len(r) < 5 {
 		return -0.7 * scale, 0.7 * scale
 	}
