@@ -120,22 +120,22 @@ func horizon(startup, interval time.Duration) int {
 }
 
 // pointMax returns the largest finite point forecast among the first h points, and false if none.
-func pointMax(pts []forecast.Point, h int) (float64, bool) {
-	best, ok := 0.0, false
-	for _, pt := range pts[:min(h, len(pts))] {
-		if !math.IsNaN(pt.Value) && !math.IsInf(pt.Value, 0) && pt.Value >= 0 {
-			best, ok = max(best, pt.Value), true
-		}
-	}
-	return best, ok
-}
+func pointMax(pts []forecast.Point, h int) (float64, bool) { return maxOver(pts, h, false) }
 
 // upper returns the largest finite upper bound among the first h points, and false if none.
-func upper(pts []forecast.Point, h int) (float64, bool) {
+func upper(pts []forecast.Point, h int) (float64, bool) { return maxOver(pts, h, true) }
+
+// maxOver returns the largest finite, non-negative value (the upper bound, or the point value)
+// among the first h points, and false if none.
+func maxOver(pts []forecast.Point, h int, useUpper bool) (float64, bool) {
 	best, ok := 0.0, false
 	for _, pt := range pts[:min(h, len(pts))] {
-		if !math.IsNaN(pt.Upper) && !math.IsInf(pt.Upper, 0) && pt.Upper >= 0 {
-			best, ok = max(best, pt.Upper), true
+		v := pt.Value
+		if useUpper {
+			v = pt.Upper
+		}
+		if !math.IsNaN(v) && !math.IsInf(v, 0) && v >= 0 {
+			best, ok = max(best, v), true
 		}
 	}
 	return best, ok
