@@ -158,15 +158,7 @@ func simulate(ctx context.Context, f simulateFlags, stdout, stderr io.Writer) er
 			return err
 		}
 	}
-	if err := writeSimResults(f, info, entries, stdout, stderr); err != nil {
-		return err
-	}
-	tableOut := stdout
-	if f.jsonOut == "-" {
-		tableOut = stderr
-	}
-	risks.write(tableOut, info.Objective)
-	return nil
+	return writeSimResults(f, info, entries, &risks, stdout, stderr)
 }
 
 // buildSimSetup loads the policy, profile and workload the flags name and assembles the
@@ -206,9 +198,9 @@ func buildSimSetup(f simulateFlags) (compete.Setup, report.Workload, error) {
 			DropOverContext: f.dropOverContext}}, info, nil
 }
 
-// writeSimResults prints the table (to stderr when the JSON goes to stdout) and writes the JSON
-// and the HTML report when asked.
-func writeSimResults(f simulateFlags, info report.Workload, entries []report.Entry, stdout, stderr io.Writer) error {
+// writeSimResults prints the table and tidal's error-budget summary (to stderr when the JSON goes
+// to stdout) and writes the JSON and the HTML report when asked.
+func writeSimResults(f simulateFlags, info report.Workload, entries []report.Entry, risks *riskTrack, stdout, stderr io.Writer) error {
 	tableOut := stdout
 	if f.jsonOut == "-" {
 		tableOut = stderr
@@ -216,6 +208,7 @@ func writeSimResults(f simulateFlags, info report.Workload, entries []report.Ent
 	if err := report.Table(tableOut, info, entries); err != nil {
 		return err
 	}
+	risks.write(tableOut, info.Objective)
 	if f.jsonOut != "" {
 		if err := writeJSONFile(f.jsonOut, info, entries, stdout); err != nil {
 			return err
