@@ -31,8 +31,19 @@ func (r *run) learn() {
 	}
 }
 
+// maxCalibrationWait is the predicted queueing wait, as a share of the lone-request TTFT, above
+// which the prefill calibrator learns only from a TTFT above the prediction. The queue model serves
+// one request at a time while the engine batches up to its token budget, so where the model
+// predicts a long wait it overstates it: observed/predicted then reads an engine up to 2x faster
+// than profiled, the service is sized down, its utilisation rises, the predicted wait grows and
+// the ratio falls further. On the ServeGen m-large day the factor fell 0.93 -> 0.57 in six minutes
+// while the load rose 25%, and the burst that followed missed 1% of the day's requests. A TTFT
+// above even that overstated prediction is still a slow engine, and is learned.
+const maxCalibrationWait = 0.25
+
 // calibratePrefill compares the observed mean TTFT with the profile's prediction at the observed
-// load: lone-request TTFT plus the Allen–Cunneen mean wait at the ready replicas.
+// load: lone-request TTFT plus the Allen–Cunneen mean wait at the ready replicas. Where that wait
+// is long (maxCalibrationWait) only a TTFT above the prediction is learned.
 func (r *run) calibratePrefill(rate, isl float64) {
 	if !r.st.hasProfile || !r.obs.TTFT.OK {
 		return
@@ -42,6 +53,9 @@ func (r *run) calibratePrefill(rate, isl float64) {
 		return
 	}
 	w := meanWait(int(r.ready), rate, pc.ServiceTime, variability(r.obs.ArrivalCV))
+	if !(w <= maxCalibrationWait*pc.ServiceTime) && !(r.obs.TTFT.V > pc.ServiceTime+w) {
+		return
+	}
 	r.ss.ttftCal.Observe(r.obs.TTFT.V, pc.ServiceTime+w)
 }
 

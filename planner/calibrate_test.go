@@ -1,0 +1,62 @@
+package planner
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPrefillCalibrationLearnsServiceTimeOnly runs four fixed prefill replicas (synthetic profile:
+// 100 ms and 10 req/s per replica at 2,000 tokens) and reports TTFTs as a batching engine would.
+// Where the queue model predicts a long wait that a batching engine does not have, a TTFT below the
+// prediction says nothing about the engine's speed and the calibrator must not learn from it; one
+// above even that prediction is a slow engine, learned; at light load it learns both ways.
+func TestPrefillCalibrationLearnsServiceTimeOnly(t *testing.T) {
+	tests := []struct {
+		name string
+		rate float64 // req/s over 4 replicas of 10 req/s each
+		// ttft is the observed mean TTFT given the profile's service time and predicted wait.
+		ttft       func(s, w float64) float64
+		wantFactor float64
+	}{
+		{"near saturation the model's queue is absorbed by batching: no learning", 38,
+			func(s, _ float64) float64 { return s }, 1},
+		{"near saturation a TTFT under the predicted wait teaches nothing, even above the service time", 38,
+			func(s, _ float64) float64 { return 1.25 * s }, 1},
+		{"near saturation an engine slower than even the queue model is learned", 38,
+			func(s, w float64) float64 { return 1.5 * (s + w) }, 1.5},
+		{"light load, engine as profiled", 8,
+			func(s, w float64) float64 { return s + w }, 1},
+		{"light load, engine 25% slower", 8,
+			func(s, w float64) float64 { return 1.25 * (s + w) }, 1.25},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			y := strings.Replace(disaggYAML, "name: Prefill, role: prefill, minReplicas: 1, maxReplicas: 10",
+				"name: Prefill, role: prefill, minReplicas: 4, maxReplicas: 4", 1)
+			p := mustPolicy(t, y)
+			m := synthProfile(t)
+			st := NewState(p, Options{Profile: m, NewForecaster: lastValueForecasters(0)})
+			var d Decision
+			for i := range 60 {
+				now := t0.Add(time.Duration(i) * time.Minute)
+				obs := steady(now, tc.rate, reps(1, 4, 1))
+				pc, _ := m.Prefill(obs.InputTokens.V, 1)
+				s := pc.ServiceTime
+				obs.TTFT = Known(tc.ttft(s, meanWait(4, tc.rate, s, variability(obs.ArrivalCV))))
+				d = Plan(now, obs, p, &st)
+			}
+			sd, _ := d.Service("Prefill")
+			got := 1.0
+			for _, r := range sd.Reasons {
+				if r.Code == CodeCalibrated {
+					got = r.Value
+				}
+			}
+			if math.Abs(got-tc.wantFactor) > 0.02 {
+				t.Errorf("TTFT calibration factor %.3f, want %.3f\n%s", got, tc.wantFactor, reasonLines(sd))
+			}
+		})
+	}
+}
