@@ -94,44 +94,45 @@ type Code string
 
 // Reason codes, grouped by step.
 const (
-	CodeReplicasUnknown   Code = "replicas-unknown"   // observe: cluster unread; Before = last decision
-	CodeMissing           Code = "missing"            // observe: Note names the signal and why
-	CodeGPUsUnknown       Code = "gpus-unknown"       // observe: never read; the budget step holds
-	CodeArrivals          Code = "arrivals"           // observe: Value = arrivals estimate used, Limit = completion rate
-	CodeConflictingWriter Code = "conflicting-writer" // observe: Before = tidal's last write, After = read, Limit = back-off s
-	CodeWriterBackoff     Code = "writer-backoff"     // stabilise: Value = seconds of quiet still needed
-	CodeBudgetHold        Code = "budget-hold"        // budget: GPUs unknown; no scale-up (Limit = budget)
-	CodeForecast          Code = "forecast"           // forecast: Value = load used, Limit = observed
-	CodeForecastNone      Code = "forecast-none"      // forecast: no forecast; observed load used
-	CodeForecastBounded   Code = "forecast-bounded"   // forecast: Value = upper bound, Limit = bound
-	CodeRiskTightened     Code = "risk-tightened"     // error-budget: Value = recent burn rate, Limit = reserve quantile now
-	CodeRiskLoosened      Code = "risk-loosened"      // error-budget: as risk-tightened
-	CodeRiskHeld          Code = "risk-held"          // error-budget: window spent, recent within share
-	CodeRiskFrozen        Code = "risk-frozen"        // error-budget: attainment unknown; Note = why
-	CodeReserve           Code = "reserve"            // forecast: Value = growth factor planned, Limit = risk quantile; Note = forecaster
-	CodeSized             Code = "sized"              // size: Value = raw need, Limit = capacity/replica
-	CodeNoModel           Code = "no-model"           // size: no performance model yet; hold
-	CodeInfeasible        Code = "slo-infeasible"     // size: target unreachable at any count
-	CodeHold              Code = "hold"               // size: missing data; keep the current count
-	CodeTTFTBreach        Code = "ttft-breach"        // guard: Value = observed, Limit = target (s)
-	CodeITLBreach         Code = "itl-breach"         // guard: Value = observed, Limit = target (s)
-	CodeQueueBreach       Code = "queue-breach"       // guard: Value = queue wait (s), Limit = target
-	CodeScheduleFloor     Code = "schedule-floor"     // schedule: Note = schedule name
-	CodeScheduleCeiling   Code = "schedule-ceiling"   // schedule: Note = schedule name
-	CodeStarting          Code = "waiting-for-ready"  // stabilise: Value = ready, Limit = timeout s
-	CodeStartupTimeout    Code = "startup-timeout"    // stabilise: stopped waiting for a scale-up
-	CodeWindow            Code = "scale-down-window"  // stabilise: Value = highest need in window
-	CodeSLOBlocksDown     Code = "n-1-would-breach"   // stabilise: Value = need at observed load
-	CodeCooldown          Code = "cooldown"           // stabilise: Value = seconds left
-	CodeMaxStepUp         Code = "max-step-up"        // rate-limit
-	CodeMaxStepDown       Code = "max-step-down"      // rate-limit
-	CodeBudgetCut         Code = "budget-cut"         // budget: Value = GPUs wanted, Limit = budget
-	CodeMin               Code = "min-replicas"       // clamp
-	CodeMax               Code = "max-replicas"       // clamp
-	CodeNeedAboveMax      Code = "need-above-max"     // size: raw need exceeds maxReplicas
-	CodeCalibrated        Code = "calibrated"         // size: Value = TTFT factor, Limit = ITL factor
-	CodeLearnedModel      Code = "learned-model"      // size: the online model was used
-	CodeNoTraffic         Code = "no-traffic"         // size: zero load; the floor applies
+	CodeReplicasUnknown   Code = "replicas-unknown"     // observe: cluster unread; Before = last decision
+	CodeMissing           Code = "missing"              // observe: Note names the signal and why
+	CodeGPUsUnknown       Code = "gpus-unknown"         // observe: never read; the budget step holds
+	CodeArrivals          Code = "arrivals"             // observe: Value = arrivals estimate used, Limit = completion rate
+	CodeConflictingWriter Code = "conflicting-writer"   // observe: Before = tidal's last write, After = read, Limit = back-off s
+	CodeWriterBackoff     Code = "writer-backoff"       // stabilise: Value = seconds of quiet still needed
+	CodeBudgetHold        Code = "budget-hold"          // budget: GPUs unknown; no scale-up (Limit = budget)
+	CodeForecast          Code = "forecast"             // forecast: Value = load used, Limit = observed
+	CodeForecastNone      Code = "forecast-none"        // forecast: no forecast; observed load used
+	CodeForecastBounded   Code = "forecast-bounded"     // forecast: Value = upper bound, Limit = bound
+	CodeRiskTightened     Code = "risk-tightened"       // error-budget: Value = recent burn rate, Limit = reserve quantile now
+	CodeRiskLoosened      Code = "risk-loosened"        // error-budget: as risk-tightened
+	CodeRiskHeld          Code = "risk-held"            // error-budget: window spent, recent within share
+	CodeRiskFrozen        Code = "risk-frozen"          // error-budget: attainment unknown; Note = why
+	CodeReserve           Code = "reserve"              // forecast: Value = growth factor planned, Limit = risk quantile; Note = forecaster
+	CodeSized             Code = "sized"                // size: Value = raw need, Limit = capacity/replica
+	CodeNoModel           Code = "no-model"             // size: no performance model yet; hold
+	CodeInfeasible        Code = "slo-infeasible"       // size: target unreachable at any count
+	CodeHold              Code = "hold"                 // size: missing data; keep the current count
+	CodeTTFTBreach        Code = "ttft-breach"          // guard: Value = observed, Limit = target (s)
+	CodeITLBreach         Code = "itl-breach"           // guard: Value = observed, Limit = target (s)
+	CodeQueueBreach       Code = "queue-breach"         // guard: Value = queue wait (s), Limit = target
+	CodeUnresponsive      Code = "latency-unresponsive" // guard: Value = latency now, Limit = before the last guard scale-up (s)
+	CodeScheduleFloor     Code = "schedule-floor"       // schedule: Note = schedule name
+	CodeScheduleCeiling   Code = "schedule-ceiling"     // schedule: Note = schedule name
+	CodeStarting          Code = "waiting-for-ready"    // stabilise: Value = ready, Limit = timeout s
+	CodeStartupTimeout    Code = "startup-timeout"      // stabilise: stopped waiting for a scale-up
+	CodeWindow            Code = "scale-down-window"    // stabilise: Value = highest need in window
+	CodeSLOBlocksDown     Code = "n-1-would-breach"     // stabilise: Value = need at observed load
+	CodeCooldown          Code = "cooldown"             // stabilise: Value = seconds left
+	CodeMaxStepUp         Code = "max-step-up"          // rate-limit
+	CodeMaxStepDown       Code = "max-step-down"        // rate-limit
+	CodeBudgetCut         Code = "budget-cut"           // budget: Value = GPUs wanted, Limit = budget
+	CodeMin               Code = "min-replicas"         // clamp
+	CodeMax               Code = "max-replicas"         // clamp
+	CodeNeedAboveMax      Code = "need-above-max"       // size: raw need exceeds maxReplicas
+	CodeCalibrated        Code = "calibrated"           // size: Value = TTFT factor, Limit = ITL factor
+	CodeLearnedModel      Code = "learned-model"        // size: the online model was used
+	CodeNoTraffic         Code = "no-traffic"           // size: zero load; the floor applies
 )
 
 // Reason is one structured entry of a decision's explanation. It holds numbers, not text, so

@@ -40,6 +40,7 @@ func (r *run) guard() {
 	if role != policies.RolePrefill {
 		best = best.or(r.latencyAsk(CodeITLBreach, r.obs.ITLPercentile, itl))
 	}
+	best = r.unlessUnresponsive(best)
 	if best.code != "" && best.want > r.want {
 		r.add(StepGuard, best.code, r.want, best.want, best.value, best.limit, best.note)
 		r.want = best.want

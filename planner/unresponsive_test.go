@@ -1,0 +1,53 @@
+package planner
+
+import (
+	"testing"
+	"time"
+)
+
+// TestGuardStopsWhenLatencyIgnoresReplicas drives the decode ITL guard twice: a breach at two ready
+// replicas makes it scale up; the second decision, after `gap`, sees `ready` replicas, an ITL
+// percentile and a request rate. The guard must keep asking while more replicas help or the load
+// or the latency moved, and stop (latency-unresponsive) when more replicas served the same load at
+// the same latency.
+func TestGuardStopsWhenLatencyIgnoresReplicas(t *testing.T) {
+	const rate, itl = 20.0, 0.030 // the first decision: 20 req/s, ITL p90 30 ms over a 20 ms target
+	tests := []struct {
+		name       string
+		gap        time.Duration
+		ready      int32
+		itl, rate  float64
+		wantBreach bool // itl-breach (asks) rather than latency-unresponsive (holds)
+	}{
+		{"more replicas, same load, same ITL: unresponsive", time.Minute, 3, itl, rate, false},
+		{"more replicas, ITL 3% lower: still unresponsive", time.Minute, 3, itl * 0.97, rate, false},
+		{"more replicas, ITL 20% lower: it helped, ask again", time.Minute, 3, itl * 0.8, rate, true},
+		{"replicas not ready yet: ask again", time.Minute, 2, itl, rate, true},
+		{"load grew 20%: re-armed", time.Minute, 3, itl, rate * 1.2, true},
+		{"ITL 20% worse: re-armed", time.Minute, 3, itl * 1.2, rate, true},
+		{"mark older than its life: re-armed", 2 * time.Hour, 3, itl, rate, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := mustPolicy(t, disaggYAML)
+			st := NewState(p, Options{Profile: synthProfile(t), NewForecaster: lastValueForecasters(0)})
+			obs := steady(t0, rate, reps(1, 1, 2))
+			obs.ITLPercentile = Known(itl)
+			d := Plan(t0, obs, p, &st)
+			if sd, _ := d.Service("Decode"); !hasCode(sd, CodeITLBreach) || sd.Desired <= 2 {
+				t.Fatalf("first decision: want an itl-breach scale-up from 2, got %d:\n%s", sd.Desired, reasonLines(sd))
+			}
+			now := t0.Add(tc.gap)
+			obs = steady(now, tc.rate, reps(1, 1, tc.ready))
+			obs.ITLPercentile = Known(tc.itl)
+			d = Plan(now, obs, p, &st)
+			sd, _ := d.Service("Decode")
+			if got := hasCode(sd, CodeITLBreach); got != tc.wantBreach {
+				t.Errorf("itl-breach = %v, want %v:\n%s", got, tc.wantBreach, reasonLines(sd))
+			}
+			if got := hasCode(sd, CodeUnresponsive); got == tc.wantBreach {
+				t.Errorf("latency-unresponsive = %v, want %v:\n%s", got, !tc.wantBreach, reasonLines(sd))
+			}
+		})
+	}
+}
