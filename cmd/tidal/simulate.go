@@ -194,7 +194,7 @@ func buildSimSetup(f simulateFlags) (compete.Setup, report.Workload, error) {
 	info.Objective = pol.SLO.Objective
 	return compete.Setup{Deployment: dep, Workload: wl, Policy: pol, Profile: prof, StaticGoal: f.staticGoal,
 		History: hist(span, pol.Planning.Interval),
-		Options: sim.Options{Epoch: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), ScrapeInterval: f.scrape,
+		Options: sim.Options{Epoch: simEpoch, ScrapeInterval: f.scrape,
 			DropOverContext: f.dropOverContext}}, info, nil
 }
 
@@ -220,7 +220,7 @@ func writeSimResults(f simulateFlags, info report.Workload, entries []report.Ent
 		}
 	}
 	if f.reportDir != "" {
-		if err := report.HTML(f.reportDir, info, entries); err != nil {
+		if err := report.HTML(f.reportDir, info, entries, risks.series()); err != nil {
 			return err
 		}
 		fmt.Fprintf(tableOut, "report: %s\n", filepath.Join(f.reportDir, "index.html"))

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/tidal-planner/tidal/planner"
+	"github.com/tidal-planner/tidal/planner/sim/report"
 )
 
 // riskTrack follows tidal's error budget over the first seed's decisions: per service, the reserve
@@ -22,7 +24,11 @@ type riskSummary struct {
 	seen                bool
 	codes               map[planner.Code]int
 	decisions           int
+	times, quantiles    []float64 // per decision: seconds from simEpoch, the quantile left
 }
+
+// simEpoch is the simulated clock's t = 0: the workload's start.
+var simEpoch = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 
 // record reads one decision's error-budget reasons.
 func (t *riskTrack) record(d planner.Decision) {
@@ -31,7 +37,7 @@ func (t *riskTrack) record(d planner.Decision) {
 			if r.Step != planner.StepErrorBudget {
 				continue
 			}
-			t.summary(s.Name).add(r)
+			t.summary(s.Name).add(r, d.Time.Sub(simEpoch).Seconds())
 		}
 	}
 }
@@ -49,7 +55,8 @@ func (t *riskTrack) summary(name string) *riskSummary {
 	return s
 }
 
-func (s *riskSummary) add(r planner.Reason) {
+func (s *riskSummary) add(r planner.Reason, at float64) {
+	s.times, s.quantiles = append(s.times, at), append(s.quantiles, r.Limit)
 	s.decisions++
 	s.codes[r.Code]++
 	q := r.Limit
@@ -57,6 +64,16 @@ func (s *riskSummary) add(r planner.Reason) {
 		s.first, s.lo, s.hi, s.seen = q, q, q, true
 	}
 	s.last, s.lo, s.hi = q, min(s.lo, q), max(s.hi, q)
+}
+
+// series returns each service's quantile over time for the HTML report.
+func (t *riskTrack) series() []report.RiskSeries {
+	out := make([]report.RiskSeries, 0, len(t.order))
+	for _, name := range t.order {
+		s := t.services[name]
+		out = append(out, report.RiskSeries{Service: name, Time: s.times, Quantile: s.quantiles})
+	}
+	return out
 }
 
 // write prints one line per service, e.g. "VllmPrefillWorker: reserve quantile 0.95 -> 0.99

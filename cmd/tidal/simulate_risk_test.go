@@ -3,9 +3,12 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/tidal-planner/tidal/planner"
+	"github.com/tidal-planner/tidal/planner/sim/report"
 )
 
 func TestRiskTrack(t *testing.T) {
@@ -41,5 +44,27 @@ func TestRiskTrack(t *testing.T) {
 				t.Errorf("summary (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestRiskSeries checks the report's plot data: each decision's quantile at its seconds from the
+// simulated clock's start, per service, services in first-seen order.
+func TestRiskSeries(t *testing.T) {
+	dec := func(min int, q float64) planner.Decision {
+		return planner.Decision{Time: simEpoch.Add(time.Duration(min) * time.Minute), Services: []planner.ServiceDecision{
+			{Name: "Prefill", Reasons: []planner.Reason{{Step: planner.StepErrorBudget, Code: planner.CodeRiskHeld, Limit: q}}},
+			{Name: "Decode", Reasons: []planner.Reason{{Step: planner.StepErrorBudget, Code: planner.CodeRiskLoosened, Limit: q - 0.1}}},
+		}}
+	}
+	var tr riskTrack
+	for i, q := range []float64{0.95, 0.97, 0.9} {
+		tr.record(dec(i+1, q))
+	}
+	want := []report.RiskSeries{
+		{Service: "Prefill", Time: []float64{60, 120, 180}, Quantile: []float64{0.95, 0.97, 0.9}},
+		{Service: "Decode", Time: []float64{60, 120, 180}, Quantile: []float64{0.85, 0.87, 0.8}},
+	}
+	if diff := cmp.Diff(want, tr.series(), cmpopts.EquateApprox(0, 1e-9)); diff != "" {
+		t.Errorf("series (-want +got):\n%s", diff)
 	}
 }

@@ -21,9 +21,11 @@ import (
 
 // HTML writes dir/index.html and its SVG plots: every planner's GPUs and SLO attainment over time
 // (one figure each), prefill and decode load against each planner's ready capacity, replicas per
-// service, and each planner's TTFT and ITL percentiles per step with the SLO target. Y-axes fit
-// tidal, hindsight and static (others are clipped); legends sit right of the plots. dir is created if needed; existing files of the same names are replaced.
-func HTML(dir string, wl Workload, es []Entry) error {
+// service, each planner's TTFT and ITL percentiles per step with the SLO target, and, when risk
+// holds any, tidal's error-budget controller per service. Y-axes fit tidal, hindsight and static
+// (others are clipped); legends sit right of the plots. dir is created if needed; existing files
+// of the same names are replaced.
+func HTML(dir string, wl Workload, es []Entry, risk []RiskSeries) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating the report directory: %w", err)
 	}
@@ -45,6 +47,13 @@ func HTML(dir string, wl Workload, es []Entry) error {
 	p, err = attainmentPlot(es)
 	if err := add("attainment.svg", "SLO attainment over time, every planner", p, err); err != nil {
 		return err
+	}
+	if len(risk) > 0 {
+		p, err := riskPlot(risk)
+		if err := add("risk.svg", "tidal's error budget: the reserve quantile each service's controller chose "+
+			"(up while misses burn the budget faster than the service's share, down while it is under-spent)", p, err); err != nil {
+			return err
+		}
 	}
 	p, err = loadPlot("Prefill: input tokens/s arriving vs ready capacity", es,
 		func(s *seriesOf) ([]float64, []float64) { return s.PrefillLoad, s.PrefillCapacity })

@@ -70,14 +70,15 @@ func TestTableListsEveryPlanner(t *testing.T) {
 
 func TestHTMLWritesPageAndPlots(t *testing.T) {
 	dir := t.TempDir()
-	if err := HTML(dir, Workload{Name: "w", TTFTms: 300, ITLms: 25}, entries()); err != nil {
+	risk := []RiskSeries{{Service: "VllmPrefillWorker", Time: []float64{60, 120, 180}, Quantile: []float64{0.95, 0.97, 0.9}}}
+	if err := HTML(dir, Workload{Name: "w", TTFTms: 300, ITLms: 25}, entries(), risk); err != nil {
 		t.Fatal(err)
 	}
 	index, err := os.ReadFile(filepath.Join(dir, "index.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"load-prefill.svg", "load-decode.svg", "replicas-vllmprefillworker.svg", "ttft-tidal.svg", "itl-oracle.svg"} {
+	for _, f := range []string{"load-prefill.svg", "load-decode.svg", "replicas-vllmprefillworker.svg", "ttft-tidal.svg", "itl-oracle.svg", "risk.svg"} {
 		b, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
 			t.Errorf("missing %s: %v", f, err)
