@@ -57,6 +57,9 @@ func (r *Recorder) Record(t planner.Tick) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ring := r.ticks[t.Policy.Name]
+	if ring == nil { // exactly keep records: append's doubling would leave 20 of 32 used
+		ring = make([]record, 0, r.keep)
+	}
 	if len(ring) >= r.keep {
 		ring = slices.Delete(ring, 0, len(ring)-r.keep+1)
 	}
