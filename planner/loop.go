@@ -118,7 +118,7 @@ type LoopConfig struct {
 	// name, so many policies do not all query Prometheus at the same instant.
 	Spread bool
 	// Backfills bounds how many policies read and feed their history at once (default
-	// DefaultBackfills; see warm.go). A policy waiting for its turn has not ticked yet.
+	// DefaultBackfills; see loop_warm.go). A policy waiting for its turn has not ticked yet.
 	Backfills int
 }
 
