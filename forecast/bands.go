@@ -28,11 +28,20 @@ type bands struct {
 	adaptive bool // false: fixed only (last-ratio is defined by raw ratios)
 	rank     bool // ranking only
 
-	fixed, scaled errorStore
-	loss          []ring      // [2k+variant] recent pinball losses of the q0.9 offset
-	upRing        [][]float64 // [step%h][2k+variant] q0.9 offsets in force when forecasting
-	volRing       [][]float64 // [step%h][k] horizon-k volatility when forecasting
-	pending       []pending
+	fixed   errorStore
+	pending []pending
+	// *intervalBands holds what only intervals need; nil when ranking only, so the six
+	// candidates inside every auto forecaster do not carry it (a quarter of a predictor).
+	*intervalBands
+}
+
+// intervalBands is the part of bands that turns errors into intervals: the scaled variant,
+// the variants' losses and the volatilities.
+type intervalBands struct {
+	scaled  errorStore
+	loss    []ring      // [2k+variant] recent pinball losses of the q0.9 offset
+	upRing  [][]float64 // [step%h][2k+variant] q0.9 offsets in force when forecasting
+	volRing [][]float64 // [step%h][k] horizon-k volatility when forecasting
 
 	vol2 []float64 // [k] EWMA of squared (k+1)-step log changes
 	volN []int
@@ -53,7 +62,7 @@ func newBands(o Options, adaptive, rank bool) bands {
 	if rank {
 		return b
 	}
-	b.scaled = newErrorStore(o, false)
+	b.intervalBands = &intervalBands{scaled: newErrorStore(o, false)}
 	b.loss, b.upRing = make([]ring, 2*o.MaxHorizon), make([][]float64, o.MaxHorizon)
 	b.volRing = make([][]float64, o.MaxHorizon)
 	b.vol2, b.volN, b.raw = make([]float64, o.MaxHorizon), make([]int, o.MaxHorizon), make([]float64, o.MaxHorizon)
@@ -176,7 +185,17 @@ func (b *bands) variant(k int) string {
 
 func (b *bands) clone() bands {
 	c := *b
-	c.fixed, c.scaled = b.fixed.clone(), b.scaled.clone()
+	c.fixed = b.fixed.clone()
+	c.pending = append([]pending(nil), b.pending...)
+	if b.intervalBands != nil {
+		c.intervalBands = b.intervalBands.clone()
+	}
+	return c
+}
+
+func (b *intervalBands) clone() *intervalBands {
+	c := *b
+	c.scaled = b.scaled.clone()
 	c.loss = make([]ring, len(b.loss))
 	for i := range b.loss {
 		c.loss[i] = b.loss[i].clone()
@@ -192,6 +211,5 @@ func (b *bands) clone() bands {
 	c.vol2 = append([]float64(nil), b.vol2...)
 	c.volN = append([]int(nil), b.volN...)
 	c.raw = append([]float64(nil), b.raw...)
-	c.pending = append([]pending(nil), b.pending...)
-	return c
+	return &c
 }

@@ -117,6 +117,9 @@ type LoopConfig struct {
 	// Spread delays each policy's first tick by a fixed fraction of its interval derived from its
 	// name, so many policies do not all query Prometheus at the same instant.
 	Spread bool
+	// Backfills bounds how many policies read and feed their history at once (default
+	// DefaultBackfills; see loop_warm.go). A policy waiting for its turn has not ticked yet.
+	Backfills int
 }
 
 // Loop runs every policy's ticks: every planning interval it observes, plans and applies. Each
@@ -128,6 +131,9 @@ type LoopConfig struct {
 // older one.
 type Loop struct {
 	cfg LoopConfig
+
+	// backfills holds one token per history backfill in progress (capacity cfg.Backfills).
+	backfills chan struct{}
 
 	// updates carries policy sets to Run; stopped is closed when Run stops taking them.
 	updates chan loopUpdate
@@ -174,8 +180,11 @@ func NewLoop(cfg LoopConfig) (*Loop, error) {
 	if cfg.NewState == nil {
 		cfg.NewState = func(p policies.Policy) State { return NewState(p, Options{}) }
 	}
-	return &Loop{cfg: cfg, updates: make(chan loopUpdate), stopped: make(chan struct{}),
-		workers: map[string]*worker{}, latest: map[string]Tick{}}, nil
+	if cfg.Backfills <= 0 {
+		cfg.Backfills = DefaultBackfills
+	}
+	return &Loop{cfg: cfg, backfills: make(chan struct{}, cfg.Backfills), updates: make(chan loopUpdate),
+		stopped: make(chan struct{}), workers: map[string]*worker{}, latest: map[string]Tick{}}, nil
 }
 
 // Run ticks the policies given to Update (before or while running) until ctx ends, then lets
@@ -436,32 +445,6 @@ func (l *Loop) adopt(ctx context.Context, old, p policies.Policy, st State) Stat
 	st = l.cfg.NewState(p)
 	l.warm(ctx, p, &st)
 	return st
-}
-
-// warm backfills the forecasters from the HistoryReader, if any. A failure is logged and
-// recorded; the policy then starts cold. A worker stopped before it warms reads nothing.
-func (l *Loop) warm(ctx context.Context, p policies.Policy, st *State) {
-	if l.cfg.History == nil || ctx.Err() != nil {
-		return
-	}
-	ctx, cancel := l.tickContext(ctx, p)
-	defer cancel()
-	h, err := l.cfg.History.History(ctx, p, l.cfg.Clock.Now())
-	n := st.Warm(h)
-	if err != nil {
-		l.cfg.Logger.Warn("backfilling the forecast history failed; starting with what arrived",
-			"policy", p.Name, "points", n, "err", err)
-		if l.cfg.Recorder != nil {
-			l.cfg.Recorder.Record(Tick{Policy: p, Time: l.cfg.Clock.Now(), Outcome: OutcomeFailed,
-				Errors: []TickError{{Stage: StageHistory, Err: err}}})
-		}
-		return
-	}
-	if n == 0 {
-		l.cfg.Logger.Info("Prometheus has no load history for this policy yet; its forecasts start cold", "policy", p.Name)
-		return
-	}
-	l.cfg.Logger.Info("backfilled the forecast history", "policy", p.Name, "points", n)
 }
 
 // tickContext is the context of one tick's I/O: it is not cancelled with the loop (a tick in

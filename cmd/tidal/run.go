@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -33,6 +34,10 @@ update (RBAC, validation) and recorded as a DryRunScale Event, but never persist
 The policy file or directory is watched: a changed set that loads cleanly replaces the running
 one; a bad one is rejected with its problems logged and the last good set keeps running.
 SIGTERM or SIGINT lets every tick in progress finish, releases the leader lease and exits 0.
+
+Memory: unless GOMEMLIMIT is set, the Go runtime's soft memory limit is set to 90% of the
+container's cgroup memory limit (none without one), so the garbage collector works harder near
+the limit rather than the container being OOM-killed. GOMEMLIMIT overrides it.
 
 Flags:
 `
@@ -168,6 +173,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger := newLogger(stderr, f)
 	klog.SetSlogLogger(logger)
+	setMemoryLimit(logger)
 	ps, err := policies.Load(f.policies)
 	if err != nil {
 		logProblems(logger, "the policies do not load", err)
@@ -192,6 +198,20 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger.Info("tidal run stopped")
 	return 0
+}
+
+// setMemoryLimit gives the Go runtime a soft memory limit of 90% of the container's memory
+// limit unless GOMEMLIMIT is set (memoryLimit), and logs which limit applies. The limit makes
+// the garbage collector work harder near the container's limit instead of letting the heap grow
+// to twice what is live and the container be OOM-killed; far below it, it changes nothing.
+func setMemoryLimit(logger *slog.Logger) {
+	limit, note := memoryLimit(os.Getenv, os.ReadFile)
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+		logger.Info("set the Go runtime's soft memory limit", "bytes", limit, "from", note)
+		return
+	}
+	logger.Info("tidal sets no soft memory limit", "limit", note)
 }
 
 // newLogger builds the slog logger the flags ask for.

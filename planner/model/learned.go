@@ -34,9 +34,8 @@ const (
 // startup time of a change). Learned is a value: copying it snapshots it; it does not allocate
 // after construction.
 type Learned struct {
-	x, y     [LearnedSamples]float64
-	n, next  int
-	w, resid [LearnedSamples]float64
+	x, y    [LearnedSamples]float64
+	n, next int
 }
 
 // Observe records one sample: load per replica (any consistent unit, e.g. tokens/s) and the
@@ -60,41 +59,45 @@ func (l *Learned) Fit() (a, b float64, ok bool) {
 	if n < minLearnedSamples {
 		return 0, 0, false
 	}
-	x, y, w := l.x[:n], l.y[:n], l.w[:n]
+	x, y := l.x[:n], l.y[:n]
 	lo, hi := slices.Min(x), slices.Max(x)
 	if hi <= 0 || (hi-lo)/hi < minLoadSpread {
 		return 0, 0, false
 	}
+	// The weights and residuals are scratch of this fit, on the stack: kept in Learned they
+	// doubled the size of every service's two models.
+	var ws, rs [LearnedSamples]float64
+	w, resid := ws[:n], rs[:n]
 	for i := range w {
 		w[i] = 1
 	}
 	for range irlsIterations {
 		a, b = stat.LinearRegression(x, y, w, false)
-		if !l.reweight(a, b) {
+		if !l.reweight(a, b, w, resid) {
 			break
 		}
 	}
 	return a, b, !math.IsNaN(a) && !math.IsNaN(b)
 }
 
-// reweight sets Huber weights from the residuals of a + b x and reports whether any weight moved.
-func (l *Learned) reweight(a, b float64) bool {
+// reweight sets the Huber weights w from the residuals of a + b x (r is scratch of the same
+// length) and reports whether any weight moved.
+func (l *Learned) reweight(a, b float64, w, r []float64) bool {
 	n := l.n
-	r := l.resid[:n]
 	for i := range r {
 		r[i] = math.Abs(l.y[i] - (a + b*l.x[i]))
 	}
 	scale := median(r) * madToSigma // sorts r; residuals are recomputed below
 	changed := false
 	for i := range n {
-		w := 1.0
+		wi := 1.0
 		if e, c := math.Abs(l.y[i]-(a+b*l.x[i])), huberK*scale; scale > 0 && e > c {
-			w = c / e
+			wi = c / e
 		}
-		if math.Abs(w-l.w[i]) > 1e-6 {
+		if math.Abs(wi-w[i]) > 1e-6 {
 			changed = true
 		}
-		l.w[i] = w
+		w[i] = wi
 	}
 	return changed
 }

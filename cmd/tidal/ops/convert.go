@@ -2,31 +2,92 @@ package ops
 
 import (
 	"math"
+	"time"
 
 	"github.com/tidal-planner/tidal/planner"
 )
 
-// decisionOf converts a tick for /debug/decisions. Non-finite numbers become 0 or are dropped
-// (JSON has no NaN).
-func decisionOf(t planner.Tick, kind func(error) string) Decision {
+// record is one tick as the Recorder keeps it for /debug/decisions: the decision Plan returned
+// (its slices are Plan's own, which the Tick contract makes read-only, so keeping them copies
+// nothing), the observed signals as plain numbers and the errors already classified. It becomes
+// a Decision only when read: a rendered Decision (a map of 15 observed values, one pointer each,
+// and a formatted line per reason) is several times larger, and 500 policies keep 20 ticks each.
+type record struct {
+	policy, namespace, deployment, mode string
+	time                                time.Time
+	duration                            time.Duration
+	outcome                             planner.Outcome
+	changed                             bool
+	decision                            planner.Decision
+	// observed holds signalValues' entries in order, NaN where missing (nil for a tick that
+	// observed nothing); missing holds their reasons, nil when every reason is empty.
+	observed []float64
+	missing  []string
+	errors   []Error
+}
+
+// recordOf keeps a tick for /debug/decisions.
+func recordOf(t planner.Tick, kind func(error) string) record {
 	p := t.Policy
-	d := Decision{
-		Policy: p.Name, Namespace: p.Target.Namespace, Deployment: p.Target.Deployment,
-		Mode: string(p.Mode), Time: t.Time, DurationSeconds: t.Duration.Seconds(),
-		Outcome: string(t.Outcome), Changed: t.Changed, GPUs: t.Decision.GPUs,
-		ShortfallGPUs: t.Decision.ShortfallGPUs,
-	}
-	for _, s := range t.Decision.Services {
-		d.Services = append(d.Services, serviceOf(s))
-	}
+	r := record{policy: p.Name, namespace: p.Target.Namespace, deployment: p.Target.Deployment,
+		mode: string(p.Mode), time: t.Time, duration: t.Duration, outcome: t.Outcome, changed: t.Changed,
+		decision: t.Decision}
 	if t.Outcome != planner.OutcomeFailed && t.Outcome != "" {
-		d.Observed = map[string]Value{}
-		for _, sv := range signalValues(t.Observations) {
-			d.Observed[sv.name] = valueOf(sv.v)
-		}
+		r.observed, r.missing = observedOf(t.Observations)
 	}
 	for _, e := range t.Errors {
-		d.Errors = append(d.Errors, Error{Stage: string(e.Stage), Kind: kind(e.Err), Error: e.Err.Error()})
+		r.errors = append(r.errors, Error{Stage: string(e.Stage), Kind: kind(e.Err), Error: e.Err.Error()})
+	}
+	return r
+}
+
+// observedOf lists the deployment-level signals as numbers, NaN where missing (a non-finite
+// value is missing as "not finite"), with the reasons when any is not empty.
+func observedOf(o planner.Observations) (values []float64, missing []string) {
+	svs := signalValues(o)
+	values = make([]float64, len(svs))
+	for i, sv := range svs {
+		values[i] = math.NaN()
+		reason := sv.v.Missing
+		switch {
+		case sv.v.OK && !math.IsNaN(sv.v.V) && !math.IsInf(sv.v.V, 0):
+			values[i] = sv.v.V
+			continue
+		case sv.v.OK:
+			reason = "not finite"
+		}
+		if reason != "" && missing == nil {
+			missing = make([]string, len(svs))
+		}
+		if missing != nil {
+			missing[i] = reason
+		}
+	}
+	return values, missing
+}
+
+// decisionOf renders a kept tick for /debug/decisions. Non-finite numbers become 0 or are
+// dropped (JSON has no NaN).
+func decisionOf(r record) Decision {
+	d := Decision{
+		Policy: r.policy, Namespace: r.namespace, Deployment: r.deployment, Mode: r.mode, Time: r.time,
+		DurationSeconds: r.duration.Seconds(), Outcome: string(r.outcome), Changed: r.changed,
+		GPUs: r.decision.GPUs, ShortfallGPUs: r.decision.ShortfallGPUs, Errors: r.errors,
+	}
+	for _, s := range r.decision.Services {
+		d.Services = append(d.Services, serviceOf(s))
+	}
+	if r.observed != nil {
+		d.Observed = map[string]Value{}
+		for i, sv := range signalValues(planner.Observations{}) {
+			v := Value{}
+			if x := r.observed[i]; !math.IsNaN(x) {
+				v.Value = &x
+			} else if r.missing != nil {
+				v.Missing = r.missing[i]
+			}
+			d.Observed[sv.name] = v
+		}
 	}
 	return d
 }
@@ -44,17 +105,6 @@ func serviceOf(s planner.ServiceDecision) Service {
 			After: r.After, Value: finite(r.Value), Limit: finite(r.Limit), Note: r.Note, Detail: r.Detail()})
 	}
 	return out
-}
-
-func valueOf(v planner.Value) Value {
-	if v.OK && !math.IsNaN(v.V) && !math.IsInf(v.V, 0) {
-		x := v.V
-		return Value{Value: &x}
-	}
-	if v.OK {
-		return Value{Missing: "not finite"}
-	}
-	return Value{Missing: v.Missing}
 }
 
 func finite(x float64) float64 {

@@ -32,16 +32,16 @@ func (r *Recorder) TickHealth() (succeeding, failing []string) {
 // tickSucceeded reports whether a recorded tick decided and nothing it did failed. A record that
 // carries only a start-up backfill error (the loop records it as outcome failed, before the first
 // tick) is not a failed tick: the forecast starts cold and the ticks go on.
-func tickSucceeded(d Decision) bool {
-	for _, e := range d.Errors {
+func tickSucceeded(d record) bool {
+	for _, e := range d.errors {
 		if e.Stage != string(planner.StageHistory) {
 			return false
 		}
 	}
-	if len(d.Errors) > 0 {
+	if len(d.errors) > 0 {
 		return true
 	}
-	return d.Outcome != "" && d.Outcome != string(planner.OutcomeFailed)
+	return d.outcome != "" && d.outcome != planner.OutcomeFailed
 }
 
 // tickOK is tickSucceeded for a tick not yet converted.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -181,5 +182,53 @@ func TestProbes(t *testing.T) {
 				t.Errorf("GET %s = %d, want %d: %s", tc.path, rec.Code, tc.want, rec.Body)
 			}
 		})
+	}
+}
+
+// TestDebugDecisionRendering: a kept tick renders as the full Decision /debug/decisions has
+// always shown (the Recorder keeps ticks compactly and renders them when read): every field,
+// observed values and missing reasons (a non-finite value is missing as "not finite"),
+// non-finite numbers as 0, reasons with their detail line, errors classified.
+func TestDebugDecisionRendering(t *testing.T) {
+	p := policy(t, "a")
+	tk := tick(p, t0, 1, 3, planner.TickError{Stage: planner.StageApply, Err: context.DeadlineExceeded})
+	tk.Observations.TTFT = planner.Known(math.Inf(1))
+	tk.Decision.ShortfallGPUs = 2
+	tk.Decision.Services[0].Need = math.NaN()
+	tk.Decision.Services[0].Held = true
+	tk.Decision.Services[0].Reasons = append(tk.Decision.Services[0].Reasons,
+		planner.Reason{Step: planner.StepClamp, Code: planner.CodeMax, Before: 5, After: 3, Limit: math.Inf(1), Note: "n"})
+	failed := planner.Tick{Policy: p, Time: t0.Add(-time.Minute), Outcome: planner.OutcomeFailed,
+		Errors: []planner.TickError{{Stage: planner.StageHistory, Err: errors.New("no history")}}}
+	r := ops.NewRecorder(ops.Options{})
+	r.Record(failed)
+	r.Record(tk)
+	twelve := 12.0
+	observed := map[string]ops.Value{}
+	for _, s := range []policies.Signal{policies.SignalInputTokens, policies.SignalOutputTokens,
+		policies.SignalTTFTPercentile, policies.SignalITL, policies.SignalITLPercentile, policies.SignalInflight,
+		policies.SignalKVUsage, policies.SignalArrivalCV, policies.SignalInputTokensPercentile,
+		policies.SignalOutputTokensPercentile, policies.SignalTTFTAttained, policies.SignalITLAttained} {
+		observed[string(s)] = ops.Value{}
+	}
+	observed[string(policies.SignalRequestRate)] = ops.Value{Value: &twelve}
+	observed[string(policies.SignalQueueDepth)] = ops.Value{Missing: "empty result"}
+	observed[string(policies.SignalTTFT)] = ops.Value{Missing: "not finite"}
+	want := []ops.Decision{{
+		Policy: "a", Namespace: "llm", Deployment: "d-a", Mode: string(p.Mode), Time: t0, DurationSeconds: 0.03,
+		Outcome: "applied", Changed: true, GPUs: 3, ShortfallGPUs: 2,
+		Services: []ops.Service{{Name: "Worker", Role: "aggregated", Current: 1, Ready: 1, Desired: 3, Held: true,
+			GPUsPerReplica: 1, Need: 0, Load: ops.Load{RequestRate: 13.2}, Reasons: []ops.Reason{
+				{Step: "size", Code: "sized", Before: 1, After: 3, Value: 2.4, Detail: tk.Decision.Services[0].Reasons[0].Detail()},
+				{Step: "clamp", Code: string(planner.CodeMax), Before: 5, After: 3, Note: "n", Detail: tk.Decision.Services[0].Reasons[1].Detail()},
+			}}},
+		Observed: observed,
+		Errors:   []ops.Error{{Stage: "apply", Kind: "timeout", Error: context.DeadlineExceeded.Error()}},
+	}, {
+		Policy: "a", Namespace: "llm", Deployment: "d-a", Mode: string(p.Mode), Time: t0.Add(-time.Minute),
+		Outcome: "failed", Errors: []ops.Error{{Stage: "history", Kind: "error", Error: "no history"}},
+	}}
+	if diff := cmp.Diff(want, r.Decisions("a", 0)); diff != "" {
+		t.Errorf("rendered decisions (-want +got):\n%s", diff)
 	}
 }

@@ -29,7 +29,7 @@ type Recorder struct {
 	kind    func(error) string
 
 	mu    sync.Mutex
-	ticks map[string][]Decision // per policy, oldest first, at most keep
+	ticks map[string][]record // per policy, oldest first, at most keep
 }
 
 // NewRecorder returns a Recorder with its metrics registered.
@@ -44,7 +44,7 @@ func NewRecorder(opts Options) *Recorder {
 		opts.Kind = DefaultKind
 	}
 	return &Recorder{reg: opts.Registry, metrics: newMetrics(opts.Registry), keep: opts.Keep,
-		kind: opts.Kind, ticks: map[string][]Decision{}}
+		kind: opts.Kind, ticks: map[string][]record{}}
 }
 
 // Registry is the registry the metrics live in (served at /metrics).
@@ -53,10 +53,13 @@ func (r *Recorder) Registry() *prometheus.Registry { return r.reg }
 // Record implements planner.Recorder.
 func (r *Recorder) Record(t planner.Tick) {
 	r.metrics.record(t, r.kind)
-	d := decisionOf(t, r.kind)
+	d := recordOf(t, r.kind)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ring := r.ticks[t.Policy.Name]
+	if ring == nil { // exactly keep records: append's doubling would leave 20 of 32 used
+		ring = make([]record, 0, r.keep)
+	}
 	if len(ring) >= r.keep {
 		ring = slices.Delete(ring, 0, len(ring)-r.keep+1)
 	}
@@ -108,24 +111,28 @@ func (r *Recorder) SetPolicySourceOK(ok bool) { r.metrics.sourceOK.Set(boolFloat
 func (r *Recorder) SetLeader(leading bool) { r.metrics.leader.Set(boolFloat(leading)) }
 
 // Decisions returns the kept decisions, newest first: of one policy, or of all when policy is
-// empty; at most limit (0 = all kept).
+// empty; at most limit (0 = all kept). Only those returned are rendered.
 func (r *Recorder) Decisions(policy string, limit int) []Decision {
 	r.mu.Lock()
-	var out []Decision
+	var recs []record
 	for name, ring := range r.ticks {
 		if policy == "" || policy == name {
-			out = append(out, ring...)
+			recs = append(recs, ring...)
 		}
 	}
 	r.mu.Unlock()
-	slices.SortStableFunc(out, func(a, b Decision) int {
-		if c := b.Time.Compare(a.Time); c != 0 {
+	slices.SortStableFunc(recs, func(a, b record) int {
+		if c := b.time.Compare(a.time); c != 0 {
 			return c
 		}
-		return compareStrings(a.Policy, b.Policy)
+		return compareStrings(a.policy, b.policy)
 	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
+	if limit > 0 && len(recs) > limit {
+		recs = recs[:limit]
+	}
+	var out []Decision
+	for _, rec := range recs {
+		out = append(out, decisionOf(rec))
 	}
 	return out
 }
