@@ -34,13 +34,12 @@ func (r *run) guard() {
 		persists, empty := r.ss.ttftBreached, r.queueEmpty(ttft)
 		r.ss.ttftBreached = breach.code != "" && empty
 		if !judged && (persists || !empty) {
-			best = best.or(breach)
+			best = best.or(r.unlessUnresponsive(breach, &r.ss.latencyMarks[0]))
 		}
 	}
 	if role != policies.RolePrefill {
-		best = best.or(r.latencyAsk(CodeITLBreach, r.obs.ITLPercentile, itl))
+		best = best.or(r.unlessUnresponsive(r.latencyAsk(CodeITLBreach, r.obs.ITLPercentile, itl), &r.ss.latencyMarks[1]))
 	}
-	best = r.unlessUnresponsive(best)
 	if best.code != "" && best.want > r.want {
 		r.add(StepGuard, best.code, r.want, best.want, best.value, best.limit, best.note)
 		r.want = best.want

@@ -47,12 +47,12 @@ type serviceState struct {
 	ttftCal      model.Calibrator
 	itlCal       model.Calibrator
 	reasonStart  int
-	gpus         int32       // GPUs per replica last read from the DGD (0: never)
-	gpusUnknown  bool        // this decision: a worker's GPUs per replica are unknown
-	ttftBreached bool        // the last decision saw a TTFT breach with the queue empty (guard.go)
-	latencyMark  latencyMark // the last latency-guard scale-up, to see whether it helped (unresponsive.go)
-	risk         risk        // the error-budget controller's state (errorbudget.go)
-	writes       writeMemory // this process's own writes, to tell another writer's apart
+	gpus         int32          // GPUs per replica last read from the DGD (0: never)
+	gpusUnknown  bool           // this decision: a worker's GPUs per replica are unknown
+	ttftBreached bool           // the last decision saw a TTFT breach with the queue empty (guard.go)
+	latencyMarks [2]latencyMark // the last TTFT and ITL guard scale-ups, to see whether they helped (unresponsive.go)
+	risk         risk           // the error-budget controller's state (errorbudget.go)
+	writes       writeMemory    // this process's own writes, to tell another writer's apart
 }
 
 // needAt is one past need, for the scale-down window.

@@ -17,9 +17,8 @@ const (
 	markLife  = time.Hour
 )
 
-// latencyMark is the service's last latency-guard scale-up.
+// latencyMark is the service's last scale-up asked by one latency's guard (TTFT or ITL).
 type latencyMark struct {
-	code         Code
 	at           time.Time
 	latency      float64 // the breaching percentile, s
 	load         float64 // requests/s
@@ -27,15 +26,14 @@ type latencyMark struct {
 	unresponsive bool // more replicas served the same load at no lower latency
 }
 
-// unlessUnresponsive passes a guard ask through, drops a latency ask the mark shows more
-// replicas do not help, and keeps the mark up to date.
-func (r *run) unlessUnresponsive(ask guardAsk) guardAsk {
-	m := &r.ss.latencyMark
-	if ask.code != CodeTTFTBreach && ask.code != CodeITLBreach {
+// unlessUnresponsive passes one latency's guard ask through, or drops it when its mark m shows
+// more replicas do not help, and keeps the mark up to date.
+func (r *run) unlessUnresponsive(ask guardAsk, m *latencyMark) guardAsk {
+	if ask.code == "" {
 		return ask
 	}
 	load := r.obs.RequestRate.V
-	valid := m.code == ask.code && r.now.Sub(m.at) < markLife &&
+	valid := !m.at.IsZero() && r.now.Sub(m.at) < markLife &&
 		load <= m.load*(1+markMoved) && ask.value <= m.latency*(1+markMoved)
 	if valid && r.ready > m.ready {
 		if ask.value > m.latency*(1-minGuardGain) {
@@ -49,7 +47,7 @@ func (r *run) unlessUnresponsive(ask guardAsk) guardAsk {
 		return guardAsk{}
 	}
 	if ask.want > r.want && !valid {
-		*m = latencyMark{code: ask.code, at: r.now, latency: ask.value, load: load, ready: r.ready}
+		*m = latencyMark{at: r.now, latency: ask.value, load: load, ready: r.ready}
 	}
 	return ask
 }

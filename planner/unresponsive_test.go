@@ -51,3 +51,25 @@ func TestGuardStopsWhenLatencyIgnoresReplicas(t *testing.T) {
 		})
 	}
 }
+
+// TestUnresponsiveITLKeepsTheTTFTGuard: in an aggregated worker each latency has its own mark, so
+// an ITL that more workers did not lower silences the ITL guard only; a TTFT breach the next
+// decision sees still asks.
+func TestUnresponsiveITLKeepsTheTTFTGuard(t *testing.T) {
+	p := mustPolicy(t, aggYAML("60s", "2m"))
+	st := NewState(p, Options{Profile: synthProfile(t), NewForecaster: lastValueForecasters(0)})
+	obs := steady(t0, 10, map[string]int32{"Worker": 2})
+	obs.ITLPercentile, obs.TTFTPercentile = Known(0.045), Known(1.0)
+	d := Plan(t0, obs, p, &st)
+	if sd, _ := d.Service("Worker"); !hasCode(sd, CodeITLBreach) {
+		t.Fatalf("first decision: want an itl-breach:\n%s", reasonLines(sd))
+	}
+	now := t0.Add(time.Minute)
+	obs = steady(now, 10, map[string]int32{"Worker": 3})
+	obs.ITLPercentile, obs.TTFTPercentile = Known(0.045), Known(1.0)
+	d = Plan(now, obs, p, &st)
+	sd, _ := d.Service("Worker")
+	if !hasCode(sd, CodeUnresponsive) || !hasCode(sd, CodeTTFTBreach) || hasCode(sd, CodeITLBreach) {
+		t.Errorf("second decision: want latency-unresponsive and ttft-breach, no itl-breach:\n%s", reasonLines(sd))
+	}
+}
