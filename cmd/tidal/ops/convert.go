@@ -18,6 +18,7 @@ type record struct {
 	duration                            time.Duration
 	outcome                             planner.Outcome
 	changed                             bool
+	succeeded                           bool // tickOK's verdict, for TickHealth
 	decision                            planner.Decision
 	// observed holds signalValues' entries in order, NaN where missing (nil for a tick that
 	// observed nothing); missing holds their reasons, nil when every reason is empty.
@@ -31,7 +32,7 @@ func recordOf(t planner.Tick, kind func(error) string) record {
 	p := t.Policy
 	r := record{policy: p.Name, namespace: p.Target.Namespace, deployment: p.Target.Deployment,
 		mode: string(p.Mode), time: t.Time, duration: t.Duration, outcome: t.Outcome, changed: t.Changed,
-		decision: t.Decision}
+		succeeded: tickOK(t), decision: t.Decision}
 	if t.Outcome != planner.OutcomeFailed && t.Outcome != "" {
 		r.observed, r.missing = observedOf(t.Observations)
 	}

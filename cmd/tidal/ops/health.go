@@ -18,7 +18,7 @@ func (r *Recorder) TickHealth() (succeeding, failing []string) {
 		if len(ring) == 0 {
 			continue
 		}
-		if tickSucceeded(ring[len(ring)-1]) {
+		if ring[len(ring)-1].succeeded {
 			succeeding = append(succeeding, name)
 		} else {
 			failing = append(failing, name)
@@ -29,22 +29,9 @@ func (r *Recorder) TickHealth() (succeeding, failing []string) {
 	return succeeding, failing
 }
 
-// tickSucceeded reports whether a recorded tick decided and nothing it did failed. A record that
-// carries only a start-up backfill error (the loop records it as outcome failed, before the first
-// tick) is not a failed tick: the forecast starts cold and the ticks go on.
-func tickSucceeded(d record) bool {
-	for _, e := range d.errors {
-		if e.Stage != string(planner.StageHistory) {
-			return false
-		}
-	}
-	if len(d.errors) > 0 {
-		return true
-	}
-	return d.outcome != "" && d.outcome != planner.OutcomeFailed
-}
-
-// tickOK is tickSucceeded for a tick not yet converted.
+// tickOK reports whether a tick decided and nothing it did failed. A tick that carries only a
+// start-up backfill error (the loop records it as outcome failed, before the first tick) is not
+// a failed tick: the forecast starts cold and the ticks go on.
 func tickOK(t planner.Tick) bool {
 	for _, e := range t.Errors {
 		if e.Stage != planner.StageHistory {
