@@ -67,6 +67,16 @@ func observedOf(o planner.Observations) (values []float64, missing []string) {
 	return values, missing
 }
 
+// signalNames are signalValues' names in its order, the keys of a record's observed values.
+var signalNames = func() []string {
+	svs := signalValues(planner.Observations{})
+	names := make([]string, len(svs))
+	for i, sv := range svs {
+		names[i] = sv.name
+	}
+	return names
+}()
+
 // decisionOf renders a kept tick for /debug/decisions. Non-finite numbers become 0 or are
 // dropped (JSON has no NaN).
 func decisionOf(r record) Decision {
@@ -80,14 +90,14 @@ func decisionOf(r record) Decision {
 	}
 	if r.observed != nil {
 		d.Observed = map[string]Value{}
-		for i, sv := range signalValues(planner.Observations{}) {
+		for i, name := range signalNames {
 			v := Value{}
 			if x := r.observed[i]; !math.IsNaN(x) {
 				v.Value = &x
 			} else if r.missing != nil {
 				v.Missing = r.missing[i]
 			}
-			d.Observed[sv.name] = v
+			d.Observed[name] = v
 		}
 	}
 	return d
