@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,11 +21,8 @@ type riskTrack struct {
 
 // riskSummary is one service's error-budget history.
 type riskSummary struct {
-	first, last, lo, hi float64
-	seen                bool
-	codes               map[planner.Code]int
-	decisions           int
-	times, quantiles    []float64 // per decision: seconds from simEpoch, the quantile left
+	codes            map[planner.Code]int
+	times, quantiles []float64 // per decision: seconds from simEpoch, the quantile left
 }
 
 // simEpoch is the simulated clock's t = 0: the workload's start.
@@ -57,13 +55,7 @@ func (t *riskTrack) summary(name string) *riskSummary {
 
 func (s *riskSummary) add(r planner.Reason, at float64) {
 	s.times, s.quantiles = append(s.times, at), append(s.quantiles, r.Limit)
-	s.decisions++
 	s.codes[r.Code]++
-	q := r.Limit
-	if !s.seen {
-		s.first, s.lo, s.hi, s.seen = q, q, q, true
-	}
-	s.last, s.lo, s.hi = q, min(s.lo, q), max(s.hi, q)
 }
 
 // series returns each service's quantile over time for the HTML report.
@@ -93,7 +85,8 @@ func (t *riskTrack) write(w io.Writer, objective float64) {
 			{planner.CodeRiskHeld, "held"}, {planner.CodeRiskFrozen, "frozen"}} {
 			parts = append(parts, fmt.Sprintf("%s %d", c.word, s.codes[c.code]))
 		}
+		q := s.quantiles
 		fmt.Fprintf(w, "  %s: reserve quantile %.3g -> %.3g (%.3g..%.3g); %s of %d decisions\n",
-			name, s.first, s.last, s.lo, s.hi, strings.Join(parts, ", "), s.decisions)
+			name, q[0], q[len(q)-1], slices.Min(q), slices.Max(q), strings.Join(parts, ", "), len(q))
 	}
 }
