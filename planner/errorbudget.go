@@ -76,11 +76,16 @@ type budgetUpdate struct {
 	burn, spent   float64 // long-window miss fraction / share; objective window's / share
 	before, after float64 // e
 	frozenBecause string
+	starting      bool // would have tightened, but replicas were starting
 }
 
 // update charges one interval's attainment a (fraction of n requests within target) against a
 // share of the miss budget and moves e. dt is the interval, window the objective's window.
-func (k *risk) update(a Value, n, share float64, dt, window time.Duration) budgetUpdate {
+// starting says replicas the planner asked for are still starting: misses then are the lead
+// time's (the load outgrew the replicas before the new ones could serve), which a tighter margin
+// on the replicas already asked for would not have prevented, so they are charged but do not
+// tighten; the reserve learns the growth that caused them from the load itself (reserve.go).
+func (k *risk) update(a Value, n, share float64, dt, window time.Duration, starting bool) budgetUpdate {
 	u := budgetUpdate{before: k.level()}
 	if !a.OK || !(a.V >= 0) || a.V > 1 || !(n > 0) || !(share > 0) {
 		u.code, u.after = CodeRiskFrozen, u.before
@@ -106,6 +111,8 @@ func (k *risk) update(a Value, n, share float64, dt, window time.Duration) budge
 	shortBurn := k.short / share
 	e := u.before
 	switch {
+	case u.burn > 1 && shortBurn > 1 && starting:
+		u.code, u.starting = CodeRiskHeld, true
 	case u.burn > 1 && shortBurn > 1:
 		e *= math.Exp(-tightenGain * min(u.burn-1, 4))
 		u.code = CodeRiskTightened
@@ -142,14 +149,17 @@ func (r *run) errorBudget() {
 	if r.obs.RequestRate.OK {
 		n = r.obs.RequestRate.V * r.p.Planning.Interval.Seconds()
 	}
-	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow)
+	starting := r.known && r.ready < r.cur
+	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow, starting)
 	note := u.frozenBecause
-	switch u.code {
-	case CodeRiskTightened:
+	switch {
+	case u.starting:
+		note = "misses above this service's share while replicas start: the lead time's, not the margin's"
+	case u.code == CodeRiskTightened:
 		note = "misses over the last twenty minutes and the last window above this service's share of the budget"
-	case CodeRiskLoosened:
+	case u.code == CodeRiskLoosened:
 		note = "misses over the last twenty minutes, the last window and the objective window within this service's share"
-	case CodeRiskHeld:
+	case u.code == CodeRiskHeld:
 		note = "one window burns and the other does not, or the objective window's budget is spent"
 	}
 	r.add(StepErrorBudget, u.code, r.cur, r.cur, u.burn, 1-u.after, note)

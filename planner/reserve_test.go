@@ -96,11 +96,14 @@ func TestRiskUpdate(t *testing.T) {
 		a         Value
 		n         float64
 		ticks     int
+		starting  bool // replicas the planner asked for are still starting
 		wantCode  Code
 		wantCmp   int // sign of e_after - e_before
 		wantBound float64
 	}{
 		{name: "burning the budget tightens", start: 0.05, a: Known(0.98), n: 100, ticks: 1, wantCode: CodeRiskTightened, wantCmp: -1},
+		{name: "burning while replicas start holds", start: 0.05, a: Known(0.98), n: 100, ticks: 5, starting: true, wantCode: CodeRiskHeld, wantCmp: 0},
+		{name: "under-spent loosens while replicas start", start: 0.05, a: Known(1), n: 100, ticks: 1, starting: true, wantCode: CodeRiskLoosened, wantCmp: 1},
 		{name: "under-spent loosens", start: 0.05, a: Known(1), n: 100, ticks: 1, wantCode: CodeRiskLoosened, wantCmp: 1},
 		{name: "missing attainment freezes", start: 0.05, a: Unknown("no data"), n: 100, ticks: 5, wantCode: CodeRiskFrozen, wantCmp: 0},
 		{name: "no requests freezes", start: 0.05, a: Known(1), n: 0, ticks: 5, wantCode: CodeRiskFrozen, wantCmp: 0},
@@ -112,7 +115,7 @@ func TestRiskUpdate(t *testing.T) {
 			k := risk{e: tc.start}
 			var u budgetUpdate
 			for range tc.ticks {
-				u = k.update(tc.a, tc.n, share, time.Minute, 24*time.Hour)
+				u = k.update(tc.a, tc.n, share, time.Minute, 24*time.Hour, tc.starting)
 			}
 			if u.code != tc.wantCode {
 				t.Errorf("code = %s, want %s", u.code, tc.wantCode)
@@ -165,7 +168,7 @@ func TestUtilisation(t *testing.T) {
 func TestRiskHeldDriftsBack(t *testing.T) {
 	k := risk{e: minRisk, reqs: 1000, misses: 100, long: 0, short: 0, haveRecent: true}
 	for range 500 {
-		u := k.update(Known(1), 10, 0.005, time.Minute, 24*time.Hour)
+		u := k.update(Known(1), 10, 0.005, time.Minute, 24*time.Hour, false)
 		if u.code != CodeRiskHeld && u.code != CodeRiskLoosened {
 			t.Fatalf("code %s, want risk-held while the window is spent", u.code)
 		}
@@ -203,5 +206,24 @@ func TestGrowthColdIsAnHour(t *testing.T) {
 				t.Fatalf("warm = %v after %d samples at %s (evidence %g), want %v", ok, tc.n, tc.interval, g.evidence(), tc.warm)
 			}
 		})
+	}
+}
+
+// TestRiskChargesMissesWhileStarting checks that misses while replicas start still count against
+// the budget (they hold the level, they are not forgiven): once the replicas serve, a burn that
+// goes on tightens at once.
+func TestRiskChargesMissesWhileStarting(t *testing.T) {
+	k := risk{e: defaultRisk}
+	for range 5 {
+		k.update(Known(0.9), 100, 0.005, time.Minute, 24*time.Hour, true)
+	}
+	if got := k.spent(); got < 0.09 {
+		t.Fatalf("after five intervals at 90%% attainment while starting, spent = %g, want 0.1", got)
+	}
+	if k.level() != defaultRisk {
+		t.Fatalf("level moved to %g while replicas started, want it held at %g", k.level(), defaultRisk)
+	}
+	if u := k.update(Known(0.9), 100, 0.005, time.Minute, 24*time.Hour, false); u.code != CodeRiskTightened {
+		t.Fatalf("burning with every replica ready: code %s, want %s", u.code, CodeRiskTightened)
 	}
 }
