@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -197,9 +198,28 @@ func benchLoop(b *testing.B, forecast string, backfill bool) {
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.HeapInuse)/1e6, "heap-inuse-MB")
+	writeHeapProfile(b)
 	b.ReportMetric(rssMB(b, "VmRSS:"), "RSS-MB")
 	debug.FreeOSMemory() // what stays once the free heap (the backfill's garbage) is returned
 	b.ReportMetric(rssMB(b, "VmRSS:"), "RSS-after-free-MB")
+}
+
+// writeHeapProfile writes a heap profile of the running loop to the file
+// TIDAL_BENCH_HEAPPROFILE names, if set: the test binary's -memprofile is written after the
+// benchmark has stopped its loop, when what it held is garbage.
+func writeHeapProfile(b *testing.B) {
+	path := os.Getenv("TIDAL_BENCH_HEAPPROFILE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // cpuTime is the process's user+system CPU time so far.
