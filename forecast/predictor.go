@@ -181,8 +181,8 @@ func (p *predictor) markGap() {
 	n := p.hist.n()
 	first := max(n-p.o.GapSteps, 0)
 	for i := first; i < n-1; i++ {
-		if !p.hist.miss[i] {
-			p.hist.miss[i] = true
+		if !p.hist.missing(i) {
+			p.hist.setMissing(i, true)
 			p.missing++
 			p.levelN--
 		}
@@ -321,7 +321,7 @@ func (p *predictor) naiveBand(h int, lo, hi, scale float64) (float64, float64) {
 	vals, miss := p.hist.window()
 	r := p.ratios[:0]
 	for t := h; t < len(vals); t++ {
-		if !miss[t] && !miss[t-h] {
+		if !miss.at(t) && !miss.at(t-h) {
 			if e := logRatio(p.inv(vals[t]), p.inv(vals[t-h]), p.eps); !math.IsNaN(e) {
 				r = append(r, e)
 			}
