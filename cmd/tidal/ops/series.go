@@ -3,19 +3,21 @@ package ops
 import (
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tidal-planner/tidal/planner"
 	"github.com/tidal-planner/tidal/policies"
 )
 
 // policyCollector exports the per-policy series. It keeps each series' current value as a plain
-// number (a running total for counters) and renders them as const metrics when scraped, instead
-// of client_golang metric vectors: a vector keeps every series' label pairs, its hashed label
-// values and a metric object for the life of the process, about 24 kB per policy, 12 MB at 500
-// policies. The exposition (names, help, types, labels, values, and the counters' created
+// number (a running total for counters) and renders them when scraped, instead of client_golang
+// metric vectors: a vector keeps every series' label pairs, its hashed label values and a metric
+// object for the life of the process, about 24 kB per policy, 12 MB at 500 policies. It keeps
+// one label pair per policy and three per service, shared by their series, and interns the pairs
+// of the other labels (signal, bound, step, code, ...), whose values come from small sets. The exposition (names, help, types, labels, values, and the counters' created
 // timestamps) is the vectors' (TestSeriesMatchVectors). Its update rules are the vectors':
 // a series, once set, keeps its value until a tick sets it again or its policy is forgotten.
 // Safe for concurrent use.
@@ -24,6 +26,8 @@ type policyCollector struct {
 
 	mu       sync.Mutex
 	policies map[string]*policySeries
+	interned map[[2]string]*dto.LabelPair // name, value
+	rendered int                          // series the last scrape rendered
 }
 
 // seriesDescs describes the per-policy metrics.
@@ -41,7 +45,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 func newPolicyCollector() *policyCollector {
 	svc := serviceLabels
 	with := func(l ...string) []string { return append(append([]string(nil), svc...), l...) }
-	return &policyCollector{policies: map[string]*policySeries{}, descs: seriesDescs{
+	return &policyCollector{policies: map[string]*policySeries{}, interned: map[[2]string]*dto.LabelPair{}, descs: seriesDescs{
 		desired:     desc("desired_replicas", "Replicas the last decision wants.", svc...),
 		current:     desc("current_replicas", "Replicas requested in the cluster (DGDSA spec.replicas) when the decision was made.", svc...),
 		ready:       desc("ready_replicas", "Ready replicas (DGD status) when the decision was made.", svc...),
@@ -66,7 +70,8 @@ func newPolicyCollector() *policyCollector {
 
 // policySeries are one policy's series values.
 type policySeries struct {
-	ticked           bool // lastTick, lastOK, slo and budget are set
+	pair             *dto.LabelPair // policy="name"
+	ticked           bool           // lastTick, lastOK, slo and budget are set
 	lastTick, lastOK float64
 	slo              [2]sloSeries // by sloSignals
 	budget           float64      // absent when 0
@@ -92,6 +97,7 @@ type sloSeries struct {
 // serviceSeries are one service's series values, keyed by namespace, deployment and name.
 type serviceSeries struct {
 	namespace, deployment, name                      string
+	pairs                                            [3]*dto.LabelPair // namespace, deployment, service
 	desired, current, ready, need, held, conflicting float64
 	hasBounds                                        bool
 	min, max                                         float64
@@ -106,7 +112,7 @@ var loadSignals = [3]string{"request_rate", "input_token_rate", "output_token_ra
 type count struct {
 	a, b    string
 	n       float64
-	created time.Time
+	created *timestamppb.Timestamp
 }
 
 // inc adds one to the series labelled a, b, creating it at zero first.
@@ -117,14 +123,14 @@ func inc(cs []count, a, b string) []count {
 			return cs
 		}
 	}
-	return append(cs, count{a: a, b: b, n: 1, created: time.Now()})
+	return append(cs, count{a: a, b: b, n: 1, created: timestamppb.Now()})
 }
 
 // policy returns the series of a policy, creating them empty. The caller holds mu.
 func (c *policyCollector) policy(name string) *policySeries {
 	ps := c.policies[name]
 	if ps == nil {
-		ps = &policySeries{}
+		ps = &policySeries{pair: labelPair(lPolicy, name)}
 		c.policies[name] = ps
 	}
 	return ps
@@ -213,7 +219,8 @@ func (ps *policySeries) service(namespace, deployment, name string) *serviceSeri
 			return s
 		}
 	}
-	s := &serviceSeries{namespace: namespace, deployment: deployment, name: name}
+	s := &serviceSeries{namespace: namespace, deployment: deployment, name: name, pairs: [3]*dto.LabelPair{
+		labelPair(lNamespace, namespace), labelPair(lDeployment, deployment), labelPair(lService, name)}}
 	ps.services = append(ps.services, s)
 	return s
 }
@@ -228,110 +235,5 @@ func (s *serviceSeries) record(t planner.Tick, d planner.ServiceDecision) {
 	s.load = [3]float64{d.Load.RequestRate, d.Load.InputTokenRate, d.Load.OutputTokenRate}
 	for _, r := range d.Reasons {
 		s.reasons = inc(s.reasons, string(r.Step), string(r.Code))
-	}
-}
-
-// Describe implements prometheus.Collector.
-func (c *policyCollector) Describe(ch chan<- *prometheus.Desc) {
-	d := c.descs
-	for _, x := range []*prometheus.Desc{d.desired, d.current, d.ready, d.need, d.held, d.conflicting,
-		d.bounds, d.plannedLoad, d.reasons, d.observed, d.missing, d.gpus, d.shortfall, d.lastTick,
-		d.sloTarget, d.budget, d.lastOK, d.errors, d.decisions} {
-		ch <- x
-	}
-}
-
-// Collect implements prometheus.Collector: it renders the series under the lock and sends them
-// after releasing it, so that a slow scrape never holds up a tick's Record.
-func (c *policyCollector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.Lock()
-	e := emitter{d: &c.descs}
-	for name, ps := range c.policies {
-		e.policy(name, ps)
-	}
-	c.mu.Unlock()
-	for _, m := range e.out {
-		ch <- m
-	}
-}
-
-// emitter renders series as const metrics.
-type emitter struct {
-	d   *seriesDescs
-	out []prometheus.Metric
-}
-
-func (e *emitter) add(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
-	m, err := prometheus.NewConstMetric(d, t, v, labels...)
-	if err != nil { // a label value that is not UTF-8: the scrape reports it
-		m = prometheus.NewInvalidMetric(d, err)
-	}
-	e.out = append(e.out, m)
-}
-
-func (e *emitter) counter(d *prometheus.Desc, c count, labels ...string) {
-	m, err := prometheus.NewConstMetricWithCreatedTimestamp(d, prometheus.CounterValue, c.n, c.created, labels...)
-	if err != nil {
-		m = prometheus.NewInvalidMetric(d, err)
-	}
-	e.out = append(e.out, m)
-}
-
-// policy renders one policy's series.
-func (e *emitter) policy(name string, ps *policySeries) {
-	d, g := e.d, prometheus.GaugeValue
-	if ps.ticked {
-		e.add(d.lastTick, g, ps.lastTick, name)
-		e.add(d.lastOK, g, ps.lastOK, name)
-		for i, s := range ps.slo {
-			if s.set {
-				e.add(d.sloTarget, g, s.target, name, string(sloSignals[i]), s.percentile)
-			}
-		}
-		if ps.budget > 0 {
-			e.add(d.budget, g, ps.budget, name)
-		}
-	}
-	for _, c := range ps.errors {
-		e.counter(d.errors, c, name, c.a, c.b)
-	}
-	for _, c := range ps.decisions {
-		e.counter(d.decisions, c, name, c.a)
-	}
-	if ps.decided {
-		e.add(d.gpus, g, ps.gpus, name)
-		e.add(d.shortfall, g, ps.shortfall, name)
-		for i, sig := range signalNames {
-			if ps.present&(1<<i) != 0 {
-				e.add(d.observed, g, ps.observed[i], name, sig)
-			}
-			e.add(d.missing, g, boolFloat(ps.missing&(1<<i) != 0), name, sig)
-		}
-	}
-	for _, s := range ps.services {
-		e.service(name, s)
-	}
-}
-
-// service renders one service's series.
-func (e *emitter) service(policy string, s *serviceSeries) {
-	d, g := e.d, prometheus.GaugeValue
-	lv := []string{policy, s.namespace, s.deployment, s.name}
-	with := func(l ...string) []string { return append(append(make([]string, 0, 6), lv...), l...) }
-	e.add(d.desired, g, s.desired, lv...)
-	e.add(d.current, g, s.current, lv...)
-	e.add(d.ready, g, s.ready, lv...)
-	e.add(d.need, g, s.need, lv...)
-	e.add(d.held, g, s.held, lv...)
-	e.add(d.conflicting, g, s.conflicting, lv...)
-	if s.hasBounds {
-		e.add(d.bounds, g, s.min, with("min")...)
-		e.add(d.bounds, g, s.max, with("max")...)
-	}
-	for i, sig := range loadSignals {
-		e.add(d.plannedLoad, g, s.load[i], with(sig)...)
-	}
-	for _, c := range s.reasons {
-		e.counter(d.reasons, c, with(c.a, c.b)...)
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,7 +151,7 @@ var seriesNames = []string{"tidal_desired_replicas", "tidal_current_replicas", "
 	"tidal_budget_gpus", "tidal_last_tick_succeeded", "tidal_decision_reasons_total", "tidal_errors_total",
 	"tidal_decisions_total"}
 
-func seriesPolicy(t *testing.T, name, extra string) policies.Policy {
+func seriesPolicy(t testing.TB, name, extra string) policies.Policy {
 	t.Helper()
 	p, err := policies.Parse([]byte(fmt.Sprintf(`apiVersion: tidal.dev/v1alpha1
 kind: Policy
@@ -284,4 +286,98 @@ func checkCreated(t *testing.T, g prometheus.Gatherer) {
 func rec(r *Recorder, v *vecSeries, t planner.Tick) {
 	r.Record(t)
 	v.record(t, DefaultKind)
+}
+
+// BenchmarkGather500Policies gathers the per-policy series of 500 policies (two services each,
+// after one applied tick): the cost of a scrape, which the collector pays in label pairs it
+// builds per scrape and the vectors kept for the life of the process. It also reports the heap
+// each keeps between scrapes (HeapAlloc after a GC, less before recording).
+//
+//	go test ./cmd/tidal/ops -run '^$' -bench Gather500 -benchmem
+func BenchmarkGather500Policies(b *testing.B) {
+	obs := planner.Observations{RequestRate: planner.Known(12), QueueDepth: planner.Unknown("empty result")}
+	size := []planner.Reason{{Step: planner.StepSize, Code: planner.CodeSized}, {Step: planner.StepClamp, Code: planner.CodeMin}}
+	ticks := make([]planner.Tick, 500)
+	for i := range ticks {
+		p := seriesPolicy(b, fmt.Sprintf("p%03d", i), "  slo: {ttft: {target: 500ms}, itl: {target: 30ms}}\n")
+		ticks[i] = seriesTick(p, 0, planner.OutcomeApplied, obs, []string{"Prefill", "Decode"}, 3, size)
+	}
+	for _, tc := range []struct {
+		name   string
+		record func(prometheus.Registerer) func(planner.Tick)
+	}{
+		{"collector", func(reg prometheus.Registerer) func(planner.Tick) {
+			c := newPolicyCollector()
+			reg.MustRegister(c)
+			return func(t planner.Tick) { c.record(t, DefaultKind) }
+		}},
+		{"vectors", func(reg prometheus.Registerer) func(planner.Tick) {
+			v := newVecSeries(reg)
+			return func(t planner.Tick) { v.record(t, DefaultKind) }
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			reg := prometheus.NewRegistry()
+			before := heapAlloc()
+			record := tc.record(reg)
+			for _, t := range ticks {
+				record(t)
+			}
+			kept := float64(heapAlloc()-before) / 1e6
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := reg.Gather(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(kept, "kept-MB") // after the loop, which clears reported metrics
+		})
+	}
+}
+
+// heapAlloc is the heap in use after a GC.
+func heapAlloc() int64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
+}
+
+// TestSeriesConcurrentRecordAndGather records ticks of several policies from their own
+// goroutines while scraping (as the loop's workers and Prometheus do; run it with -race) and
+// checks the counters' totals at the end.
+func TestSeriesConcurrentRecordAndGather(t *testing.T) {
+	const policiesN, ticksN = 4, 50
+	r := NewRecorder(Options{})
+	obs := planner.Observations{RequestRate: planner.Known(1)}
+	size := []planner.Reason{{Step: planner.StepSize, Code: planner.CodeSized}}
+	var wg sync.WaitGroup
+	for i := range policiesN {
+		p := seriesPolicy(t, fmt.Sprintf("p%d", i), "  slo: {ttft: {target: 500ms}, itl: {target: 30ms}}\n")
+		wg.Go(func() {
+			for m := range ticksN {
+				r.Record(seriesTick(p, m%60, planner.OutcomeApplied, obs, []string{"Prefill"}, 2, size))
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 20 {
+			if _, err := r.Registry().Gather(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	<-done
+	var want strings.Builder
+	want.WriteString("# HELP tidal_decisions_total Ticks by outcome (applied, no-change, dry-run, follower, failed).\n# TYPE tidal_decisions_total counter\n")
+	for i := range policiesN {
+		fmt.Fprintf(&want, "tidal_decisions_total{outcome=\"applied\",policy=\"p%d\"} %d\n", i, ticksN)
+	}
+	if err := testutil.GatherAndCompare(r.Registry(), strings.NewReader(want.String()), "tidal_decisions_total"); err != nil {
+		t.Error(err)
+	}
 }
