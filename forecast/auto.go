@@ -36,7 +36,7 @@ type auto struct {
 func newAuto(o Options) *auto {
 	a := &auto{o: o, weights: make([][]float64, o.MaxHorizon)}
 	for _, name := range autoCandidates() {
-		a.subs = append(a.subs, newPredictor(name, o, true))
+		a.subs = append(a.subs, newPredictor(name, &a.o, true))
 	}
 	for i := range a.weights {
 		a.weights[i] = make([]float64, len(a.subs))

@@ -63,13 +63,13 @@ type coarse struct {
 	have           bool
 	dev            float64   // last's deviation from the coarse curve
 	devRing        []float64 // devRing[s % H]: the deviation at fine step s (NaN: none)
-	curveRing      [][]float64
+	curveRing      []float64 // row s % H (see row): the curve after fine step s, 1..H ahead
 	sxy, sxx, beta []float64 // per horizon: decayed sums of the regression, its slope
 	regN           []int
 	wdec           float64 // decay per point of those sums
 
 	errs    []errSketch // per fine horizon
-	fcRing  [][]float64 // fcRing[s % H]: point forecasts made after fine step s
+	fcRing  []float64   // row s % H: point forecasts made after fine step s
 	cur     []float64   // point forecasts after the newest point
 	cc      []float64   // scratch: coarse forecasts beyond the method's MaxHorizon
 	scratch []float64
@@ -98,17 +98,15 @@ func newCoarse(method string, o Options) *coarse {
 	}
 	in = in.withDefaults()
 	c := &coarse{
-		method: method, k: k, o: o, inner: newPredictor(method, in, true),
+		method: method, k: k, o: o, inner: newPredictor(method, &in, true),
 		wdec: 1 - 1/float64(o.ErrorWindow),
-		errs: make([]errSketch, H), fcRing: make([][]float64, H), cur: make([]float64, H),
+		errs: make([]errSketch, H), fcRing: make([]float64, H*H), cur: make([]float64, H),
 		recent:  make([]float64, max(4*H, 32)),
-		devRing: make([]float64, H), curveRing: make([][]float64, H),
+		devRing: make([]float64, H), curveRing: make([]float64, H*H),
 		sxy: make([]float64, H), sxx: make([]float64, H), beta: make([]float64, H), regN: make([]int, H),
 	}
 	for i := range c.errs {
 		c.errs[i] = newErrSketch(max(o.ErrorWindow/sketchRecency, 64))
-		c.fcRing[i] = make([]float64, H)
-		c.curveRing[i] = make([]float64, H)
 		c.devRing[i] = math.NaN()
 		c.beta[i] = 1
 	}
@@ -175,7 +173,7 @@ func (c *coarse) recordErrors(a float64) {
 	H := len(c.errs)
 	eps := c.eps()
 	for h := 1; h <= H && h < c.step; h++ {
-		e := logRatio(a, c.fcRing[(c.step-h)%H][h-1], eps)
+		e := logRatio(a, row(c.fcRing, H, (c.step-h)%H)[h-1], eps)
 		c.errs[h-1].add(e)
 	}
 }
@@ -197,12 +195,12 @@ func (c *coarse) update(usable bool) {
 		c.dev = c.last - c.curve(c.inner.cur, 0)
 		c.devRing[slot] = c.dev
 	}
-	curve := c.curveRing[slot]
+	curve := row(c.curveRing, len(c.errs), slot)
 	for j := range curve {
 		curve[j] = c.curve(c.inner.cur, j+1)
 	}
 	c.points(c.cur, c.inner.cur)
-	copy(c.fcRing[slot], c.cur)
+	copy(row(c.fcRing, len(c.errs), slot), c.cur)
 }
 
 // learnDev regresses, per horizon j, what actual a added to the curve forecast made j points ago
@@ -216,7 +214,7 @@ func (c *coarse) learnDev(a float64) {
 		if math.IsNaN(x) {
 			continue
 		}
-		y := a - c.curveRing[slot][j-1]
+		y := a - row(c.curveRing, H, slot)[j-1]
 		sxy, sxx := c.wdec*c.sxy[j-1]+x*y, c.wdec*c.sxx[j-1]+x*x
 		if math.IsNaN(sxy) || math.IsInf(sxy, 0) || math.IsInf(sxx, 0) { // values near overflow: start over
 			c.sxy[j-1], c.sxx[j-1], c.regN[j-1] = 0, 0, 0
@@ -324,14 +322,7 @@ func (c *coarse) Clone() Forecaster {
 	d := *c
 	d.inner = c.inner.Clone().(*predictor)
 	d.errs = slices.Clone(c.errs)
-	d.fcRing = make([][]float64, len(c.fcRing))
-	for i := range c.fcRing {
-		d.fcRing[i] = slices.Clone(c.fcRing[i])
-	}
-	d.curveRing = make([][]float64, len(c.curveRing))
-	for i := range c.curveRing {
-		d.curveRing[i] = slices.Clone(c.curveRing[i])
-	}
+	d.fcRing, d.curveRing = slices.Clone(c.fcRing), slices.Clone(c.curveRing)
 	d.cur, d.recent, d.devRing = slices.Clone(c.cur), slices.Clone(c.recent), slices.Clone(c.devRing)
 	d.sxy, d.sxx, d.beta, d.regN = slices.Clone(c.sxy), slices.Clone(c.sxx), slices.Clone(c.beta), slices.Clone(c.regN)
 	d.cc, d.scratch, d.ratios = nil, nil, nil

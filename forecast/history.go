@@ -5,10 +5,34 @@ import "math"
 // history is the cleaned series a predictor keeps: vals holds every kept point with missing
 // points imputed, miss marks them. Index i is absolute step base+i.
 type history struct {
-	vals  []float64
-	miss  []bool
+	vals []float64
+	// miss has bit i%64 of word i/64 set when vals[i] is missing (imputed), with words for
+	// cap(vals) bits: a bit per point rather than a bool's byte (a warm auto forecaster keeps
+	// three histories of 336 hourly means and four short ones).
+	miss  []uint64
 	base  int // absolute step of vals[0]
 	limit int // points kept
+}
+
+// flags is a view of a history's missing marks from one of its points on.
+type flags struct {
+	w   []uint64
+	off int
+}
+
+// at reports whether point i of the view is missing.
+func (f flags) at(i int) bool { j := f.off + i; return f.w[j>>6]&(1<<(j&63)) != 0 }
+
+// missing reports whether vals[i] is missing.
+func (h *history) missing(i int) bool { return flags{w: h.miss}.at(i) }
+
+// setMissing marks vals[i] missing or not.
+func (h *history) setMissing(i int, missing bool) {
+	if missing {
+		h.miss[i>>6] |= 1 << (i & 63)
+	} else {
+		h.miss[i>>6] &^= 1 << (i & 63)
+	}
 }
 
 // n is the number of kept points.
@@ -29,11 +53,11 @@ func (h *history) next() int { return h.base + len(h.vals) }
 // hold more than room() points, so a long-running forecaster keeps at most an eighth more than
 // limit (it used to grow to twice limit, the bulk of its memory at fine steps).
 func (h *history) push(v float64, missing bool) {
-	if len(h.vals) == cap(h.vals) || len(h.miss) == cap(h.miss) {
+	if len(h.vals) == cap(h.vals) {
 		h.makeRoom()
 	}
 	h.vals = append(h.vals, v)
-	h.miss = append(h.miss, missing)
+	h.setMissing(len(h.vals)-1, missing)
 }
 
 // room is the capacity the buffers grow to: limit plus an eighth (at least 16) of slack, so
@@ -51,27 +75,39 @@ func (h *history) makeRoom() {
 		over := n - h.limit
 		over -= over % 2
 		h.vals = h.vals[:copy(h.vals, h.vals[over:])]
-		h.miss = h.miss[:copy(h.miss, h.miss[over:])]
+		shiftBits(h.miss, over, len(h.vals))
 		h.base += over
 		return
 	}
 	c := min(max(n+n/4, 64), h.room())
-	vals, miss := make([]float64, n, c), make([]bool, n, c)
+	vals, miss := make([]float64, n, c), make([]uint64, (c+63)/64)
 	copy(vals, h.vals)
 	copy(miss, h.miss)
 	h.vals, h.miss = vals, miss
 }
 
-// window returns the newest limit points (a view).
-func (h *history) window() ([]float64, []bool) {
-	if over := len(h.vals) - h.limit; over > 0 {
-		return h.vals[over:], h.miss[over:]
+// shiftBits moves bits by..by+n-1 of w to 0..n-1 (bits from n on are left undefined).
+func shiftBits(w []uint64, by, n int) {
+	q, r := by>>6, uint(by&63)
+	for j := range (n + 63) >> 6 {
+		x := w[j+q] >> r
+		if r != 0 && j+q+1 < len(w) {
+			x |= w[j+q+1] << (64 - r)
+		}
+		w[j] = x
 	}
-	return h.vals, h.miss
 }
 
-// view returns the newest limit points and the absolute step of the first.
-func (h *history) view() ([]float64, []bool, int) {
+// window returns the newest limit points and their missing marks (views).
+func (h *history) window() ([]float64, flags) {
+	if over := len(h.vals) - h.limit; over > 0 {
+		return h.vals[over:], flags{w: h.miss, off: over}
+	}
+	return h.vals, flags{w: h.miss}
+}
+
+// view returns the newest limit points, their missing marks and the absolute step of the first.
+func (h *history) view() ([]float64, flags, int) {
 	vals, miss := h.window()
 	return vals, miss, h.next() - len(vals)
 }
@@ -80,7 +116,7 @@ func (h *history) view() ([]float64, []bool, int) {
 func (h *history) clone() history {
 	c := *h
 	c.vals = append([]float64(nil), h.vals...)
-	c.miss = append([]bool(nil), h.miss...)
+	c.miss = append([]uint64(nil), h.miss...)
 	return c
 }
 

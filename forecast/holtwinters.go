@@ -109,7 +109,7 @@ func (m *holtWinters) run(h *history, score bool) float64 {
 		ph = (base + start) % m.period
 	}
 	for i := start; i < len(vals); i++ {
-		if score && !miss[i] {
+		if score && !miss.at(i) {
 			f := m.level + m.phi*m.trend
 			if m.seasonalOn {
 				f += m.season[ph]

@@ -36,7 +36,7 @@ func (m *kalmanLLT) observe(h *history, _ float64) {
 		return
 	}
 	t := h.next() - 1
-	m.filter(h.vals[t-h.base]-m.season.at(t), h.miss[t-h.base])
+	m.filter(h.vals[t-h.base]-m.season.at(t), h.missing(t-h.base))
 }
 
 // filter predicts one step and, unless missing, updates with y. It returns the innovation and
@@ -92,12 +92,12 @@ func (m *kalmanLLT) refit(h *history) {
 }
 
 // run filters d from a vague prior and returns the concentrated variance scale (mean of v^2/s).
-func (m *kalmanLLT) run(d []float64, miss []bool, sd float64) float64 {
+func (m *kalmanLLT) run(d []float64, miss flags, sd float64) float64 {
 	m.level, m.slope = d[0], 0
 	m.p00, m.p01, m.p11 = 1e4*sd*sd, 0, 1e2*sd*sd
 	sum, n := 0.0, 0
 	for i := 1; i < len(d); i++ {
-		v, s := m.filter(d[i], miss[i])
+		v, s := m.filter(d[i], miss.at(i))
 		if s > 0 && i > 2 {
 			sum += v * v / s
 			n++
@@ -110,13 +110,13 @@ func (m *kalmanLLT) run(d []float64, miss []bool, sd float64) float64 {
 }
 
 // negLogLik is the concentrated negative log-likelihood of d (up to constants).
-func (m *kalmanLLT) negLogLik(d []float64, miss []bool, sd float64) float64 {
+func (m *kalmanLLT) negLogLik(d []float64, miss flags, sd float64) float64 {
 	m.level, m.slope = d[0], 0
 	m.p00, m.p01, m.p11 = 1e4*sd*sd, 0, 1e2*sd*sd
 	sumV, n := 0.0, 0
 	var logs logSum
 	for i := 1; i < len(d); i++ {
-		v, s := m.filter(d[i], miss[i])
+		v, s := m.filter(d[i], miss.at(i))
 		if s > 0 && i > 2 {
 			sumV += v * v / s
 			logs.add(s)

@@ -133,7 +133,7 @@ func New(method string, opts Options) (Forecaster, error) {
 	if o.Aggregate > 1 {
 		return newCoarse(method, o), nil
 	}
-	return newPredictor(method, o, false), nil
+	return newPredictor(method, &o, false), nil
 }
 
 // newModel returns the engine of a method other than auto.

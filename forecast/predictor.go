@@ -29,7 +29,7 @@ type model interface {
 // predictor implements Forecaster and Describer around a model.
 type predictor struct {
 	method string
-	o      Options
+	o      *Options // defaults applied; shared by auto's candidates and never modified
 	m      model
 	hist   history
 
@@ -37,11 +37,11 @@ type predictor struct {
 
 	zeroRun int // current run of exact zeros (gap candidates)
 
-	bands   bands       // own errors and interval quantiles
-	fcRing  [][]float64 // fcRing[s % MaxHorizon]: forecasts made after step s
-	cur     []float64   // forecasts made after the newest point (clamped at 0)
-	scratch []float64   // forecasts beyond MaxHorizon
-	ratios  []float64   // scratch of naiveBand
+	bands   bands     // own errors and interval quantiles
+	fcRing  []float64 // row s % MaxHorizon (see row): forecasts made after step s
+	cur     []float64 // forecasts made after the newest point (clamped at 0)
+	scratch []float64 // forecasts beyond MaxHorizon
+	ratios  []float64 // scratch of naiveBand
 
 	shift        float64 // c in log(v+c) when models see the log scale; 0 until a positive value
 	eps          float64 // floor in log-ratio errors
@@ -55,18 +55,17 @@ type predictor struct {
 	driftAtRefit float64
 }
 
-// newPredictor returns a predictor of method. rank makes it a candidate inside auto: it keeps
-// only the errors auto ranks by, and its own intervals are not available.
-func newPredictor(method string, o Options, rank bool) *predictor {
+// newPredictor returns a predictor of method with options o (defaults applied), which it keeps
+// and never modifies: auto's candidates share their auto's, so that each of the 7 predictors of
+// a warm auto forecaster is 416 bytes rather than 512. rank makes it a candidate inside auto: it
+// keeps only the errors auto ranks by, and its own intervals are not available.
+func newPredictor(method string, o *Options, rank bool) *predictor {
 	p := &predictor{
-		method: method, o: o, m: newModel(method, o),
-		hist:   history{limit: historyLimit(method, o)},
-		bands:  newBands(o, method != MethodLastRatio, rank),
-		fcRing: make([][]float64, o.MaxHorizon),
+		method: method, o: o, m: newModel(method, *o),
+		hist:   history{limit: historyLimit(method, *o)},
+		bands:  newBands(*o, method != MethodLastRatio, rank),
+		fcRing: make([]float64, o.MaxHorizon*o.MaxHorizon),
 		cur:    make([]float64, o.MaxHorizon),
-	}
-	for i := range p.fcRing {
-		p.fcRing[i] = make([]float64, o.MaxHorizon)
 	}
 	return p
 }
@@ -82,6 +81,10 @@ func historyLimit(method string, o Options) int {
 	}
 	return min(o.History, max(o.Period+max(o.GapSteps, 0)+2, o.Window+1, 16))
 }
+
+// row returns row i of the h x h matrix m (rows kept in one allocation rather than h: a
+// slice header and a size-class round-up fewer per row).
+func row(m []float64, h, i int) []float64 { return m[i*h : (i+1)*h : (i+1)*h] }
 
 // Name returns the method name.
 func (p *predictor) Name() string { return p.method }
@@ -178,8 +181,8 @@ func (p *predictor) markGap() {
 	n := p.hist.n()
 	first := max(n-p.o.GapSteps, 0)
 	for i := first; i < n-1; i++ {
-		if !p.hist.miss[i] {
-			p.hist.miss[i] = true
+		if !p.hist.missing(i) {
+			p.hist.setMissing(i, true)
 			p.missing++
 			p.levelN--
 		}
@@ -205,7 +208,7 @@ func (p *predictor) recordErrors(a float64) {
 	step := p.hist.next()
 	for h := 1; h <= p.o.MaxHorizon && h < p.observed; h++ {
 		idx := (step - h) % p.o.MaxHorizon
-		e := logRatio(a, p.fcRing[idx][h-1], p.eps)
+		e := logRatio(a, row(p.fcRing, p.o.MaxHorizon, idx)[h-1], p.eps)
 		if math.IsNaN(e) {
 			continue
 		}
@@ -249,7 +252,7 @@ func (p *predictor) update() {
 	}
 	p.points(p.cur)
 	idx := (p.hist.next() - 1) % p.o.MaxHorizon
-	copy(p.fcRing[idx], p.cur)
+	copy(row(p.fcRing, p.o.MaxHorizon, idx), p.cur)
 	p.bands.snapshot(idx)
 }
 
@@ -318,7 +321,7 @@ func (p *predictor) naiveBand(h int, lo, hi, scale float64) (float64, float64) {
 	vals, miss := p.hist.window()
 	r := p.ratios[:0]
 	for t := h; t < len(vals); t++ {
-		if !miss[t] && !miss[t-h] {
+		if !miss.at(t) && !miss.at(t-h) {
 			if e := logRatio(p.inv(vals[t]), p.inv(vals[t-h]), p.eps); !math.IsNaN(e) {
 				r = append(r, e)
 			}
@@ -344,10 +347,7 @@ func (p *predictor) Clone() Forecaster {
 	c.m = p.m.clone()
 	c.hist = p.hist.clone()
 	c.bands = p.bands.clone()
-	c.fcRing = make([][]float64, len(p.fcRing))
-	for i := range p.fcRing {
-		c.fcRing[i] = slices.Clone(p.fcRing[i])
-	}
+	c.fcRing = slices.Clone(p.fcRing)
 	c.cur = slices.Clone(p.cur)
 	c.scratch, c.ratios = nil, nil
 	return &c

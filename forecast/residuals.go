@@ -13,19 +13,26 @@ import (
 // weighted one with a memory of size values (a plain mean until size values have arrived), and its
 // len counts values up to size. It serves where only meanAbs and len are read (auto's ranking in a
 // compact forecaster), at a few words instead of size values.
+//
+// It is 48 bytes (32-bit size and position): every predictor keeps one per horizon for auto's
+// ranking, 10,500 predictors in 500 warm auto forecasters.
 type ring struct {
 	buf      []float64 // the values; len(buf) grows to size, then the ring wraps
-	size     int
-	next     int
-	full     bool
 	absSum   float64
+	size     int32
+	next     int32
+	full     bool
 	meanOnly bool // keep no values: absSum is the weighted mean, next the count (<= size)
 }
 
-func newRing(capacity int) ring { return ring{size: max(capacity, 1)} }
+func newRing(capacity int) ring { return ring{size: int32(min(max(capacity, 1), math.MaxInt32))} }
 
 // newMeanRing returns a mean-only ring with a memory of capacity values.
-func newMeanRing(capacity int) ring { return ring{size: max(capacity, 1), meanOnly: true} }
+func newMeanRing(capacity int) ring {
+	r := newRing(capacity)
+	r.meanOnly = true
+	return r
+}
 
 // add appends v and returns the value it evicted (ok false when none was; a mean-only ring
 // never reports one).
@@ -59,7 +66,7 @@ func (r *ring) grow() {
 		return
 	}
 	n := len(r.buf)
-	buf := make([]float64, n, min(max(n+n/4, 64), r.size))
+	buf := make([]float64, n, min(max(n+n/4, 64), int(r.size)))
 	copy(buf, r.buf)
 	r.buf = buf
 }
@@ -75,7 +82,7 @@ func (r *ring) resum() {
 
 func (r *ring) len() int {
 	if r.meanOnly {
-		return r.next
+		return int(r.next)
 	}
 	return len(r.buf)
 }

@@ -35,7 +35,7 @@ func (s *seasonal) fit(h *history) {
 	buf := make([]float64, P*days+2*P)
 	counts, steps, byPhase := buf[:P], buf[P:2*P], buf[2*P:]
 	for i := from; i < len(vals); i++ {
-		if !miss[i] && !miss[i-1] {
+		if !miss.at(i) && !miss.at(i-1) {
 			ph := (base + i) % P
 			byPhase[ph*days+int(counts[ph])] = vals[i] - vals[i-1]
 			counts[ph]++
@@ -68,11 +68,11 @@ func (s *seasonal) fit(h *history) {
 // shrink scales the profile by the least-squares slope (clamped to [0, 1]) of the series' h-step
 // changes on the profile's h-step changes over the same days, h = shrinkHorizon: a profile that
 // explains little of how the series actually moves is damped toward none.
-func (s *seasonal) shrink(vals []float64, miss []bool, base, from int) {
+func (s *seasonal) shrink(vals []float64, miss flags, base, from int) {
 	const h = shrinkHorizon
 	sxy, sxx := 0.0, 0.0
 	for i := max(from, h); i < len(vals); i++ {
-		if miss[i] || miss[i-h] {
+		if miss.at(i) || miss.at(i-h) {
 			continue
 		}
 		dx := s.profile[(base+i)%s.period] - s.profile[(base+i-h)%s.period]

@@ -44,7 +44,7 @@ func TestAutoCandidatesKeepOnlyRankingErrors(t *testing.T) {
 			full := mustNew(t, MethodAuto, tc.opts).(*predictor)
 			a := full.m.(*auto)
 			for i, name := range autoCandidates() { // full bookkeeping plus the ranking window
-				a.subs[i] = newPredictor(name, a.o, false)
+				a.subs[i] = newPredictor(name, &a.o, false)
 				a.subs[i].bands.fixed.recent = newErrorStore(a.o, true).recent
 			}
 			var got, want []Point

@@ -75,7 +75,7 @@ func (r *Recorder) SetPolicies(names []string) {
 	for name := range r.ticks {
 		if !slices.Contains(names, name) {
 			delete(r.ticks, name)
-			r.metrics.forget(name)
+			r.metrics.series.forget(name)
 		}
 	}
 }
@@ -93,7 +93,7 @@ func (r *Recorder) Reloaded(ok bool) {
 // in tidal_errors_total{stage="observe"}. The planner holds on such ticks: the reads become
 // missing values, not tick errors, so the wiring reports them here.
 func (r *Recorder) ObserveFailed(policy, kind string) {
-	r.metrics.errors.WithLabelValues(policy, string(planner.StageObserve), kind).Inc()
+	r.metrics.series.observeFailed(policy, kind)
 }
 
 // PolicySourceUnreadable counts a new problem reading the policy files (an unreadable or
