@@ -149,7 +149,7 @@ func (r *run) errorBudget() {
 	if r.obs.RequestRate.OK {
 		n = r.obs.RequestRate.V * r.p.Planning.Interval.Seconds()
 	}
-	starting := r.known && r.ready < r.cur
+	starting, _ := r.scaleUpStarting() // replicas that never became ready do not hold the level
 	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow, starting)
 	note := u.frozenBecause
 	switch {

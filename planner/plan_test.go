@@ -385,3 +385,40 @@ func TestNMinusOneBlocksScaleDown(t *testing.T) {
 		})
 	}
 }
+
+// TestBurnWhileStartingHoldsOnlyForAScaleUp checks the error budget's read of "replicas
+// starting": misses while this planner's own scale-up starts hold the level, but replicas that are
+// not ready without one (never asked for by this planner, or past the startup timeout: a pod that
+// never became ready) do not, and the burn tightens.
+func TestBurnWhileStartingHoldsOnlyForAScaleUp(t *testing.T) {
+	p := mustPolicy(t, disaggYAML)
+	tests := []struct {
+		name     string
+		lastUp   time.Duration // before t0; 0: never scaled up
+		wantCode Code
+	}{
+		{"a scale-up a minute ago is starting", time.Minute, CodeRiskHeld},
+		{"no scale-up: replicas unready for another cause", 0, CodeRiskTightened},
+		{"a scale-up past the startup timeout", time.Hour, CodeRiskTightened},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := NewState(p, Options{Profile: synthProfile(t)})
+			obs := steady(t0, 40, reps(1, 6, 1))
+			obs.TTFTAttained, obs.ITLAttained = Known(0.9), Known(1)
+			ss := &st.services[1]
+			ss.risk = risk{e: defaultRisk, long: 0.1, haveRecent: true}
+			if tc.lastUp > 0 {
+				ss.lastUp = t0.Add(-tc.lastUp)
+			}
+			var d ServiceDecision
+			r := run{now: t0, obs: obs, p: p, st: &st, i: 1, svc: p.ServiceAt(1), ss: ss, dec: &d,
+				cur: 6, ready: 4, known: true, want: 6}
+			r.errorBudget()
+			got := st.scratch[len(st.scratch)-1].Code
+			if got != tc.wantCode {
+				t.Errorf("error-budget code = %s, want %s", got, tc.wantCode)
+			}
+		})
+	}
+}

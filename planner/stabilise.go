@@ -36,12 +36,12 @@ func (r *run) stabilise() {
 // high until the new replicas serve), but a scale-up to the size step's need when the load grew
 // past the count already starting.
 func (r *run) starting() bool {
-	if !r.known || r.ready >= r.cur || r.ss.lastUp.IsZero() {
-		return false
-	}
+	starting, timedOut := r.scaleUpStarting()
 	timeout := r.p.Stability.StartupTimeout
-	if r.now.Sub(r.ss.lastUp) >= timeout {
+	if timedOut {
 		r.add(StepStabilise, CodeStartupTimeout, r.want, r.want, float64(r.ready), timeout.Seconds(), "")
+	}
+	if !starting {
 		return false
 	}
 	if r.want > r.cur && r.sized > r.cur {
@@ -98,4 +98,18 @@ func (r *run) keepIfNeeded() {
 		r.add(StepStabilise, CodeSLOBlocksDown, r.want, next, float64(nd.replicas), float64(r.want), "")
 		r.want = next
 	}
+}
+
+// scaleUpStarting reports whether a scale-up this planner decided is not ready yet: the cluster
+// was read, fewer replicas are ready than requested, and the last scale-up is within the startup
+// timeout. timedOut says it would be but for the timeout (replicas that never became ready are
+// not starting). The stabilise step's hold and the error budget's read it alike.
+func (r *run) scaleUpStarting() (starting, timedOut bool) {
+	if !r.known || r.ready >= r.cur || r.ss.lastUp.IsZero() {
+		return false, false
+	}
+	if r.now.Sub(r.ss.lastUp) >= r.p.Stability.StartupTimeout {
+		return false, true
+	}
+	return true, false
 }
