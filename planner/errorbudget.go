@@ -34,9 +34,15 @@ import (
 const (
 	defaultRisk = 0.05 // e before any evidence: the reserve at the 95th percentile of growth
 	minRisk     = 0.01 // the tightest level: q = 99% (rarer quantiles of a day's decayed samples are a handful of events)
-	maxRisk     = 0.3  // the loosest: q = 70%
-	tightenGain = 0.25
-	loosenGain  = 0.025
+	maxRisk     = 0.3  // the loosest reserve: q = 70%
+	// maxWaitRisk is the loosest level of a prefill service. Past maxRisk the reserve stays at its
+	// loosest quantile and the level instead shrinks the queue model's variability term
+	// (waitScale): the budget, not a constant, decides how much of the modelled TTFT wait is real.
+	maxWaitRisk = 0.6
+	// minWaitScale is the variability factor's multiplier at maxWaitRisk.
+	minWaitScale = 0.5
+	tightenGain  = 0.25
+	loosenGain   = 0.025
 	// longWindow is the time constant of the recent miss fraction. The short window is the
 	// latest metrics window as read: an average of a big event decays too slowly against a
 	// share of a percent (a 90% miss fraction needs 4.5 time constants to fall below 1%).
@@ -67,8 +73,18 @@ func (k *risk) level() float64 {
 	return k.e
 }
 
-// quantile is the reserve quantile 1 - e.
-func (k *risk) quantile() float64 { return 1 - k.level() }
+// quantile is the reserve quantile 1 - e, at most 1 - maxRisk.
+func (k *risk) quantile() float64 { return 1 - min(k.level(), maxRisk) }
+
+// waitScale maps a risk level to the multiplier of the prefill queue's variability factor: 1 up
+// to maxRisk, then falling linearly in log e to minWaitScale at maxWaitRisk. The queue model
+// serves one request at a time while the engine batches, so it overstates the wait (docs/planner.md,
+// "Calibrating a profile"); a budget still unspent with the reserve at its loosest is the
+// measured evidence that it does, and this is where that evidence is spent.
+func waitScale(e float64) float64 {
+	past := (math.Log(e) - math.Log(maxRisk)) / (math.Log(maxWaitRisk) - math.Log(maxRisk))
+	return 1 - min(max(past, 0), 1)*(1-minWaitScale)
+}
 
 // budgetUpdate is what one interval did to a service's risk level, for its reason.
 type budgetUpdate struct {
@@ -85,7 +101,8 @@ type budgetUpdate struct {
 // time's (the load outgrew the replicas before the new ones could serve), which a tighter margin
 // on the replicas already asked for would not have prevented, so they are charged but do not
 // tighten; the reserve learns the growth that caused them from the load itself (reserve.go).
-func (k *risk) update(a Value, n, share float64, dt, window time.Duration, starting bool) budgetUpdate {
+// ceiling is the loosest level this service may reach (maxRisk, or maxWaitRisk for prefill).
+func (k *risk) update(a Value, n, share float64, dt, window time.Duration, starting bool, ceiling float64) budgetUpdate {
 	u := budgetUpdate{before: k.level()}
 	if !a.OK || !(a.V >= 0) || a.V > 1 || !(n > 0) || !(share > 0) {
 		u.code, u.after = CodeRiskFrozen, u.before
@@ -128,7 +145,7 @@ func (k *risk) update(a Value, n, share float64, dt, window time.Duration, start
 	default:
 		u.code = CodeRiskHeld
 	}
-	k.e = min(max(e, minRisk), maxRisk)
+	k.e = min(max(e, minRisk), ceiling)
 	u.after = k.e
 	return u
 }
@@ -150,7 +167,11 @@ func (r *run) errorBudget() {
 		n = r.obs.RequestRate.V * r.p.Planning.Interval.Seconds()
 	}
 	starting, _ := r.scaleUpStarting() // replicas that never became ready do not hold the level
-	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow, starting)
+	ceiling := maxRisk
+	if r.svc.Role == policies.RolePrefill {
+		ceiling = maxWaitRisk
+	}
+	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow, starting, ceiling)
 	note := u.frozenBecause
 	switch {
 	case u.starting:
@@ -162,7 +183,11 @@ func (r *run) errorBudget() {
 	case u.code == CodeRiskHeld:
 		note = "one window burns and the other does not, or the objective window's budget is spent"
 	}
-	r.add(StepErrorBudget, u.code, r.cur, r.cur, u.burn, 1-u.after, note)
+	r.add(StepErrorBudget, u.code, r.cur, r.cur, u.burn, 1-min(u.after, maxRisk), note)
+	if w := waitScale(u.after); w < 1 {
+		r.add(StepErrorBudget, CodeWaitScaled, r.cur, r.cur, w, u.after,
+			"budget unspent with the reserve at its loosest: the queue model's variability term shrinks")
+	}
 }
 
 // attainment is the latency attainment this service is charged with and its share of the miss

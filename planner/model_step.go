@@ -17,7 +17,8 @@ func (r *run) modelQuiet() (Model, bool) {
 // sizingFor returns the sizing parameters of this service.
 func (r *run) sizingFor() sizing {
 	return sizing{
-		role: r.svc.Role, slo: r.p.SLO, gpus: r.dec.GPUsPerReplica, variability: variability(r.obs.ArrivalCV),
+		role: r.svc.Role, slo: r.p.SLO, gpus: r.dec.GPUsPerReplica,
+		variability: variability(r.obs.ArrivalCV) * waitScale(r.ss.risk.level()),
 		utilisation: utilisation(r.svc.Role, r.ss.risk.level()),
 		limit:       int(max(r.svc.MaxReplicas, 1)), rpsPerRep: r.svc.RequestsPerSecondPerReplica,
 	}

@@ -96,7 +96,8 @@ func TestRiskUpdate(t *testing.T) {
 		a         Value
 		n         float64
 		ticks     int
-		starting  bool // replicas the planner asked for are still starting
+		starting  bool    // replicas the planner asked for are still starting
+		ceiling   float64 // 0: maxRisk
 		wantCode  Code
 		wantCmp   int // sign of e_after - e_before
 		wantBound float64
@@ -109,13 +110,19 @@ func TestRiskUpdate(t *testing.T) {
 		{name: "no requests freezes", start: 0.05, a: Known(1), n: 0, ticks: 5, wantCode: CodeRiskFrozen, wantCmp: 0},
 		{name: "tightening stops at the tightest level", start: 0.05, a: Known(0.5), n: 100, ticks: 200, wantCode: CodeRiskTightened, wantCmp: -1, wantBound: minRisk},
 		{name: "loosening stops at the loosest level", start: 0.05, a: Known(1), n: 100, ticks: 5000, wantCode: CodeRiskLoosened, wantCmp: 1, wantBound: maxRisk},
+		{name: "prefill loosens past the reserve's loosest level", start: maxRisk, a: Known(1), n: 100, ticks: 5000, ceiling: maxWaitRisk, wantCode: CodeRiskLoosened, wantCmp: 1, wantBound: maxWaitRisk},
+		{name: "burning from the loosest prefill level tightens", start: maxWaitRisk, a: Known(0.98), n: 100, ticks: 1, ceiling: maxWaitRisk, wantCode: CodeRiskTightened, wantCmp: -1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			k := risk{e: tc.start}
+			ceiling := tc.ceiling
+			if ceiling == 0 {
+				ceiling = maxRisk
+			}
 			var u budgetUpdate
 			for range tc.ticks {
-				u = k.update(tc.a, tc.n, share, time.Minute, 24*time.Hour, tc.starting)
+				u = k.update(tc.a, tc.n, share, time.Minute, 24*time.Hour, tc.starting, ceiling)
 			}
 			if u.code != tc.wantCode {
 				t.Errorf("code = %s, want %s", u.code, tc.wantCode)
@@ -126,6 +133,84 @@ func TestRiskUpdate(t *testing.T) {
 			}
 			if tc.wantBound != 0 && k.level() != tc.wantBound {
 				t.Errorf("e = %g, want the bound %g", k.level(), tc.wantBound)
+			}
+		})
+	}
+}
+
+// TestWaitScale checks the variability multiplier: none up to the reserve's loosest level, then
+// down in log e to minWaitScale at maxWaitRisk and no further; the reserve's quantile stays at
+// its loosest meanwhile.
+func TestWaitScale(t *testing.T) {
+	tests := []struct {
+		name string
+		e    float64
+		want float64
+	}{
+		{"tightest level", minRisk, 1},
+		{"initial level", defaultRisk, 1},
+		{"reserve's loosest level", maxRisk, 1},
+		{"halfway in log e", math.Sqrt(maxRisk * maxWaitRisk), (1 + minWaitScale) / 2},
+		{"prefill's loosest level", maxWaitRisk, minWaitScale},
+		{"beyond it", 0.9, minWaitScale},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := waitScale(tc.e); math.Abs(got-tc.want) > 1e-12 {
+				t.Errorf("waitScale(%g) = %g, want %g", tc.e, got, tc.want)
+			}
+			k := risk{e: tc.e}
+			if got, want := k.quantile(), 1-min(tc.e, maxRisk); got != want {
+				t.Errorf("quantile at e = %g: %g, want %g", tc.e, got, want)
+			}
+		})
+	}
+}
+
+// TestOnlyPrefillLoosensPastTheReserve runs the error-budget step with nothing missed: prefill's
+// level passes the reserve's loosest and shrinks its queue term (with a wait-scaled reason);
+// decode, whose overload at the ITL knee is all-or-nothing, stops at maxRisk.
+func TestOnlyPrefillLoosensPastTheReserve(t *testing.T) {
+	p := mustPolicy(t, disaggYAML)
+	tests := []struct {
+		name      string
+		i         int
+		wantLevel float64
+		wantScale float64 // the wait-scaled reason's value; 0: no such reason
+		wantMult  float64 // sizing's variability over the observed one
+	}{
+		{"prefill", 1, maxWaitRisk, minWaitScale, minWaitScale},
+		{"decode", 2, maxRisk, 0, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := NewState(p, Options{Profile: synthProfile(t)})
+			obs := steady(t0, 40, reps(1, 6, 6))
+			obs.TTFTAttained, obs.ITLAttained = Known(1), Known(1)
+			ss := &st.services[tc.i]
+			ss.risk = risk{e: maxRisk}
+			var r run
+			for range 500 {
+				st.scratch = st.scratch[:0]
+				var d ServiceDecision
+				r = run{now: t0, obs: obs, p: p, st: &st, i: tc.i, svc: p.ServiceAt(tc.i), ss: ss, dec: &d,
+					cur: 6, ready: 6, known: true, want: 6}
+				r.errorBudget()
+			}
+			if got := ss.risk.level(); got != tc.wantLevel {
+				t.Errorf("level after 500 unspent intervals = %g, want %g", got, tc.wantLevel)
+			}
+			scale := 0.0
+			for _, rs := range st.scratch {
+				if rs.Code == CodeWaitScaled {
+					scale = rs.Value
+				}
+			}
+			if scale != tc.wantScale {
+				t.Errorf("wait-scaled reason value = %g, want %g (0: none)", scale, tc.wantScale)
+			}
+			if got, want := r.sizingFor().variability, variability(obs.ArrivalCV)*tc.wantMult; got != want {
+				t.Errorf("sizing variability = %g, want %g", got, want)
 			}
 		})
 	}
@@ -168,7 +253,7 @@ func TestUtilisation(t *testing.T) {
 func TestRiskHeldDriftsBack(t *testing.T) {
 	k := risk{e: minRisk, reqs: 1000, misses: 100, long: 0, short: 0, haveRecent: true}
 	for range 500 {
-		u := k.update(Known(1), 10, 0.005, time.Minute, 24*time.Hour, false)
+		u := k.update(Known(1), 10, 0.005, time.Minute, 24*time.Hour, false, maxRisk)
 		if u.code != CodeRiskHeld && u.code != CodeRiskLoosened {
 			t.Fatalf("code %s, want risk-held while the window is spent", u.code)
 		}
@@ -215,7 +300,7 @@ func TestGrowthColdIsAnHour(t *testing.T) {
 func TestRiskChargesMissesWhileStarting(t *testing.T) {
 	k := risk{e: defaultRisk}
 	for range 5 {
-		k.update(Known(0.9), 100, 0.005, time.Minute, 24*time.Hour, true)
+		k.update(Known(0.9), 100, 0.005, time.Minute, 24*time.Hour, true, maxRisk)
 	}
 	if got := k.spent(); got < 0.09 {
 		t.Fatalf("after five intervals at 90%% attainment while starting, spent = %g, want 0.1", got)
@@ -223,7 +308,7 @@ func TestRiskChargesMissesWhileStarting(t *testing.T) {
 	if k.level() != defaultRisk {
 		t.Fatalf("level moved to %g while replicas started, want it held at %g", k.level(), defaultRisk)
 	}
-	if u := k.update(Known(0.9), 100, 0.005, time.Minute, 24*time.Hour, false); u.code != CodeRiskTightened {
+	if u := k.update(Known(0.9), 100, 0.005, time.Minute, 24*time.Hour, false, maxRisk); u.code != CodeRiskTightened {
 		t.Fatalf("burning with every replica ready: code %s, want %s", u.code, CodeRiskTightened)
 	}
 }
