@@ -26,7 +26,7 @@ import (
 //	the short window within s, e tighter than e0: e <- min(e x exp(loosenGain), e0)
 //	otherwise: e unchanged
 //
-// within [minRisk, maxRisk]. The short window stops the tightening once an event is over (a step's
+// within [minRisk, maxRisk] (prefill: maxWaitRisk, see waitScale). The short window stops the tightening once an event is over (a step's
 // misses keep the hour's mean high long after the replicas caught up); the long one keeps a blip
 // from loosening. Tightening is ten times faster than loosening: a miss costs the SLO now, a spare
 // replica only money. With the attainment missing the level is frozen (never loosened) and the

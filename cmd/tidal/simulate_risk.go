@@ -23,6 +23,8 @@ type riskTrack struct {
 type riskSummary struct {
 	codes            map[planner.Code]int
 	times, quantiles []float64 // per decision: seconds from simEpoch, the quantile left
+	waitScaled       int       // decisions that shrank prefill's queue term (wait-scaled)
+	minWait          float64   // the smallest multiplier among them
 }
 
 // simEpoch is the simulated clock's t = 0: the workload's start.
@@ -54,6 +56,13 @@ func (t *riskTrack) summary(name string) *riskSummary {
 }
 
 func (s *riskSummary) add(r planner.Reason, at float64) {
+	if r.Code == planner.CodeWaitScaled { // a second reason of the same decision, not a level
+		if s.waitScaled == 0 || r.Value < s.minWait {
+			s.minWait = r.Value
+		}
+		s.waitScaled++
+		return
+	}
 	s.times, s.quantiles = append(s.times, at), append(s.quantiles, r.Limit)
 	s.codes[r.Code]++
 }
@@ -86,7 +95,11 @@ func (t *riskTrack) write(w io.Writer, objective float64) {
 			parts = append(parts, fmt.Sprintf("%s %d", c.word, s.codes[c.code]))
 		}
 		q := s.quantiles
-		fmt.Fprintf(w, "  %s: reserve quantile %.3g -> %.3g (%.3g..%.3g); %s of %d decisions\n",
-			name, q[0], q[len(q)-1], slices.Min(q), slices.Max(q), strings.Join(parts, ", "), len(q))
+		wait := ""
+		if s.waitScaled > 0 {
+			wait = fmt.Sprintf("; queue term shrunk in %d (down to x%.2g)", s.waitScaled, s.minWait)
+		}
+		fmt.Fprintf(w, "  %s: reserve quantile %.3g -> %.3g (%.3g..%.3g); %s of %d decisions%s\n",
+			name, q[0], q[len(q)-1], slices.Min(q), slices.Max(q), strings.Join(parts, ", "), len(q), wait)
 	}
 }

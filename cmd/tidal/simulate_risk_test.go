@@ -18,6 +18,11 @@ func TestRiskTrack(t *testing.T) {
 			{Name: "Frontend", Reasons: []planner.Reason{{Step: planner.StepSize, Code: planner.CodeSized}}},
 		}}
 	}
+	scaled := func(q, w, e float64) planner.Decision {
+		d := dec(planner.CodeRiskLoosened, q)
+		d.Services[0].Reasons = append(d.Services[0].Reasons, planner.Reason{Step: planner.StepErrorBudget, Code: planner.CodeWaitScaled, Value: w, Limit: e})
+		return d
+	}
 	tests := []struct {
 		name string
 		ds   []planner.Decision
@@ -30,6 +35,12 @@ func TestRiskTrack(t *testing.T) {
 				dec(planner.CodeRiskLoosened, 0.98), dec(planner.CodeRiskFrozen, 0.98)},
 			want: "tidal's error budget (objective 99%, first seed):\n" +
 				"  Prefill: reserve quantile 0.96 -> 0.98 (0.96..0.99); tightened 2, loosened 1, held 0, frozen 1 of 4 decisions\n",
+		},
+		{
+			name: "a shrunk queue term is counted, not read as a level",
+			ds:   []planner.Decision{dec(planner.CodeRiskLoosened, 0.7), scaled(0.7, 0.8, 0.4), scaled(0.7, 0.6, 0.5)},
+			want: "tidal's error budget (objective 99%, first seed):\n" +
+				"  Prefill: reserve quantile 0.7 -> 0.7 (0.7..0.7); tightened 0, loosened 3, held 0, frozen 0 of 3 decisions; queue term shrunk in 2 (down to x0.6)\n",
 		},
 	}
 	for _, tc := range tests {
