@@ -124,6 +124,7 @@ const (
 	CodeStartupTimeout    Code = "startup-timeout"      // stabilise: stopped waiting for a scale-up
 	CodeWindow            Code = "scale-down-window"    // stabilise: Value = highest need in window
 	CodeSLOBlocksDown     Code = "n-1-would-breach"     // stabilise: Value = need at observed load
+	CodeBurnedHere        Code = "burned-here"          // stabilise: Value = load the count burned at, Limit = load now
 	CodeCooldown          Code = "cooldown"             // stabilise: Value = seconds left
 	CodeMaxStepUp         Code = "max-step-up"          // rate-limit
 	CodeMaxStepDown       Code = "max-step-down"        // rate-limit

@@ -184,6 +184,7 @@ func (r *run) errorBudget() {
 		note = "one window burns and the other does not, or the objective window's budget is spent"
 	}
 	r.add(StepErrorBudget, u.code, r.cur, r.cur, u.burn, 1-min(u.after, maxRisk), note)
+	r.burning = u.code == CodeRiskTightened
 	if w := waitScale(u.after); w < 1 {
 		r.add(StepErrorBudget, CodeWaitScaled, r.cur, r.cur, w, u.after,
 			"budget unspent with the reserve at its loosest: the queue model's variability term shrinks")

@@ -25,6 +25,7 @@ type run struct {
 	sized      int32 // the size step's replicas (before guards), 0 when sizing did not run
 	load       Load
 	modelName  string // the performance model sizing used, for the sized reason
+	burning    bool   // the error budget tightened this interval (burned.go marks it)
 }
 
 // add records a reason of this service's decision.

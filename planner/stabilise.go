@@ -9,6 +9,7 @@ import (
 // remaining replicas would still meet the SLO at the observed load.
 func (r *run) stabilise() {
 	s := r.p.Stability
+	r.markBurn()
 	if r.starting() {
 		return
 	}
@@ -23,6 +24,7 @@ func (r *run) stabilise() {
 	}
 	r.window()
 	r.keepIfNeeded()
+	r.keepBurned()
 	if r.want < r.cur && s.ScaleDownCooldown > 0 && !r.ss.lastChange.IsZero() {
 		if left := s.ScaleDownCooldown - r.now.Sub(r.ss.lastChange); left > 0 {
 			r.add(StepStabilise, CodeCooldown, r.want, r.cur, left.Seconds(), s.ScaleDownCooldown.Seconds(), "scale-down")
@@ -79,8 +81,22 @@ func (r *run) window() {
 // keepIfNeeded blocks a scale-down the observed load (without forecast or headroom) says the
 // smaller count could not carry within the SLO.
 func (r *run) keepIfNeeded() {
-	if r.want >= r.cur || r.svc.Role == policies.RoleFrontend && r.svc.RequestsPerSecondPerReplica <= 0 || idle(r.obs) {
-		return // idle: no observed load to keep replicas for
+	if r.want >= r.cur {
+		return
+	}
+	if n, ok := r.observedNeed(); ok && n > r.want {
+		next := min(n, r.cur)
+		r.add(StepStabilise, CodeSLOBlocksDown, r.want, next, float64(n), float64(r.want), "")
+		r.want = next
+	}
+}
+
+// observedNeed is the replicas the observed load (without forecast or headroom) needs within the
+// SLO at this service's sizing; false when there is no load to size (idle, or a frontend without
+// a per-replica rate) or no model.
+func (r *run) observedNeed() (int32, bool) {
+	if r.svc.Role == policies.RoleFrontend && r.svc.RequestsPerSecondPerReplica <= 0 || idle(r.obs) {
+		return 0, false // idle: no observed load to keep replicas for
 	}
 	l := r.load
 	l.RequestRate = r.obs.RequestRate.V
@@ -89,15 +105,11 @@ func (r *run) keepIfNeeded() {
 	if r.svc.Role != policies.RoleFrontend {
 		var ok bool
 		if m, ok = r.modelQuiet(); !ok {
-			return
+			return 0, false
 		}
 	}
 	nd := size(m, l, r.sizingFor())
-	if nd.ok && nd.replicas > r.want {
-		next := min(nd.replicas, r.cur)
-		r.add(StepStabilise, CodeSLOBlocksDown, r.want, next, float64(nd.replicas), float64(r.want), "")
-		r.want = next
-	}
+	return nd.replicas, nd.ok
 }
 
 // scaleUpStarting reports whether a scale-up this planner decided is not ready yet: the cluster

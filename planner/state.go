@@ -52,6 +52,7 @@ type serviceState struct {
 	ttftBreached bool           // the last decision saw a TTFT breach with the queue empty (guard.go)
 	latencyMarks [2]latencyMark // the last TTFT and ITL guard scale-ups, to see whether they helped (unresponsive.go)
 	risk         risk           // the error-budget controller's state (errorbudget.go)
+	burned       burnMark       // the count that last burned the budget, and at what load (burned.go)
 	writes       writeMemory    // this process's own writes, to tell another writer's apart
 }
 
