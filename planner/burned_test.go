@@ -130,34 +130,3 @@ func TestMarkBurn(t *testing.T) {
 		})
 	}
 }
-
-// TestTighteningFlagsTheBurn checks the wiring: the error-budget step flags a burn when it
-// tightens, and not when it holds because replicas are starting.
-func TestTighteningFlagsTheBurn(t *testing.T) {
-	p := mustPolicy(t, disaggYAML)
-	tests := []struct {
-		name  string
-		ready int32
-		want  bool
-	}{
-		{"every replica serving: tightened", 3, true},
-		{"replicas starting: held", 2, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			st := NewState(p, Options{Profile: synthProfile(t)})
-			obs := steady(t0, 10, reps(1, 3, 1))
-			obs.TTFTAttained, obs.ITLAttained = Known(0.9), Known(1)
-			ss := &st.services[1]
-			ss.risk = risk{e: defaultRisk, long: 0.1, haveRecent: true}
-			ss.lastUp, ss.lastChange = t0.Add(-time.Minute), t0.Add(-time.Minute)
-			var d ServiceDecision
-			r := run{now: t0, obs: obs, p: p, st: &st, i: 1, svc: p.ServiceAt(1), ss: ss, dec: &d,
-				cur: 3, ready: tc.ready, known: true, want: 3}
-			r.errorBudget()
-			if r.burning != tc.want {
-				t.Errorf("burning = %v, want %v", r.burning, tc.want)
-			}
-		})
-	}
-}

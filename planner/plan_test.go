@@ -389,7 +389,7 @@ func TestNMinusOneBlocksScaleDown(t *testing.T) {
 // TestBurnWhileStartingHoldsOnlyForAScaleUp checks the error budget's read of "replicas
 // starting": misses while this planner's own scale-up starts hold the level, but replicas that are
 // not ready without one (never asked for by this planner, or past the startup timeout: a pod that
-// never became ready) do not, and the burn tightens.
+// never became ready) do not, and the burn tightens and is flagged for the burn memory.
 func TestBurnWhileStartingHoldsOnlyForAScaleUp(t *testing.T) {
 	p := mustPolicy(t, disaggYAML)
 	tests := []struct {
@@ -418,6 +418,10 @@ func TestBurnWhileStartingHoldsOnlyForAScaleUp(t *testing.T) {
 			got := st.scratch[len(st.scratch)-1].Code
 			if got != tc.wantCode {
 				t.Errorf("error-budget code = %s, want %s", got, tc.wantCode)
+			}
+			// The burn memory (burned.go) is told of a tightening, never of a hold.
+			if want := tc.wantCode == CodeRiskTightened; r.burning != want {
+				t.Errorf("burning = %v, want %v", r.burning, want)
 			}
 		})
 	}
