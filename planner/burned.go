@@ -39,33 +39,16 @@ type burnMark struct {
 // the same scale-down ends the same way, the deployment has shown it twice.
 const cycleEpisodes = 2
 
-// ownLoad is the observed load on the signal this service's latency answers to: prompt tokens/s
-// for prefill, output tokens/s for decode, requests/s otherwise. ok is false without a rate or,
-// for a worker, the token length.
-func (r *run) ownLoad() (float64, bool) {
-	if !r.obs.RequestRate.OK || !(r.obs.RequestRate.V > 0) {
-		return 0, false
-	}
-	rate := r.obs.RequestRate.V
-	tokens := Known(1)
-	switch r.svc.Role {
+// ownSignal is a load's rate on the signal a role's latency answers to: prompt tokens/s for
+// prefill, output tokens/s for decode, requests/s otherwise.
+func ownSignal(role policies.Role, l Load) float64 {
+	switch role {
 	case policies.RolePrefill:
-		tokens = r.obs.InputTokens
+		return l.InputTokenRate
 	case policies.RoleDecode:
-		tokens = r.obs.OutputTokens
+		return l.OutputTokenRate
 	}
-	return rate * tokens.V, tokens.OK && tokens.V > 0
-}
-
-// plannedLoad is the load sized for, on the same signal as ownLoad.
-func (r *run) plannedLoad() float64 {
-	switch r.svc.Role {
-	case policies.RolePrefill:
-		return r.load.InputTokenRate
-	case policies.RoleDecode:
-		return r.load.OutputTokenRate
-	}
-	return r.load.RequestRate
+	return l.RequestRate
 }
 
 // markBurn records, when the error budget tightened this interval, that the replicas serving
@@ -80,8 +63,8 @@ func (r *run) markBurn() {
 	if !r.burning || !r.known || r.ready <= 0 || !r.ss.lastChange.After(r.ss.lastUp) {
 		return
 	}
-	l, ok := r.ownLoad()
-	if n, sized := r.observedNeed(); !ok || !sized || n < r.ready {
+	l := ownSignal(r.svc.Role, r.observedLoad())
+	if n, sized := r.observedNeed(); !(l > 0) || !sized || n < r.ready {
 		return
 	}
 	m := &r.ss.burned
@@ -108,7 +91,7 @@ func (r *run) keepBurned() {
 	if r.want >= r.cur || m.episodes < cycleEpisodes || r.want > m.replicas || r.now.Sub(m.at) >= m.hold {
 		return
 	}
-	l := r.plannedLoad()
+	l := ownSignal(r.svc.Role, r.load)
 	if !(l >= m.load) {
 		return
 	}

@@ -26,9 +26,9 @@ import (
 //	the short window within s, e tighter than e0: e <- min(e x exp(loosenGain), e0)
 //	otherwise: e unchanged
 //
-// within [minRisk, maxRisk] (prefill: maxWaitRisk, see waitScale). The short window stops the tightening once an event is over (a step's
-// misses keep the hour's mean high long after the replicas caught up); the long one keeps a blip
-// from loosening. Tightening is ten times faster than loosening: a miss costs the SLO now, a spare
+// within [minRisk, maxRisk] (prefill: maxWaitRisk, see waitScale). The short window stops the
+// tightening once an event is over (a step's misses keep the hour's mean high long after the
+// replicas caught up); the long one keeps a blip from loosening. Tightening is ten times faster than loosening: a miss costs the SLO now, a spare
 // replica only money. With the attainment missing the level is frozen (never loosened) and the
 // reason says so. docs/planner.md has the derivation.
 const (
@@ -82,6 +82,9 @@ func (k *risk) quantile() float64 { return 1 - min(k.level(), maxRisk) }
 // "Calibrating a profile"); a budget still unspent with the reserve at its loosest is the
 // measured evidence that it does, and this is where that evidence is spent.
 func waitScale(e float64) float64 {
+	if e <= maxRisk {
+		return 1 // every level but a prefill service's loosest: no logarithms on the sizing path
+	}
 	past := (math.Log(e) - math.Log(maxRisk)) / (math.Log(maxWaitRisk) - math.Log(maxRisk))
 	return 1 - min(max(past, 0), 1)*(1-minWaitScale)
 }

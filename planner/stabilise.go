@@ -5,8 +5,9 @@ import (
 )
 
 // stabilise holds while an earlier scale-up is still starting, applies the cooldowns and lets a
-// scale-down through only after the lower need held for the whole window and only if the
-// remaining replicas would still meet the SLO at the observed load.
+// scale-down through only after the lower need held for the whole window, only if the remaining
+// replicas would still meet the SLO at the observed load, and not to a count that burned the
+// error budget in a cycle (burned.go, which it first tells of this interval's burn).
 func (r *run) stabilise() {
 	s := r.p.Stability
 	r.markBurn()
@@ -98,9 +99,7 @@ func (r *run) observedNeed() (int32, bool) {
 	if r.svc.Role == policies.RoleFrontend && r.svc.RequestsPerSecondPerReplica <= 0 || idle(r.obs) {
 		return 0, false // idle: no observed load to keep replicas for
 	}
-	l := r.load
-	l.RequestRate = r.obs.RequestRate.V
-	l.InputTokenRate, l.OutputTokenRate = l.RequestRate*l.InputTokens, l.RequestRate*l.OutputTokens
+	l := r.observedLoad()
 	var m Model
 	if r.svc.Role != policies.RoleFrontend {
 		var ok bool
@@ -110,6 +109,15 @@ func (r *run) observedNeed() (int32, bool) {
 	}
 	nd := size(m, l, r.sizingFor())
 	return nd.replicas, nd.ok
+}
+
+// observedLoad is the load as observed now: the observed request rate at the token lengths sized
+// for, without forecast, reserve or headroom.
+func (r *run) observedLoad() Load {
+	l := r.load
+	l.RequestRate = r.obs.RequestRate.V
+	l.InputTokenRate, l.OutputTokenRate = l.RequestRate*l.InputTokens, l.RequestRate*l.OutputTokens
+	return l
 }
 
 // scaleUpStarting reports whether a scale-up this planner decided is not ready yet: the cluster
