@@ -64,7 +64,7 @@ func (r *run) markBurn() {
 		return
 	}
 	l := ownSignal(r.svc.Role, r.observedLoad())
-	if n, sized := r.observedNeed(); !(l > 0) || !sized || n < r.ready {
+	if n, sized := r.needAt(r.observedLoad()); !(l > 0) || !sized || n < r.ready {
 		return
 	}
 	m := &r.ss.burned

@@ -111,7 +111,7 @@ func TestMarkBurn(t *testing.T) {
 			r := run{now: t0, obs: steady(t0, tc.rate, reps(1, 1, 1)), p: p, st: &st, i: 1, svc: p.ServiceAt(1), ss: ss, dec: &d,
 				known: tc.known, burning: tc.burning}
 			r.load = Load{InputTokens: 2000, OutputTokens: 200}
-			need, ok := r.observedNeed()
+			need, ok := r.needAt(r.observedLoad())
 			switch {
 			case tc.rate == 0:
 				need = 2 // no load to size: any count serving

@@ -125,6 +125,7 @@ const (
 	CodeWindow            Code = "scale-down-window"    // stabilise: Value = highest need in window
 	CodeSLOBlocksDown     Code = "n-1-would-breach"     // stabilise: Value = need at observed load
 	CodeBurnedHere        Code = "burned-here"          // stabilise: Value = load the count burned at, Limit = load now
+	CodeTolerance         Code = "within-tolerance"     // stabilise: Value = need at planned load x (1 + tolerance), Limit = tolerance
 	CodeCooldown          Code = "cooldown"             // stabilise: Value = seconds left
 	CodeMaxStepUp         Code = "max-step-up"          // rate-limit
 	CodeMaxStepDown       Code = "max-step-down"        // rate-limit

@@ -80,26 +80,43 @@ func (r *run) window() {
 }
 
 // keepIfNeeded blocks a scale-down the observed load (without forecast or headroom) says the
-// smaller count could not carry within the SLO.
+// smaller count could not carry within the SLO, and one that clears the planned load by less than
+// the policy's scale-down tolerance.
 func (r *run) keepIfNeeded() {
 	if r.want >= r.cur {
 		return
 	}
-	if n, ok := r.observedNeed(); ok && n > r.want {
+	if n, ok := r.needAt(r.observedLoad()); ok && n > r.want {
 		next := min(n, r.cur)
 		r.add(StepStabilise, CodeSLOBlocksDown, r.want, next, float64(n), float64(r.want), "")
 		r.want = next
 	}
+	r.keepTolerance()
 }
 
-// observedNeed is the replicas the observed load (without forecast or headroom) needs within the
-// SLO at this service's sizing; false when there is no load to size (idle, or a frontend without
-// a per-replica rate) or no model.
-func (r *run) observedNeed() (int32, bool) {
+// keepTolerance holds a scale-down to a count that could not carry the planned load x (1 +
+// tolerance): scaling up is immediate and scaling down is not, so without a margin a load that
+// hovers at a count boundary crosses it back and forth (the Kubernetes HPA's tolerance band).
+func (r *run) keepTolerance() {
+	t := r.p.Stability.ScaleDownTolerance
+	if r.want >= r.cur || !(t > 0) {
+		return
+	}
+	l := r.load
+	l.RequestRate, l.InputTokenRate, l.OutputTokenRate = l.RequestRate*(1+t), l.InputTokenRate*(1+t), l.OutputTokenRate*(1+t)
+	if n, ok := r.needAt(l); ok && n > r.want {
+		next := min(n, r.cur)
+		r.add(StepStabilise, CodeTolerance, r.want, next, float64(n), t, "")
+		r.want = next
+	}
+}
+
+// needAt is the replicas load l needs within the SLO at this service's sizing; false when there is
+// no load to size (idle, or a frontend without a per-replica rate) or no model.
+func (r *run) needAt(l Load) (int32, bool) {
 	if r.svc.Role == policies.RoleFrontend && r.svc.RequestsPerSecondPerReplica <= 0 || idle(r.obs) {
 		return 0, false // idle: no observed load to keep replicas for
 	}
-	l := r.observedLoad()
 	var m Model
 	if r.svc.Role != policies.RoleFrontend {
 		var ok bool

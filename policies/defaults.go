@@ -52,6 +52,11 @@ const (
 	DefaultHistory = 14 * 24 * time.Hour
 	// DefaultScaleDownWindow is how long a lower need must hold before a scale-down.
 	DefaultScaleDownWindow = 5 * time.Minute
+	// DefaultScaleDownTolerance is the margin a scale-down must clear: the smaller count must
+	// carry the planned load x (1 + tolerance), so a load that hovers at a count boundary does not
+	// flap across it. 0.1 is the Kubernetes HPA's default --horizontal-pod-autoscaler-tolerance
+	// (kube-controller-manager; pkg/controller/podautoscaler, 0.1).
+	DefaultScaleDownTolerance = 0.1
 	// DefaultMaxStepDown is how many replicas one decision removes at most: no limit (0), so a
 	// service goes down to its need in one step once the scale-down window has held.
 	DefaultMaxStepDown int32 = 0
@@ -103,6 +108,10 @@ func applyDefaults(d *Document) {
 	defaultDuration(&p.Forecast.History, DefaultHistory)
 	st := &s.Stability
 	defaultDuration(&st.ScaleDownWindow, DefaultScaleDownWindow)
+	if st.ScaleDownTolerance == nil {
+		t := DefaultScaleDownTolerance
+		st.ScaleDownTolerance = &t
+	}
 	defaultDuration(&st.StartupTimeout, DefaultStartupTimeout)
 	defaultDuration(&st.ConflictBackoff, DefaultConflictBackoff)
 	if s.PerformanceModel.Learn == nil {

@@ -42,6 +42,7 @@ func cloneDocument(d Document) Document {
 	}
 	s.Metrics.Queries = maps.Clone(s.Metrics.Queries)
 	s.Planning.Headroom = clonePtr(s.Planning.Headroom)
+	s.Stability.ScaleDownTolerance = clonePtr(s.Stability.ScaleDownTolerance)
 	s.Schedules = slices.Clone(s.Schedules)
 	for i := range s.Schedules {
 		src := s.Schedules[i].Services
@@ -98,13 +99,14 @@ func compile(d *Document) Policy {
 			},
 		},
 		Stability: Stability{
-			ScaleDownWindow:   s.Stability.ScaleDownWindow.Duration,
-			MaxStepUp:         s.Stability.MaxStepUp,
-			MaxStepDown:       s.Stability.MaxStepDown,
-			ScaleUpCooldown:   s.Stability.ScaleUpCooldown.Duration,
-			ScaleDownCooldown: s.Stability.ScaleDownCooldown.Duration,
-			StartupTimeout:    s.Stability.StartupTimeout.Duration,
-			ConflictBackoff:   s.Stability.ConflictBackoff.Duration,
+			ScaleDownWindow:    s.Stability.ScaleDownWindow.Duration,
+			ScaleDownTolerance: *s.Stability.ScaleDownTolerance,
+			MaxStepUp:          s.Stability.MaxStepUp,
+			MaxStepDown:        s.Stability.MaxStepDown,
+			ScaleUpCooldown:    s.Stability.ScaleUpCooldown.Duration,
+			ScaleDownCooldown:  s.Stability.ScaleDownCooldown.Duration,
+			StartupTimeout:     s.Stability.StartupTimeout.Duration,
+			ConflictBackoff:    s.Stability.ConflictBackoff.Duration,
 		},
 		Budget:           Budget{MaxGPUs: s.Budget.MaxGPUs},
 		PerformanceModel: PerformanceModel{Profile: s.PerformanceModel.Profile, Learn: *s.PerformanceModel.Learn},

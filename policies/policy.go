@@ -107,6 +107,9 @@ type Forecast struct {
 type Stability struct {
 	// ScaleDownWindow is how long a lower need must hold before a scale-down (> 0).
 	ScaleDownWindow time.Duration
+	// ScaleDownTolerance is the margin a scale-down must clear, in [0, 1): the smaller count
+	// must carry the planned load x (1 + ScaleDownTolerance). 0 means none.
+	ScaleDownTolerance float64
 	// MaxStepUp is the most replicas one decision adds; 0 means no limit.
 	MaxStepUp int32
 	// MaxStepDown is the most replicas one decision removes (0: no limit).

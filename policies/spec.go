@@ -111,13 +111,15 @@ type ForecastSpec struct {
 
 // StabilitySpec bounds how fast and how often replicas change.
 type StabilitySpec struct {
-	ScaleDownWindow   Duration `yaml:"scaleDownWindow,omitempty"`
-	MaxStepUp         int32    `yaml:"maxStepUp,omitempty"`
-	MaxStepDown       int32    `yaml:"maxStepDown,omitempty"`
-	ScaleUpCooldown   Duration `yaml:"scaleUpCooldown,omitempty"`
-	ScaleDownCooldown Duration `yaml:"scaleDownCooldown,omitempty"`
-	StartupTimeout    Duration `yaml:"startupTimeout,omitempty"`
-	ConflictBackoff   Duration `yaml:"conflictBackoff,omitempty"`
+	ScaleDownWindow Duration `yaml:"scaleDownWindow,omitempty"`
+	// ScaleDownTolerance is a pointer so that an explicit 0 (no tolerance) differs from absent.
+	ScaleDownTolerance *float64 `yaml:"scaleDownTolerance,omitempty"`
+	MaxStepUp          int32    `yaml:"maxStepUp,omitempty"`
+	MaxStepDown        int32    `yaml:"maxStepDown,omitempty"`
+	ScaleUpCooldown    Duration `yaml:"scaleUpCooldown,omitempty"`
+	ScaleDownCooldown  Duration `yaml:"scaleDownCooldown,omitempty"`
+	StartupTimeout     Duration `yaml:"startupTimeout,omitempty"`
+	ConflictBackoff    Duration `yaml:"conflictBackoff,omitempty"`
 }
 
 // BudgetSpec caps the deployment's GPUs. MaxGPUs 0 means no cap.
