@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tidal-planner/tidal/policies"
 )
 
 // tick is one Plan call in a test: observations at an offset from t0.
@@ -381,6 +383,66 @@ func TestNMinusOneBlocksScaleDown(t *testing.T) {
 			r.keepIfNeeded()
 			if r.want != tc.wantAfter {
 				t.Errorf("want after check = %d, expected %d", r.want, tc.wantAfter)
+			}
+		})
+	}
+}
+
+// TestScaleDownTolerance checks the tolerance band on scale-downs: the smaller count must carry the
+// planned load x (1 + tolerance), or the service keeps the count that margin needs (never more than
+// it has). The planned load is set at the edge of what 5 prefill replicas carry, found by bisection.
+func TestScaleDownTolerance(t *testing.T) {
+	p := mustPolicy(t, disaggYAML)
+	st := NewState(p, Options{Profile: synthProfile(t)})
+	obs := steady(t0, 40, reps(1, 6, 1)) // observed: 5 replicas' worth
+	newRun := func(p policies.Policy, cur, want int32, rate float64) run {
+		var d ServiceDecision
+		r := run{now: t0, obs: obs, p: p, st: &st, i: 1, svc: p.ServiceAt(1), ss: &st.services[1], dec: &d,
+			cur: cur, ready: cur, known: true, want: want}
+		r.dec.GPUsPerReplica = 1
+		r.load = Load{RequestRate: rate, InputTokenRate: rate * 2000, OutputTokenRate: rate * 200, InputTokens: 2000, OutputTokens: 200}
+		return r
+	}
+	lo, hi := 40.0, 200.0 // the largest rate 5 replicas carry
+	for range 60 {
+		mid := (lo + hi) / 2
+		r := newRun(p, 6, 5, mid)
+		if n, _ := r.needAt(r.load); n <= 5 {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	none := p
+	none.Stability.ScaleDownTolerance = 0
+	tests := []struct {
+		name      string
+		p         policies.Policy
+		cur, want int32
+		rate      float64
+		wantAfter int32
+		wantCode  Code
+	}{
+		{"at the smaller count's edge: held", p, 6, 5, lo, 6, CodeTolerance},
+		{"held only to the count the margin needs", p, 8, 5, lo, 6, CodeTolerance},
+		{"clears the margin: allowed", p, 6, 5, lo / 1.11, 5, ""},
+		{"no tolerance: allowed at the edge", none, 6, 5, lo, 5, ""},
+		{"no scale-down, nothing to check", p, 5, 5, lo, 5, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st.scratch = st.scratch[:0]
+			r := newRun(tc.p, tc.cur, tc.want, tc.rate)
+			r.keepIfNeeded()
+			if r.want != tc.wantAfter {
+				t.Errorf("want after check = %d, expected %d", r.want, tc.wantAfter)
+			}
+			var got Code
+			for _, x := range st.scratch {
+				got = x.Code
+			}
+			if got != tc.wantCode {
+				t.Errorf("last reason %q, want %q", got, tc.wantCode)
 			}
 		})
 	}

@@ -76,13 +76,15 @@ func TestNewAppliesDefaults(t *testing.T) {
 func TestNewKeepsExplicitZeroHeadroom(t *testing.T) {
 	d := validDoc()
 	d.Spec.Planning.Headroom = ptr(0.0)
+	d.Spec.Stability.ScaleDownTolerance = ptr(0.0)
 	d.Spec.PerformanceModel = ModelSpec{Profile: "/profiles/x", Learn: ptr(false)}
 	p, err := New(d)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	if p.Planning.Headroom != 0 || p.PerformanceModel.Learn {
-		t.Errorf("headroom %g learn %v; want 0 and false as written", p.Planning.Headroom, p.PerformanceModel.Learn)
+	if p.Planning.Headroom != 0 || p.Stability.ScaleDownTolerance != 0 || p.PerformanceModel.Learn {
+		t.Errorf("headroom %g scale-down tolerance %g learn %v; want 0, 0 and false as written",
+			p.Planning.Headroom, p.Stability.ScaleDownTolerance, p.PerformanceModel.Learn)
 	}
 }
 

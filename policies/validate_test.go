@@ -81,6 +81,12 @@ func TestNewValidation(t *testing.T) {
 			`spec.stability.scaleUpCooldown: -1ns is negative`,
 			`spec.services[0].startupTime: 5m0s is longer than spec.stability.startupTimeout 1m0s`,
 			`spec.services[1].startupTime`, `spec.services[2].startupTime`}},
+		{"scale-down tolerance of 1 or more", func(d *Document) { d.Spec.Stability.ScaleDownTolerance = ptr(1.0) },
+			[]string{`spec.stability.scaleDownTolerance: 1 is outside [0, 1)`}},
+		{"negative scale-down tolerance", func(d *Document) { d.Spec.Stability.ScaleDownTolerance = ptr(-0.1) },
+			[]string{`spec.stability.scaleDownTolerance: -0.1 is outside [0, 1)`}},
+		{"scale-down tolerance not a number", func(d *Document) { d.Spec.Stability.ScaleDownTolerance = ptr(math.NaN()) },
+			[]string{`spec.stability.scaleDownTolerance: NaN is not a finite number`}},
 		{"scale-down window equal to the metrics window", func(d *Document) {
 			d.Spec.Metrics.Window = Duration{time.Minute}
 			d.Spec.Stability.ScaleDownWindow = Duration{time.Minute}
