@@ -63,8 +63,9 @@ func (r *run) markBurn() {
 	if !r.burning || !r.known || r.ready <= 0 || !r.ss.lastChange.After(r.ss.lastUp) {
 		return
 	}
-	l := ownSignal(r.svc.Role, r.observedLoad())
-	if n, sized := r.needAt(r.observedLoad()); !(l > 0) || !sized || n < r.ready {
+	ol := r.observedLoad()
+	l := ownSignal(r.svc.Role, ol)
+	if n, sized := r.needAt(ol); !(l > 0) || !sized || n < r.ready {
 		return
 	}
 	m := &r.ss.burned

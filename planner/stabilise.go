@@ -81,34 +81,31 @@ func (r *run) window() {
 
 // keepIfNeeded blocks a scale-down the observed load (without forecast or headroom) says the
 // smaller count could not carry within the SLO, and one that clears the planned load by less than
-// the policy's scale-down tolerance.
+// the policy's scale-down tolerance: scaling up is immediate and scaling down is not, so without a
+// margin a load that hovers at a count boundary crosses it back and forth (the Kubernetes HPA's
+// tolerance band).
 func (r *run) keepIfNeeded() {
+	r.keepFor(r.observedLoad(), CodeSLOBlocksDown, float64(r.want))
+	if t := r.p.Stability.ScaleDownTolerance; t > 0 {
+		l := r.load
+		l.RequestRate, l.InputTokenRate, l.OutputTokenRate = l.RequestRate*(1+t), l.InputTokenRate*(1+t), l.OutputTokenRate*(1+t)
+		r.keepFor(l, CodeTolerance, t)
+	}
+}
+
+// keepFor holds a scale-down at the count load l needs, never above the current one, and says so
+// with code (Value = that count, Limit = limit).
+func (r *run) keepFor(l Load, code Code, limit float64) {
 	if r.want >= r.cur {
 		return
 	}
-	if n, ok := r.needAt(r.observedLoad()); ok && n > r.want {
-		next := min(n, r.cur)
-		r.add(StepStabilise, CodeSLOBlocksDown, r.want, next, float64(n), float64(r.want), "")
-		r.want = next
-	}
-	r.keepTolerance()
-}
-
-// keepTolerance holds a scale-down to a count that could not carry the planned load x (1 +
-// tolerance): scaling up is immediate and scaling down is not, so without a margin a load that
-// hovers at a count boundary crosses it back and forth (the Kubernetes HPA's tolerance band).
-func (r *run) keepTolerance() {
-	t := r.p.Stability.ScaleDownTolerance
-	if r.want >= r.cur || !(t > 0) {
+	n, ok := r.needAt(l)
+	if !ok || n <= r.want {
 		return
 	}
-	l := r.load
-	l.RequestRate, l.InputTokenRate, l.OutputTokenRate = l.RequestRate*(1+t), l.InputTokenRate*(1+t), l.OutputTokenRate*(1+t)
-	if n, ok := r.needAt(l); ok && n > r.want {
-		next := min(n, r.cur)
-		r.add(StepStabilise, CodeTolerance, r.want, next, float64(n), t, "")
-		r.want = next
-	}
+	next := min(n, r.cur)
+	r.add(StepStabilise, code, r.want, next, float64(n), limit, "")
+	r.want = next
 }
 
 // needAt is the replicas load l needs within the SLO at this service's sizing; false when there is
