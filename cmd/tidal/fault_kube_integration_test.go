@@ -56,9 +56,7 @@ func TestAPIServerFaults(t *testing.T) {
 	w := newE2EWorld(t)
 	cfg, proxy := w.proxiedConfig(kubetest.Tidal)
 	puts := recordPuts(proxy)
-	ctx, stopOperator := context.WithCancel(t.Context())
-	defer stopOperator()
-	go w.operate(ctx)
+	w.runOperator(t)
 	path := w.e2ePolicy(t.TempDir())
 	replaceIn(t, path, "startupTimeout: 30s", "startupTimeout: 30s, conflictBackoff: 20s")
 	var logs syncWriter

@@ -167,6 +167,22 @@ func (w *e2eWorld) syncStatus() {
 // spec.replicas change with the time it was seen (so reaction times carry up to 100 ms of
 // polling), and marks the new replicas ready at once. (It polls: a watch on this bare API server
 // can fail at once with "too large resource version".)
+// runOperator runs the fake operator (operate) until the test ends and waits for it to stop. A
+// goroutine that outlives its test races with the next test's process-wide writes (runRun sets
+// klog's logger, which client-go reads on every response): the race detector caught exactly that.
+func (w *e2eWorld) runOperator(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.operate(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
 func (w *e2eWorld) operate(ctx context.Context) {
 	last := map[string]int64{}
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -359,9 +375,7 @@ func (td *tidal) get(t *testing.T, path string) (int, string) {
 
 func TestRunEndToEnd(t *testing.T) {
 	w := newE2EWorld(t)
-	ctx, stopOperator := context.WithCancel(t.Context())
-	defer stopOperator()
-	go w.operate(ctx)
+	w.runOperator(t)
 	var logs syncWriter
 	f := runFlags{policies: w.e2ePolicy(t.TempDir()), backfill: true}
 	td := w.startTidal(f, &logs)

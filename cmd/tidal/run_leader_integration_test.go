@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,9 +60,7 @@ func outcomes(td *tidal) map[string]int {
 
 func TestRunLeaderElection(t *testing.T) {
 	w := newE2EWorld(t)
-	ctx, stopOperator := context.WithCancel(t.Context())
-	defer stopOperator()
-	go w.operate(ctx)
+	w.runOperator(t)
 	policy := w.e2ePolicy(t.TempDir())
 	flags := func(id string) runFlags {
 		return runFlags{policies: policy, leaderElect: true, leaseName: "tidal", leaseNamespace: "tidal-system",

@@ -195,9 +195,7 @@ func TestSplitBrain(t *testing.T) {
 		trials = n
 	}
 	w := newE2EWorld(t)
-	ctx, stopOperator := context.WithCancel(t.Context())
-	defer stopOperator()
-	go w.operate(ctx)
+	w.runOperator(t)
 	kube, err := kubernetes.NewForConfig(w.cluster.Config(kubetest.Admin))
 	if err != nil {
 		t.Fatal(err)
