@@ -163,10 +163,6 @@ func (w *e2eWorld) syncStatus() {
 	}
 }
 
-// operate plays the operator until ctx ends: every 100 ms it lists the DGDSAs, logs every
-// spec.replicas change with the time it was seen (so reaction times carry up to 100 ms of
-// polling), and marks the new replicas ready at once. (It polls: a watch on this bare API server
-// can fail at once with "too large resource version".)
 // runOperator runs the fake operator (operate) until the test ends and waits for it to stop. A
 // goroutine that outlives its test races with the next test's process-wide writes (runRun sets
 // klog's logger, which client-go reads on every response): the race detector caught exactly that.
@@ -183,6 +179,10 @@ func (w *e2eWorld) runOperator(t *testing.T) {
 	})
 }
 
+// operate plays the operator until ctx ends: every 100 ms it lists the DGDSAs, logs every
+// spec.replicas change with the time it was seen (so reaction times carry up to 100 ms of
+// polling), and marks the new replicas ready at once. (It polls: a watch on this bare API server
+// can fail at once with "too large resource version".)
 func (w *e2eWorld) operate(ctx context.Context) {
 	last := map[string]int64{}
 	tick := time.NewTicker(100 * time.Millisecond)
