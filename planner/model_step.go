@@ -1,15 +1,24 @@
 package planner
 
+import (
+	"github.com/tidal-planner/tidal/planner/model"
+	"github.com/tidal-planner/tidal/policies"
+)
+
 // modelQuiet is model without reasons (they were given at the size step).
-func (r *run) modelQuiet() (Model, bool) {
+func (r *run) modelQuiet() (Model, bool) { return r.modelOf(r.ss, r.svc.Role) }
+
+// modelOf is the performance model as a service with state ss and role knows it (its
+// calibration, its online fits), without reasons.
+func (r *run) modelOf(ss *serviceState, role policies.Role) (Model, bool) {
 	if r.st.hasProfile {
 		if !r.p.PerformanceModel.Learn {
 			return r.st.profile, true
 		}
-		return r.st.profile.Calibrated(r.ss.ttftCal.Factor(), r.ss.itlCal.Factor()), true
+		return calibrated(r.st.profile, ss.ttftCal.Factor(), ss.itlCal.Factor(), role), true
 	}
 	if r.p.PerformanceModel.Learn {
-		return learnedModel{ttft: &r.ss.ttft, itl: &r.ss.itl, ttftTarget: r.p.SLO.TTFT.Target.Seconds()}, true
+		return learnedModel{ttft: &ss.ttft, itl: &ss.itl, ttftTarget: r.p.SLO.TTFT.Target.Seconds()}, true
 	}
 	return nil, false
 }
@@ -38,7 +47,7 @@ func (r *run) model() (Model, bool) {
 		if kt != 1 || ki != 1 {
 			r.add(StepSize, CodeCalibrated, r.cur, r.cur, kt, ki, r.st.profile.Source())
 		}
-		return r.st.profile.Calibrated(kt, ki), true
+		return calibrated(r.st.profile, kt, ki, r.svc.Role), true
 	}
 	if learn {
 		r.modelName = "learned online"
@@ -46,4 +55,14 @@ func (r *run) model() (Model, bool) {
 		return learnedModel{ttft: &r.ss.ttft, itl: &r.ss.itl, ttftTarget: r.p.SLO.TTFT.Target.Seconds()}, true
 	}
 	return nil, false
+}
+
+// calibrated is the profile with the service's calibration factors, as a shared engine for a
+// worker that prefills and decodes (model.Profile.SharedEngine).
+func calibrated(p model.Profile, ttft, itl float64, role policies.Role) model.Profile {
+	m := p.Calibrated(ttft, itl)
+	if role == policies.RoleAggregated {
+		m = m.SharedEngine()
+	}
+	return m
 }

@@ -32,6 +32,8 @@ type Profile struct {
 	p profile.Profile
 	// ttftScale and itlScale multiply the profile's latencies (observed / predicted).
 	ttftScale, itlScale float64
+	// shared marks a worker that prefills as well as decodes (SharedEngine).
+	shared bool
 }
 
 // FromProfile wraps a loaded profile.
@@ -41,6 +43,16 @@ func FromProfile(p profile.Profile) Profile { return Profile{p: p, ttftScale: 1,
 // predicted); factors are clamped to [MinScale, MaxScale], and non-positive ones mean 1.
 func (m Profile) Calibrated(ttftScale, itlScale float64) Profile {
 	m.ttftScale, m.itlScale = clampScale(ttftScale), clampScale(itlScale)
+	return m
+}
+
+// SharedEngine returns a copy for a worker that prefills as well as decodes (aggregated, hybrid).
+// Its observed ITL also counts the pauses prefill makes in decoding, so the ITL factor measures
+// those as well as the engine's speed. Decode throughput then stays the profile's at the
+// calibrated operating point: sizing counts prefill's time separately (the decode share of each
+// worker), and dividing by the factor would count the pauses twice.
+func (m Profile) SharedEngine() Profile {
+	m.shared = true
 	return m
 }
 
@@ -78,6 +90,10 @@ func (m Profile) PredictITL(kvUsage, ctx float64) float64 {
 // output lengths: the largest measured KV usage whose calibrated ITL meets the target at context
 // isl + osl/2 (the mean context over a request's decode), the throughput there, and the sequences
 // that KV usage holds. It reports false when the target cannot be met at any measured usage.
+//
+// The throughput is calibrated with the ITL: a KV usage holds the same batch whatever the engine's
+// speed, and a batch of B sequences yields B tokens per ITL, so an engine whose ITL is the
+// profile's x s yields the profile's tokens/s / s at that usage (but see SharedEngine).
 func (m Profile) Decode(isl, osl, itlTarget float64, gpus int32) (Decode, bool) {
 	if !(isl >= 0) || !(osl > 0) || !(itlTarget > 0) {
 		return Decode{}, false
@@ -88,6 +104,9 @@ func (m Profile) Decode(isl, osl, itlTarget float64, gpus int32) (Decode, bool) 
 		return Decode{}, false
 	}
 	scale := m.replicaScale(gpus)
+	if !m.shared {
+		scale /= m.itlScale
+	}
 	engineTokens := m.p.Decode.Throughput(kv, ctx) * float64(max(m.p.Config.ThroughputGPUs, 1))
 	return Decode{
 		TokensPerSecond: engineTokens * scale,

@@ -131,3 +131,45 @@ func TestProfileModel(t *testing.T) {
 		t.Errorf("a slower-than-profiled calibration raised decode capacity: %g > %g", tight.TokensPerSecond, d.TokensPerSecond)
 	}
 }
+
+// TestDecodeCalibratedThroughput: an engine whose ITL is the profile's x s reaches a given target
+// at the KV usage where the profile meets target / s, and there its batch of sequences yields
+// tokens 1/s times as fast as the profile says.
+func TestDecodeCalibratedThroughput(t *testing.T) {
+	dir := filepath.Join("..", "sim", "scenario", "h200-llama-3.1-8b")
+	ps, err := profile.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := FromProfile(ps[0])
+	for _, tc := range []struct {
+		name  string
+		scale float64 // ITL factor (observed / predicted)
+	}{
+		{name: "20% faster", scale: 1 / 1.2},
+		{name: "20% slower", scale: 1 / 0.8},
+		{name: "as profiled", scale: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const target = 0.020
+			got, ok := base.Calibrated(1, tc.scale).Decode(3000, 150, target, 1)
+			if !ok {
+				t.Fatal("calibrated decode infeasible")
+			}
+			raw, ok := base.Decode(3000, 150, target/tc.scale, 1)
+			if !ok {
+				t.Fatal("profile decode infeasible")
+			}
+			if math.Abs(got.KVUsage-raw.KVUsage) > 1e-12 {
+				t.Errorf("KV usage %g, want the profile's at target / scale, %g", got.KVUsage, raw.KVUsage)
+			}
+			if want := raw.TokensPerSecond / tc.scale; math.Abs(got.TokensPerSecond-want) > 1e-9*want {
+				t.Errorf("TokensPerSecond %g, want the profile's %g / %g = %g", got.TokensPerSecond, raw.TokensPerSecond, tc.scale, want)
+			}
+			shared, _ := base.Calibrated(1, tc.scale).SharedEngine().Decode(3000, 150, target, 1)
+			if shared.TokensPerSecond != raw.TokensPerSecond || shared.KVUsage != got.KVUsage {
+				t.Errorf("shared engine: %g tokens/s at KV %g, want the profile's %g at %g", shared.TokensPerSecond, shared.KVUsage, raw.TokensPerSecond, got.KVUsage)
+			}
+		})
+	}
+}
