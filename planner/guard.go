@@ -39,6 +39,7 @@ func (r *run) guard() {
 	}
 	if role != policies.RolePrefill {
 		best = best.or(r.unlessUnresponsive(r.latencyAsk(CodeITLBreach, r.obs.ITLPercentile, itl), &r.ss.latencyMarks[1]))
+		best = best.or(r.deliveryAsk(ttft))
 	}
 	if best.code != "" && best.want > r.want {
 		r.add(StepGuard, best.code, r.want, best.want, best.value, best.limit, best.note)

@@ -16,6 +16,7 @@ type run struct {
 	svc policies.Service
 	ss  *serviceState
 	dec *ServiceDecision
+	all []ServiceDecision // every service's decision; those planned before this one are final up to budget and clamp
 
 	cur, ready int32
 	known      bool // replica counts were read from the cluster

@@ -19,7 +19,8 @@ const maxHorizon = 1000
 // memory). To run the same inputs twice (determinism tests, what-if runs), pass a Clone.
 //
 // The request rate it works with is the arrivals estimate (demand.go) when the in-flight gauge
-// allows one. Per service it runs observe -> forecast -> size -> guard -> schedule -> stabilise -> rate-limit,
+// allows one. Decode services are planned after the others, so a decode service can read what
+// this interval decided for prefill (guard_delivery.go). Per service it runs observe -> forecast -> size -> guard -> schedule -> stabilise -> rate-limit,
 // then budget across services and finally clamps to each service's min and max. Every step that
 // finds or changes something appends a Reason; docs/planner.md explains each.
 func Plan(now time.Time, obs Observations, p policies.Policy, st *State) Decision {
@@ -29,11 +30,18 @@ func Plan(now time.Time, obs Observations, p policies.Policy, st *State) Decisio
 	n := p.NumServices()
 	d := Decision{Time: now, Services: make([]ServiceDecision, n)}
 	st.scratch = st.scratch[:0]
-	for i := range n {
-		r := run{now: now, obs: obs, p: p, st: st, i: i, svc: p.ServiceAt(i), ss: &st.services[i], dec: &d.Services[i]}
-		r.ss.reasonStart = len(st.scratch)
-		r.noteArrivals(done, corrected)
-		r.pipeline(lf)
+	for pass := range 2 { // decode services last: they read what prefill decided (guard_delivery.go)
+		for i := range n {
+			svc := p.ServiceAt(i)
+			if (svc.Role == policies.RoleDecode) != (pass == 1) {
+				continue
+			}
+			r := run{now: now, obs: obs, p: p, st: st, i: i, svc: svc, ss: &st.services[i], dec: &d.Services[i], all: d.Services}
+			r.ss.reasonStart = len(st.scratch)
+			r.noteArrivals(done, corrected)
+			r.pipeline(lf)
+			r.ss.reasonEnd = len(st.scratch)
+		}
 	}
 	budgetStart := len(st.scratch)
 	d.ShortfallGPUs = st.applyBudget(p, d.Services)
@@ -159,11 +167,7 @@ func (st *State) assemble(d *Decision, budgetStart int) {
 	all := make([]Reason, 0, len(st.scratch))
 	for i := range d.Services {
 		start := len(all)
-		end := budgetStart
-		if i+1 < len(d.Services) {
-			end = st.services[i+1].reasonStart
-		}
-		for _, r := range st.scratch[st.services[i].reasonStart:end] {
+		for _, r := range st.scratch[st.services[i].reasonStart:st.services[i].reasonEnd] {
 			all = append(all, r.Reason)
 		}
 		for _, r := range st.scratch[budgetStart:] {
