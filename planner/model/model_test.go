@@ -102,14 +102,19 @@ func TestCalibrator(t *testing.T) {
 	}
 }
 
-func TestProfileModel(t *testing.T) {
-	// The H200 Llama-3.1-8B profile embedded in the repository (origin in its SOURCE.md).
-	dir := filepath.Join("..", "sim", "scenario", "h200-llama-3.1-8b")
-	ps, err := profile.Load(dir)
+// h200 loads the H200 Llama-3.1-8B profile embedded in the repository (origin in its SOURCE.md).
+func h200(t *testing.T) profile.Profile {
+	t.Helper()
+	ps, err := profile.Load(filepath.Join("..", "sim", "scenario", "h200-llama-3.1-8b"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := FromProfile(ps[0])
+	return ps[0]
+}
+
+func TestProfileModel(t *testing.T) {
+	p := h200(t)
+	m := FromProfile(p)
 	one, _ := m.Prefill(3000, 1)
 	two, _ := m.Prefill(3000, 2)
 	if math.Abs(two.TokensPerSecond-2*one.TokensPerSecond) > 1e-6 {
@@ -123,7 +128,7 @@ func TestProfileModel(t *testing.T) {
 	if !ok {
 		t.Fatal("decode at 10 ms infeasible")
 	}
-	if max := d.KVUsage * ps[0].Decode.MaxKVTokens() / 3075; math.Abs(d.MaxConcurrency-max) > 1e-9 {
+	if max := d.KVUsage * p.Decode.MaxKVTokens() / 3075; math.Abs(d.MaxConcurrency-max) > 1e-9 {
 		t.Errorf("MaxConcurrency %g, want kv x max_kv_tokens / ctx = %g", d.MaxConcurrency, max)
 	}
 	tight, ok := m.Calibrated(1, 1.5).Decode(3000, 150, 0.010, 1)
@@ -136,12 +141,7 @@ func TestProfileModel(t *testing.T) {
 // at the KV usage where the profile meets target / s, and there its batch of sequences yields
 // tokens 1/s times as fast as the profile says.
 func TestDecodeCalibratedThroughput(t *testing.T) {
-	dir := filepath.Join("..", "sim", "scenario", "h200-llama-3.1-8b")
-	ps, err := profile.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := FromProfile(ps[0])
+	base := FromProfile(h200(t))
 	for _, tc := range []struct {
 		name  string
 		scale float64 // ITL factor (observed / predicted)
