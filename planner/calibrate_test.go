@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidal-planner/tidal/policies"
 )
 
 // TestPrefillCalibrationLearnsServiceTimeOnly runs four fixed prefill replicas (synthetic profile:
@@ -56,6 +58,37 @@ func TestPrefillCalibrationLearnsServiceTimeOnly(t *testing.T) {
 			}
 			if math.Abs(got-tc.wantFactor) > 0.02 {
 				t.Errorf("TTFT calibration factor %.3f, want %.3f\n%s", got, tc.wantFactor, reasonLines(sd))
+			}
+		})
+	}
+}
+
+// TestCalibratedDecodeThroughputByRole: a decode worker's ITL factor is its engine's speed, so its
+// throughput at the operating point is divided by the factor; an aggregated worker's factor also
+// counts prefill's pauses, which sizing counts in the decode share, so its throughput stays the
+// profile's (synthetic profile, ITL observed 1.5x the profile's).
+func TestCalibratedDecodeThroughputByRole(t *testing.T) {
+	const itl, target = 1.5, 0.020
+	prof := *synthProfile(t)
+	raw, ok := prof.Decode(2000, 200, target/itl, 1)
+	if !ok {
+		t.Fatal("profile decode infeasible")
+	}
+	tests := []struct {
+		role policies.Role
+		want float64
+	}{
+		{policies.RoleDecode, raw.TokensPerSecond / itl},
+		{policies.RoleAggregated, raw.TokensPerSecond},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.role), func(t *testing.T) {
+			got, ok := calibrated(prof, 1, itl, tc.role).Decode(2000, 200, target, 1)
+			if !ok {
+				t.Fatal("calibrated decode infeasible")
+			}
+			if math.Abs(got.TokensPerSecond-tc.want) > 1e-9*tc.want {
+				t.Errorf("TokensPerSecond = %g, want %g", got.TokensPerSecond, tc.want)
 			}
 		})
 	}
