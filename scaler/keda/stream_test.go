@@ -112,6 +112,9 @@ type step struct {
 	want delivered
 }
 
+// TestStreamIsActive opens a stream and runs each case's steps. Every case first receives the
+// activity sent at open (the target starts inactive): a decision made before that first Recv may
+// or may not be the one the stream opened on, and a case that decided first failed 2 runs in 300.
 func TestStreamIsActive(t *testing.T) {
 	nothing := func(*streamWorld) {}
 	tests := []struct {
@@ -125,11 +128,13 @@ func TestStreamIsActive(t *testing.T) {
 			{do: func(w *streamWorld) { w.decide(0) }, want: delivered{Active: false}},
 		}},
 		{"a change of the count without a change of activity sends nothing", []step{
+			{do: nothing, want: delivered{Active: false}},
 			{do: func(w *streamWorld) { w.decide(2) }, want: delivered{Active: true}},
 			// 2 -> 5 is still active: nothing is sent; the next message is the change to inactive
 			{do: func(w *streamWorld) { w.decide(5); w.decide(0) }, want: delivered{Active: false}},
 		}},
 		{"resends an unchanged activity every keepalive", []step{
+			{do: nothing, want: delivered{Active: false}},
 			{do: func(w *streamWorld) { w.decide(1) }, want: delivered{Active: true}},
 			{do: func(w *streamWorld) { w.clock.Step(keepAlive) }, want: delivered{Active: true}},
 		}},
