@@ -22,6 +22,9 @@ func (r *run) deliveryAsk(target float64) guardAsk {
 	if r.svc.Role != policies.RoleDecode || !q.OK || !rate.OK || !(rate.V > 0) || target <= 0 || !osl.OK || !(osl.V > 0) {
 		return guardAsk{}
 	}
+	if !(q.V/rate.V > target) {
+		return guardAsk{} // the backlog is at most the queue: no excess waits past the target
+	}
 	ready, readyRate, capacity, ok := r.prefillCapacity()
 	if !ok {
 		return guardAsk{}
