@@ -33,28 +33,21 @@ func (r *run) sizingFor() sizing {
 	}
 }
 
-// model returns the performance model for this service: the profile (calibrated when learning is
-// on), else the online fits, else none.
+// model returns the performance model for this service (modelOf: the profile, calibrated when
+// learning is on, else the online fits, else none), naming it and giving its reasons.
 func (r *run) model() (Model, bool) {
 	learn := r.p.PerformanceModel.Learn
-	if r.st.hasProfile {
-		if !learn {
-			r.modelName = r.st.profile.Source()
-			return r.st.profile, true
-		}
+	switch {
+	case r.st.hasProfile:
 		r.modelName = r.st.profile.Source()
-		kt, ki := r.ss.ttftCal.Factor(), r.ss.itlCal.Factor()
-		if kt != 1 || ki != 1 {
+		if kt, ki := r.ss.ttftCal.Factor(), r.ss.itlCal.Factor(); learn && (kt != 1 || ki != 1) {
 			r.add(StepSize, CodeCalibrated, r.cur, r.cur, kt, ki, r.st.profile.Source())
 		}
-		return calibrated(r.st.profile, kt, ki, r.svc.Role), true
-	}
-	if learn {
+	case learn:
 		r.modelName = "learned online"
 		r.add(StepSize, CodeLearnedModel, r.cur, r.cur, float64(r.ss.ttft.Samples()), float64(r.ss.itl.Samples()), "")
-		return learnedModel{ttft: &r.ss.ttft, itl: &r.ss.itl, ttftTarget: r.p.SLO.TTFT.Target.Seconds()}, true
 	}
-	return nil, false
+	return r.modelQuiet()
 }
 
 // calibrated is the profile with the service's calibration factors, as a shared engine for a
