@@ -96,7 +96,7 @@ func (r *run) queueGuard(target float64) (ask guardAsk, judged bool) {
 	if !(wait > target) {
 		return guardAsk{}, false // no backlog: a TTFT breach is service or batching delay
 	}
-	startup := max(r.svc.StartupTime.Seconds(), r.p.Planning.Interval.Seconds(), target)
+	startup := r.startupHorizon(target)
 	clears, known := r.clearsBeforeStartup(excess, rate, startup)
 	if clears {
 		return guardAsk{}, true
@@ -126,12 +126,16 @@ func (r *run) queueEmpty(target float64) bool {
 // being prefilled included: one request per ready replica is taken as in service and the excess
 // as waiting, with its Little's-law wait at the request rate (0 without an excess, +Inf for an
 // excess at zero rate). ok is false when the gauge or the rate is missing.
-func (r *run) backlog() (excess, wait float64, ok bool) {
+func (r *run) backlog() (excess, wait float64, ok bool) { return r.backlogOver(r.ready) }
+
+// backlogOver is backlog with ready prefill replicas taken as in service (a decode service reads
+// the prefill services' backlog, guard_delivery.go).
+func (r *run) backlogOver(ready int32) (excess, wait float64, ok bool) {
 	q, rate := r.obs.QueueDepth, r.obs.RequestRate
 	if !q.OK || !rate.OK {
 		return 0, 0, false
 	}
-	excess = q.V - float64(r.ready)
+	excess = q.V - float64(ready)
 	switch {
 	case excess <= 0:
 	case rate.V > 0:
@@ -156,7 +160,19 @@ func (r *run) clearsBeforeStartup(n, rate, startup float64) (clears, known bool)
 		return false, false
 	}
 	spare := float64(r.ready)*pc.TokensPerSecond - rate*isl.V
-	return spare > 0 && n*isl.V/spare <= startup, true
+	return drainsWithin(n*isl.V, spare, startup), true
+}
+
+// drainsWithin reports whether a backlog drains within horizon seconds at a spare capacity (the
+// same units per second): never without spare capacity.
+func drainsWithin(backlog, spare, horizon float64) bool {
+	return spare > 0 && backlog/spare <= horizon
+}
+
+// startupHorizon is how long a backlog may take to clear before a replica asked for now would
+// serve: the service's startup time, at least one planning interval and the TTFT target.
+func (r *run) startupHorizon(target float64) float64 {
+	return max(r.svc.StartupTime.Seconds(), r.p.Planning.Interval.Seconds(), target)
 }
 
 // backlogNeed sizes the service with its model at an arrival rate (requests/s) and the observed

@@ -29,12 +29,11 @@ func (r *run) deliveryAsk(target float64) guardAsk {
 	if !ok {
 		return guardAsk{}
 	}
-	excess := q.V - float64(ready)
-	if wait := excess / rate.V; !(wait > target) {
+	excess, wait, _ := r.backlogOver(ready)
+	if !(wait > target) {
 		return guardAsk{}
 	}
-	startup := max(r.svc.StartupTime.Seconds(), r.p.Planning.Interval.Seconds(), target)
-	if spare := readyRate - rate.V; spare > 0 && excess/spare <= startup {
+	if drainsWithin(excess, readyRate-rate.V, r.startupHorizon(target)) {
 		return guardAsk{} // the ready prefill replicas flush it before a decode replica could serve
 	}
 	residence := osl.V * r.p.SLO.ITL.Target.Seconds()
@@ -43,7 +42,7 @@ func (r *run) deliveryAsk(target float64) guardAsk {
 	if !ok || want <= r.ready {
 		return guardAsk{}
 	}
-	return guardAsk{code: CodeQueueBreach, want: want, value: excess / rate.V, limit: target,
+	return guardAsk{code: CodeQueueBreach, want: want, value: wait, limit: target,
 		note: "sized for the prefill backlog's flush into decode"}
 }
 
