@@ -13,25 +13,33 @@ import (
 // 100 ms and 10 req/s per replica at 2,000 tokens) and reports TTFTs as a batching engine would.
 // Where the queue model predicts a long wait that a batching engine does not have, a TTFT below the
 // prediction says nothing about the engine's speed and the calibrator must not learn from it; one
-// above even that prediction is a slow engine, learned; at light load it learns both ways.
+// above even that prediction is a slow engine, learned; at light load it learns both ways. An
+// engine k times slower than profiled is read as k, the factor sizing applies to the service time
+// inside the queue model, at any load where it is learned (the ratio of observed to predicted mean
+// TTFT reads more than k once the wait matters: 1.58 for 1.35 at 22 req/s).
 func TestPrefillCalibrationLearnsServiceTimeOnly(t *testing.T) {
 	tests := []struct {
 		name string
 		rate float64 // req/s over 4 replicas of 10 req/s each
-		// ttft is the observed mean TTFT given the profile's service time and predicted wait.
-		ttft       func(s, w float64) float64
+		// ttft is the observed mean TTFT given the profile's service time s and the model's mean
+		// wait at a service time x (wait(x)).
+		ttft       func(s float64, wait func(x float64) float64) float64
 		wantFactor float64
 	}{
 		{"near saturation the model's queue is absorbed by batching: no learning", 38,
-			func(s, _ float64) float64 { return s }, 1},
+			func(s float64, _ func(float64) float64) float64 { return s }, 1},
 		{"near saturation a TTFT under the predicted wait teaches nothing, even above the service time", 38,
-			func(s, _ float64) float64 { return 1.25 * s }, 1},
-		{"near saturation an engine slower than even the queue model is learned", 38,
-			func(s, w float64) float64 { return 1.5 * (s + w) }, 1.5},
+			func(s float64, _ func(float64) float64) float64 { return 1.25 * s }, 1},
+		{"near saturation an engine slower than even the queue model is learned", 34,
+			func(s float64, wait func(float64) float64) float64 { return 1.1*s + wait(1.1*s) }, 1.1},
 		{"light load, engine as profiled", 8,
-			func(s, w float64) float64 { return s + w }, 1},
+			func(s float64, wait func(float64) float64) float64 { return s + wait(s) }, 1},
 		{"light load, engine 25% slower", 8,
-			func(s, w float64) float64 { return 1.25 * (s + w) }, 1.25},
+			func(s float64, wait func(float64) float64) float64 { return 1.25*s + wait(1.25*s) }, 1.25},
+		{"moderate load, engine 35% slower: read as 1.35, not the ratio's 1.63", 22,
+			func(s float64, wait func(float64) float64) float64 { return 1.35*s + wait(1.35*s) }, 1.35},
+		{"moderate load, engine 20% faster", 22,
+			func(s float64, wait func(float64) float64) float64 { return 0.8*s + wait(0.8*s) }, 0.8},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,7 +54,8 @@ func TestPrefillCalibrationLearnsServiceTimeOnly(t *testing.T) {
 				obs := steady(now, tc.rate, reps(1, 4, 1))
 				pc, _ := m.Prefill(obs.InputTokens.V, 1)
 				s := pc.ServiceTime
-				obs.TTFT = Known(tc.ttft(s, meanWait(4, tc.rate, s, variability(obs.ArrivalCV))))
+				wait := func(x float64) float64 { return meanWait(4, tc.rate, x, variability(obs.ArrivalCV)) }
+				obs.TTFT = Known(tc.ttft(s, wait))
 				d = Plan(now, obs, p, &st)
 			}
 			sd, _ := d.Service("Prefill")

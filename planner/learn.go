@@ -1,6 +1,9 @@
 package planner
 
 import (
+	"math"
+
+	"github.com/tidal-planner/tidal/planner/model"
 	"github.com/tidal-planner/tidal/policies"
 )
 
@@ -41,9 +44,10 @@ func (r *run) learn() {
 // above even that overstated prediction is still a slow engine, and is learned.
 const maxCalibrationWait = 0.25
 
-// calibratePrefill compares the observed mean TTFT with the profile's prediction at the observed
-// load: lone-request TTFT plus the Allen–Cunneen mean wait at the ready replicas. Where that wait
-// is long (maxCalibrationWait) only a TTFT above the prediction is learned.
+// calibratePrefill learns the service-time factor k that makes the profile reproduce the observed
+// mean TTFT at the observed load: k x S + W(k x S) = observed, with S the lone-request TTFT and W
+// the Allen–Cunneen mean wait at the ready replicas (serviceScale). Where the uncalibrated wait is
+// long (maxCalibrationWait) only a TTFT above the uncalibrated prediction is learned.
 func (r *run) calibratePrefill(rate, isl float64) {
 	if !r.st.hasProfile || !r.obs.TTFT.OK {
 		return
@@ -52,11 +56,38 @@ func (r *run) calibratePrefill(rate, isl float64) {
 	if !ok {
 		return
 	}
-	w := meanWait(int(r.ready), rate, pc.ServiceTime, variability(r.obs.ArrivalCV))
+	c, v := int(r.ready), variability(r.obs.ArrivalCV)
+	w := meanWait(c, rate, pc.ServiceTime, v)
 	if !(w <= maxCalibrationWait*pc.ServiceTime) && !(r.obs.TTFT.V > pc.ServiceTime+w) {
 		return
 	}
-	r.ss.ttftCal.Observe(r.obs.TTFT.V, pc.ServiceTime+w)
+	r.ss.ttftCal.ObserveScale(serviceScale(r.obs.TTFT.V, c, rate, pc.ServiceTime, v))
+}
+
+// serviceScaleSteps bounds serviceScale's bisection: 24 halvings of [MinScale, MaxScale] in log
+// space leave it within 1e-7 of the root.
+const serviceScaleSteps = 24
+
+// serviceScale returns the factor k in [model.MinScale, model.MaxScale] for which c servers of
+// service time k x s, at arrival rate lambda and variability v, have the mean TTFT ttft:
+// k x s + meanWait(c, lambda, k x s, v) = ttft. Sizing scales the service time inside the queue
+// model, so the factor must be read the same way. The ratio ttft / (s + W(s)) reads an engine k
+// times slower as more than k wherever the wait matters, because W grows faster than s: with
+// prefill pinned at 2, 3 and 4 replicas in a world 1.35x the profile, it read 1.51, 1.40 and 1.36
+// (docs/planner.md). The left side grows with k (to +Inf where the queue is unstable), so the root
+// is found by bisection; a ttft beyond either bound gives that bound.
+func serviceScale(ttft float64, c int, lambda, s, v float64) float64 {
+	lo, hi := math.Log(model.MinScale), math.Log(model.MaxScale)
+	for range serviceScaleSteps {
+		mid := (lo + hi) / 2
+		k := math.Exp(mid)
+		if k*s+meanWait(c, lambda, k*s, v) > ttft {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return math.Exp((lo + hi) / 2)
 }
 
 // calibrateDecode compares the observed mean ITL with the profile's ITL at the observed KV usage

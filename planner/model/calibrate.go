@@ -25,7 +25,17 @@ func (c *Calibrator) Observe(observed, predicted float64) {
 	if !(observed > 0) || !(predicted > 0) || math.IsInf(observed, 0) || math.IsInf(predicted, 0) {
 		return
 	}
-	r := math.Log(clampScale(observed / predicted))
+	c.ObserveScale(observed / predicted)
+}
+
+// ObserveScale adds one observed/predicted factor directly (for a factor solved rather than a
+// ratio, e.g. the service-time scale that reproduces an observed latency); non-positive or
+// non-finite factors are ignored.
+func (c *Calibrator) ObserveScale(k float64) {
+	if !(k > 0) || math.IsInf(k, 0) {
+		return
+	}
+	r := math.Log(clampScale(k))
 	if c.n == 0 {
 		c.logMean = r
 	} else {
