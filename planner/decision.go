@@ -117,7 +117,7 @@ const (
 	CodeTTFTBreach        Code = "ttft-breach"          // guard: Value = observed, Limit = target (s)
 	CodeITLBreach         Code = "itl-breach"           // guard: Value = observed, Limit = target (s)
 	CodeQueueBreach       Code = "queue-breach"         // guard: Value = queue wait (s), Limit = target
-	CodeUnresponsive      Code = "latency-unresponsive" // guard: Value = latency now, Limit = before the last guard scale-up (s)
+	CodeUnresponsive      Code = "latency-unresponsive" // guard: Value = latency now, Limit = before the last guard scale-up, or the fit's latency at the ask (s)
 	CodeScheduleFloor     Code = "schedule-floor"       // schedule: Note = schedule name
 	CodeScheduleCeiling   Code = "schedule-ceiling"     // schedule: Note = schedule name
 	CodeStarting          Code = "waiting-for-ready"    // stabilise: Value = ready, Limit = timeout s

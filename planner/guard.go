@@ -34,11 +34,11 @@ func (r *run) guard() {
 		persists, empty := r.ss.ttftBreached, r.queueEmpty(ttft)
 		r.ss.ttftBreached = breach.code != "" && empty
 		if !judged && (persists || !empty) {
-			best = best.or(r.unlessUnresponsive(breach, &r.ss.latencyMarks[0]))
+			best = best.or(r.unlessUnresponsive(breach, &r.ss.latencyMarks[0], &r.ss.ttft, r.obs.InputTokens.V))
 		}
 	}
 	if role != policies.RolePrefill {
-		best = best.or(r.unlessUnresponsive(r.latencyAsk(CodeITLBreach, r.obs.ITLPercentile, itl), &r.ss.latencyMarks[1]))
+		best = best.or(r.unlessUnresponsive(r.latencyAsk(CodeITLBreach, r.obs.ITLPercentile, itl), &r.ss.latencyMarks[1], &r.ss.itl, r.obs.OutputTokens.V))
 		best = best.or(r.deliveryAsk(ttft))
 	}
 	if best.code != "" && best.want > r.want {

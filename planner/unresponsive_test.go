@@ -3,6 +3,8 @@ package planner
 import (
 	"testing"
 	"time"
+
+	"github.com/tidal-planner/tidal/planner/model"
 )
 
 // TestGuardStopsWhenLatencyIgnoresReplicas drives the decode ITL guard twice: a breach at two ready
@@ -71,5 +73,56 @@ func TestUnresponsiveITLKeepsTheTTFTGuard(t *testing.T) {
 	sd, _ := d.Service("Worker")
 	if !hasCode(sd, CodeUnresponsive) || !hasCode(sd, CodeTTFTBreach) || hasCode(sd, CodeITLBreach) {
 		t.Errorf("second decision: want latency-unresponsive and ttft-breach, no itl-breach:\n%s", reasonLines(sd))
+	}
+}
+
+// TestGuardTrustsTheLatencyFit primes the decode service's online ITL fit (ITL percentile against
+// output tokens/s per replica; 30 samples over 1,000-3,000, with +/-0.5 ms of noise) and makes one
+// decision at 2 ready replicas, 20 req/s x 200 tokens (2,000 tokens/s per replica), with the ITL
+// percentile over its 20 ms target. A fit that explains the reading (within three robust standard
+// deviations of its line) and predicts under 5% less latency at the ask stops the guard; a steep
+// fit, a reading far above a flat fit (a batch past its knee, which the robust fit treats as an
+// outlier), or too few samples for a fit leave the guard asking.
+func TestGuardTrustsTheLatencyFit(t *testing.T) {
+	flat := func(x float64) float64 { return 0.030 }
+	tests := []struct {
+		name       string
+		samples    int
+		line       func(x float64) float64 // the ITL percentile at x output tokens/s per replica
+		itl        float64                 // the reading now
+		wantBreach bool
+	}{
+		{"flat fit that explains the reading: unresponsive", 30, flat, 0.030, false},
+		{"steep fit: more replicas help, ask", 30, func(x float64) float64 { return 0.015 * x / 1000 }, 0.030, true},
+		{"reading far above a flat fit (past the knee): ask", 30, flat, 0.120, true},
+		{"too few samples for a fit: ask", 5, flat, 0.030, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := mustPolicy(t, disaggYAML)
+			st := NewState(p, Options{Profile: synthProfile(t), NewForecaster: lastValueForecasters(0)})
+			var fit *model.Learned
+			for i := range st.services {
+				if st.services[i].name == "Decode" {
+					fit = &st.services[i].itl
+				}
+			}
+			if fit == nil {
+				t.Fatal("no Decode service state")
+			}
+			for i := range tc.samples {
+				x := 1000 + 2000*float64(i)/float64(max(tc.samples-1, 1))
+				fit.Observe(x, tc.line(x)+0.0005*float64(i%3-1))
+			}
+			obs := steady(t0, 20, reps(1, 1, 2))
+			obs.ITLPercentile = Known(tc.itl)
+			sd, _ := Plan(t0, obs, p, &st).Service("Decode")
+			if got := hasCode(sd, CodeITLBreach); got != tc.wantBreach {
+				t.Errorf("itl-breach = %v, want %v:\n%s", got, tc.wantBreach, reasonLines(sd))
+			}
+			if got := hasCode(sd, CodeUnresponsive); got == tc.wantBreach {
+				t.Errorf("latency-unresponsive = %v, want %v:\n%s", got, !tc.wantBreach, reasonLines(sd))
+			}
+		})
 	}
 }

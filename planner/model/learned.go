@@ -80,6 +80,20 @@ func (l *Learned) Fit() (a, b float64, ok bool) {
 	return a, b, !math.IsNaN(a) && !math.IsNaN(b)
 }
 
+// Scale returns the robust standard deviation of the samples around the line a + b x: the median
+// absolute residual / 0.6745, the scale Fit's Huber weights use.
+func (l *Learned) Scale(a, b float64) float64 {
+	if l.n == 0 {
+		return 0
+	}
+	var rs [LearnedSamples]float64
+	r := rs[:l.n]
+	for i := range r {
+		r[i] = math.Abs(l.y[i] - (a + b*l.x[i]))
+	}
+	return median(r) * madToSigma
+}
+
 // reweight sets the Huber weights w from the residuals of a + b x (r is scratch of the same
 // length) and reports whether any weight moved.
 func (l *Learned) reweight(a, b float64, w, r []float64) bool {

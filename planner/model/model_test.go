@@ -77,6 +77,37 @@ func TestLearnedCapsExtrapolation(t *testing.T) {
 	}
 }
 
+// TestLearnedScale: the robust standard deviation around a line is the median absolute residual /
+// 0.6745, so a few large outliers do not move it.
+func TestLearnedScale(t *testing.T) {
+	tests := []struct {
+		name     string
+		residual func(i int) float64
+		want     float64
+	}{
+		{"on the line", func(int) float64 { return 0 }, 0},
+		{"+/-1 ms everywhere", func(i int) float64 { return 0.001 * float64(1-2*(i%2)) }, 0.001 / 0.6745},
+		{"+/-1 ms with every tenth sample 50 ms off", func(i int) float64 {
+			if i%10 == 0 {
+				return 0.05
+			}
+			return 0.001 * float64(1-2*(i%2))
+		}, 0.001 / 0.6745},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var l Learned
+			for i := range 40 {
+				x := float64(1000 + 50*i)
+				l.Observe(x, 0.01+2e-6*x+tc.residual(i))
+			}
+			if got := l.Scale(0.01, 2e-6); math.Abs(got-tc.want) > 1e-9 {
+				t.Errorf("Scale = %.6g, want %.6g", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestCalibrator(t *testing.T) {
 	tests := []struct {
 		name  string
