@@ -126,6 +126,7 @@ const (
 	CodeSLOBlocksDown     Code = "n-1-would-breach"     // stabilise: Value = need at observed load
 	CodeBurnedHere        Code = "burned-here"          // stabilise: Value = load the count burned at, Limit = load now
 	CodeTolerance         Code = "within-tolerance"     // stabilise: Value = need at planned load x (1 + tolerance), Limit = tolerance
+	CodeObjectiveBlocks   Code = "n-1-misses-objective" // stabilise: Value = need at observed load / (1 + tolerance) at the objective's percentile, Limit = objective
 	CodeCooldown          Code = "cooldown"             // stabilise: Value = seconds left
 	CodeMaxStepUp         Code = "max-step-up"          // rate-limit
 	CodeMaxStepDown       Code = "max-step-down"        // rate-limit

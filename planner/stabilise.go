@@ -91,6 +91,41 @@ func (r *run) keepIfNeeded() {
 		l.RequestRate, l.InputTokenRate, l.OutputTokenRate = l.RequestRate*(1+t), l.InputTokenRate*(1+t), l.OutputTokenRate*(1+t)
 		r.keepFor(l, CodeTolerance, t)
 	}
+	r.keepForObjective()
+}
+
+// keepForObjective blocks a prefill scale-down the smaller count would make at the objective's
+// percentile. The check above sizes at the SLO's percentile with the queue term the error budget
+// scaled, which at the budget's loosest level credits one prefill replica with twice what it
+// carries at 99% (docs/planner.md, the queue model count by count), so the built-in day's night
+// tried 2 -> 1, burned, and came back. Here the remaining replicas must keep the objective's
+// fraction of TTFTs within the target, the queue term unscaled, at the observed load discounted
+// by the scale-down tolerance (the check binds only where the two percentiles disagree by more).
+// Arrivals are taken as Poisson here: the measured arrival CV enters the queue term squared, and
+// over a window that holds a burst it reads the burst's variability as the steady state's (a
+// 40-second burst held 4 prefill replicas for an hour where 2 had carried the same load before
+// it, docs/planner.md (17)); the reserve and the guards answer burstiness.
+func (r *run) keepForObjective() {
+	role, pct := r.svc.Role, r.p.SLO.Objective*100
+	if r.want >= r.cur || role == policies.RoleDecode || role == policies.RoleFrontend || idle(r.obs) || !(pct > r.p.SLO.TTFT.Percentile) {
+		return
+	}
+	m, ok := r.modelQuiet()
+	if !ok {
+		return
+	}
+	l := r.observedLoad()
+	d := 1 + max(r.p.Stability.ScaleDownTolerance, 0)
+	l.RequestRate, l.InputTokenRate, l.OutputTokenRate = l.RequestRate/d, l.InputTokenRate/d, l.OutputTokenRate/d
+	z := r.sizingFor()
+	z.slo.TTFT.Percentile, z.variability = pct, variability(Known(1))
+	nd := size(m, l, z)
+	if !nd.ok || nd.replicas <= r.want {
+		return
+	}
+	next := min(nd.replicas, r.cur)
+	r.add(StepStabilise, CodeObjectiveBlocks, r.want, next, float64(nd.replicas), r.p.SLO.Objective, "")
+	r.want = next
 }
 
 // keepFor holds a scale-down at the count load l needs, never above the current one, and says so

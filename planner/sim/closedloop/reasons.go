@@ -20,7 +20,7 @@ var knownCodes = []planner.Code{
 	planner.CodeRiskFrozen, planner.CodeWaitScaled, planner.CodeReserve, planner.CodeSized, planner.CodeNoModel, planner.CodeInfeasible,
 	planner.CodeHold, planner.CodeTTFTBreach, planner.CodeITLBreach, planner.CodeQueueBreach, planner.CodeUnresponsive,
 	planner.CodeScheduleFloor, planner.CodeScheduleCeiling, planner.CodeStarting, planner.CodeStartupTimeout,
-	planner.CodeWindow, planner.CodeSLOBlocksDown, planner.CodeTolerance, planner.CodeBurnedHere, planner.CodeCooldown, planner.CodeMaxStepUp,
+	planner.CodeWindow, planner.CodeSLOBlocksDown, planner.CodeTolerance, planner.CodeObjectiveBlocks, planner.CodeBurnedHere, planner.CodeCooldown, planner.CodeMaxStepUp,
 	planner.CodeMaxStepDown, planner.CodeBudgetCut, planner.CodeMin, planner.CodeMax, planner.CodeNeedAboveMax,
 	planner.CodeCalibrated, planner.CodeLearnedModel, planner.CodeNoTraffic,
 }
