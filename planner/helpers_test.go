@@ -123,3 +123,21 @@ func hasCode(sd ServiceDecision, c Code) bool {
 	}
 	return false
 }
+
+// checkKeeps runs one stabilise check on r (its reasons go to st's scratch, cleared first) and
+// compares the count it leaves and the code of the last reason it gave ("" for none).
+func checkKeeps(t *testing.T, st *State, r *run, check func(), wantAfter int32, wantCode Code) {
+	t.Helper()
+	st.scratch = st.scratch[:0]
+	check()
+	if r.want != wantAfter {
+		t.Errorf("want after check = %d, expected %d", r.want, wantAfter)
+	}
+	var got Code
+	for _, x := range st.scratch {
+		got = x.Code
+	}
+	if got != wantCode {
+		t.Errorf("last reason %q, want %q", got, wantCode)
+	}
+}

@@ -432,19 +432,8 @@ func TestScaleDownTolerance(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st.scratch = st.scratch[:0]
 			r := newRun(tc.p, tc.cur, tc.want, tc.rate)
-			r.keepIfNeeded()
-			if r.want != tc.wantAfter {
-				t.Errorf("want after check = %d, expected %d", r.want, tc.wantAfter)
-			}
-			var got Code
-			for _, x := range st.scratch {
-				got = x.Code
-			}
-			if got != tc.wantCode {
-				t.Errorf("last reason %q, want %q", got, tc.wantCode)
-			}
+			checkKeeps(t, &st, &r, r.keepIfNeeded, tc.wantAfter, tc.wantCode)
 		})
 	}
 }
