@@ -63,7 +63,7 @@ func TestScaleDownObjectiveCheck(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRun(tc.p, tc.svc, 6, 5, tc.rate, tc.cv)
-			checkKeeps(t, &st, &r, r.keepForObjective, tc.wantAfter, tc.wantCode)
+			checkKeeps(t, &st, &r, func() { r.keepForObjective(r.sizingFor()) }, tc.wantAfter, tc.wantCode)
 		})
 	}
 }

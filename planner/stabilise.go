@@ -85,13 +85,12 @@ func (r *run) window() {
 // margin a load that hovers at a count boundary crosses it back and forth (the Kubernetes HPA's
 // tolerance band).
 func (r *run) keepIfNeeded() {
-	r.keepFor(r.observedLoad(), CodeSLOBlocksDown, float64(r.want))
+	z := r.sizingFor()
+	r.keepFor(r.observedLoad(), z, CodeSLOBlocksDown, float64(r.want))
 	if t := r.p.Stability.ScaleDownTolerance; t > 0 {
-		l := r.load
-		l.RequestRate, l.InputTokenRate, l.OutputTokenRate = l.RequestRate*(1+t), l.InputTokenRate*(1+t), l.OutputTokenRate*(1+t)
-		r.keepFor(l, CodeTolerance, t)
+		r.keepFor(r.load.scaled(1+t), z, CodeTolerance, t)
 	}
-	r.keepForObjective()
+	r.keepForObjective(z)
 }
 
 // keepForObjective blocks a prefill scale-down the smaller count would make at the objective's
@@ -105,36 +104,30 @@ func (r *run) keepIfNeeded() {
 // over a window that holds a burst it reads the burst's variability as the steady state's (a
 // 40-second burst held 4 prefill replicas for an hour where 2 had carried the same load before
 // it, docs/planner.md (17)); the reserve and the guards answer burstiness.
-func (r *run) keepForObjective() {
+// z is the service's sizing, which the check changes to the objective's percentile.
+func (r *run) keepForObjective(z sizing) {
 	role, pct := r.svc.Role, r.p.SLO.Objective*100
-	if r.want >= r.cur || role == policies.RoleDecode || role == policies.RoleFrontend || idle(r.obs) || !(pct > r.p.SLO.TTFT.Percentile) {
+	if role == policies.RoleDecode || role == policies.RoleFrontend || !(pct > r.p.SLO.TTFT.Percentile) {
 		return
 	}
-	m, ok := r.modelQuiet()
-	if !ok {
-		return
-	}
-	l := r.observedLoad()
-	d := 1 + max(r.p.Stability.ScaleDownTolerance, 0)
-	l.RequestRate, l.InputTokenRate, l.OutputTokenRate = l.RequestRate/d, l.InputTokenRate/d, l.OutputTokenRate/d
-	z := r.sizingFor()
 	z.slo.TTFT.Percentile, z.variability = pct, variability(Known(1))
-	nd := size(m, l, z)
-	if !nd.ok || nd.replicas <= r.want {
-		return
-	}
-	next := min(nd.replicas, r.cur)
-	r.add(StepStabilise, CodeObjectiveBlocks, r.want, next, float64(nd.replicas), r.p.SLO.Objective, "")
-	r.want = next
+	l := r.observedLoad().scaled(1 / (1 + max(r.p.Stability.ScaleDownTolerance, 0)))
+	r.keepFor(l, z, CodeObjectiveBlocks, r.p.SLO.Objective)
 }
 
-// keepFor holds a scale-down at the count load l needs, never above the current one, and says so
-// with code (Value = that count, Limit = limit).
-func (r *run) keepFor(l Load, code Code, limit float64) {
+// scaled is the load with its rates (requests and tokens per second) multiplied by f.
+func (l Load) scaled(f float64) Load {
+	l.RequestRate, l.InputTokenRate, l.OutputTokenRate = l.RequestRate*f, l.InputTokenRate*f, l.OutputTokenRate*f
+	return l
+}
+
+// keepFor holds a scale-down at the count load l needs with sizing z, never above the current
+// one, and says so with code (Value = that count, Limit = limit).
+func (r *run) keepFor(l Load, z sizing, code Code, limit float64) {
 	if r.want >= r.cur {
 		return
 	}
-	n, ok := r.needAt(l)
+	n, ok := r.needWith(l, z)
 	if !ok || n <= r.want {
 		return
 	}
@@ -143,9 +136,12 @@ func (r *run) keepFor(l Load, code Code, limit float64) {
 	r.want = next
 }
 
-// needAt is the replicas load l needs within the SLO at this service's sizing; false when there is
-// no load to size (idle, or a frontend without a per-replica rate) or no model.
-func (r *run) needAt(l Load) (int32, bool) {
+// needAt is the replicas load l needs within the SLO at this service's sizing (needWith).
+func (r *run) needAt(l Load) (int32, bool) { return r.needWith(l, r.sizingFor()) }
+
+// needWith is the replicas load l needs with sizing z; false when there is no load to size (idle,
+// or a frontend without a per-replica rate) or no model.
+func (r *run) needWith(l Load, z sizing) (int32, bool) {
 	if r.svc.Role == policies.RoleFrontend && r.svc.RequestsPerSecondPerReplica <= 0 || idle(r.obs) {
 		return 0, false // idle: no observed load to keep replicas for
 	}
@@ -156,7 +152,7 @@ func (r *run) needAt(l Load) (int32, bool) {
 			return 0, false
 		}
 	}
-	nd := size(m, l, r.sizingFor())
+	nd := size(m, l, z)
 	return nd.replicas, nd.ok
 }
 
