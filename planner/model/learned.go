@@ -87,7 +87,11 @@ func (l *Learned) Scale(a, b float64) float64 {
 		return 0
 	}
 	var rs [LearnedSamples]float64
-	r := rs[:l.n]
+	return l.residualScale(a, b, rs[:l.n])
+}
+
+// residualScale is Scale with r (of length n) as scratch; it leaves r sorted.
+func (l *Learned) residualScale(a, b float64, r []float64) float64 {
 	for i := range r {
 		r[i] = math.Abs(l.y[i] - (a + b*l.x[i]))
 	}
@@ -98,10 +102,7 @@ func (l *Learned) Scale(a, b float64) float64 {
 // length) and reports whether any weight moved.
 func (l *Learned) reweight(a, b float64, w, r []float64) bool {
 	n := l.n
-	for i := range r {
-		r[i] = math.Abs(l.y[i] - (a + b*l.x[i]))
-	}
-	scale := median(r) * madToSigma // sorts r; residuals are recomputed below
+	scale := l.residualScale(a, b, r) // sorts r; residuals are recomputed below
 	changed := false
 	for i := range n {
 		wi := 1.0
