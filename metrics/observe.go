@@ -429,6 +429,10 @@ func (g *group) check(stale time.Duration) planner.Value {
 		return planner.Unknown(ReasonEmpty + ": no unlabelled series")
 	case g.duplicate:
 		return planner.Unknown(ReasonAmbiguous + ": several series; aggregate them in the query")
+	case !g.hasValue && g.hasAge && g.age > stale.Seconds():
+		// a window-averaged gauge (meanGauge) has no value once its samples are older than the
+		// window, while the lookback still finds the stale sample: say stale, not empty
+		return planner.Unknown(fmt.Sprintf("%s: oldest input sample is %.0fs old (limit %s)", ReasonStale, g.age, stale))
 	case !g.hasValue:
 		return planner.Unknown(ReasonEmpty + ": no value series")
 	case math.IsNaN(g.value):

@@ -83,7 +83,7 @@ func defaultQueries() map[policies.Signal]string {
 		policies.SignalITLPercentile:  quantile(mITL),
 		policies.SignalQueueDepth:     gauge("sum", "", mQueued+"{${selector}}"),
 		policies.SignalInflight:       gauge("sum", "", mInflight+"{${selector}}"),
-		policies.SignalKVUsage:        gauge("avg", LabelWorkerType, mGPUCacheUsage+"{${nsselector}}"),
+		policies.SignalKVUsage:        meanGauge("avg", LabelWorkerType, mGPUCacheUsage+"{${nsselector}}"),
 		SignalActiveTokens: gauge("avg", LabelWorkerType,
 			mActivePrefill+`{worker_type="prefill",${selector}}`,
 			mActiveDecode+`{worker_type!="prefill",${selector}}`),
@@ -134,6 +134,21 @@ func gauge(agg, group string, selectors ...string) string {
 	return "label_replace(" + agg + by + " (" + strings.Join(selectors, " or ") + `), "` + LabelPart +
 		`", "value", "", "") or label_replace(time() - min` + by + " (" + strings.Join(ages, " or ") +
 		`), "` + LabelPart + `", "age", "", "")`
+}
+
+// meanGauge is gauge with the value averaged over the metrics window (avg_over_time) before it
+// is aggregated: a gauge that moves with every batch (KV-cache usage) is then read over the same
+// window as the latencies it is compared with, not as of one scrape. The age part is gauge's (the
+// oldest of the series' latest samples), so a series that stopped reporting is still rejected as
+// stale.
+func meanGauge(agg, group, selector string) string {
+	by := ""
+	if group != "" {
+		by = " by (" + group + ")"
+	}
+	return "label_replace(" + agg + by + " (avg_over_time(" + selector + "[${window}])), \"" + LabelPart +
+		`", "value", "", "") or label_replace(time() - min` + by + " (timestamp(" + selector + `)), "` + LabelPart +
+		`", "age", "", "")`
 }
 
 // params are the values substituted into a query template.
