@@ -130,6 +130,10 @@ func DeploymentFromPolicy(p policies.Policy, m *Model) (Deployment, error) {
 type Cadence struct {
 	Interval time.Duration
 	Window   time.Duration
+	// KVOverWindow reads each service's KV-cache usage averaged over the Window's scrapes, as
+	// tidal's default kvUsage query does (avg_over_time); false reads it as of the last scrape,
+	// as an instant query does (an operator's HPA query).
+	KVOverWindow bool
 }
 
 // Autoscaler decides replicas in simulated time. Scale gets the observations a Prometheus would

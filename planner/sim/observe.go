@@ -116,7 +116,11 @@ const scrapeLag = time.Millisecond
 //     their _sum/_count, percentiles from histogram_quantile over the window's buckets, and the
 //     attainment signals (TTFTAttained, ITLAttained) from the same buckets interpolated at the
 //     SLO targets, as the metrics adapter computes them;
-//   - gauges (queued, inflight, KV usage, active tokens) are as of a scrape;
+//   - gauges (queued, inflight, KV usage, active tokens) are as of a scrape, except KV usage for
+//     an autoscaler whose Cadence asks for it over the window (KVOverWindow): the mean of the
+//     window's scrapes, as avg_over_time reads them (of the service's mean over its workers at
+//     each scrape, where Prometheus averages each worker's series: the same while the workers
+//     stay);
 //   - the planner's query lands just before the scrape of its tick, so everything it sees is as
 //     of the previous scrape, one interval old (live: between zero and one interval);
 //   - replica counts are the DGD status' (desired, and ready = serving, not starting or
@@ -135,6 +139,10 @@ type observer struct {
 	samples     []burst.Sample // requests_total at each scrape
 	keep        float64        // how far back samples are kept, s
 	last, prev  gauges         // the newest scrape's gauges and the one before
+	// kvRing holds each scrape's per-service KV usage, newest at kvPos-1, when kvOverWindow.
+	kvRing        [][]planner.Value
+	kvPos, kvSeen int
+	kvOverWindow  bool
 
 	step     bucket
 	tcur     bucket
@@ -143,7 +151,8 @@ type observer struct {
 	series   Series
 }
 
-func newObserver(w *world, opt Options, window time.Duration) observer {
+func newObserver(w *world, opt Options, cad Cadence) observer {
+	window := cad.Window
 	scrape := opt.ScrapeInterval.Seconds()
 	n := max(int(math.Ceil(window.Seconds()/scrape-1e-9)), 1)
 	cvRange := max(burst.DefaultRange, window).Seconds()
@@ -154,6 +163,9 @@ func newObserver(w *world, opt Options, window time.Duration) observer {
 		o.epoch = 0
 	}
 	o.nextStep = o.stepS
+	if cad.KVOverWindow {
+		o.kvOverWindow, o.kvRing = true, make([][]planner.Value, n+1)
+	}
 	o.series.Step = opt.SeriesStep
 	for _, s := range w.svcs {
 		o.series.Services = append(o.series.Services, ServiceSeries{Name: s.cfg.Name})
@@ -169,6 +181,12 @@ func (o observer) clone(w *world) observer {
 	c.samples = slices.Clone(o.samples)
 	c.last.kv, c.last.active = slices.Clone(o.last.kv), slices.Clone(o.last.active)
 	c.prev.kv, c.prev.active = slices.Clone(o.prev.kv), slices.Clone(o.prev.active)
+	if o.kvRing != nil {
+		c.kvRing = make([][]planner.Value, len(o.kvRing))
+		for i, h := range o.kvRing {
+			c.kvRing[i] = slices.Clone(h)
+		}
+	}
 	return c
 }
 
@@ -210,6 +228,10 @@ func (o *observer) scrape(t float64) {
 		o.samples = append(o.samples[:0], o.samples[n/2:]...)
 	}
 	o.prev, o.last = o.last, o.gaugesAt(t, o.prev)
+	if o.kvOverWindow {
+		o.kvRing[o.kvPos] = append(o.kvRing[o.kvPos][:0], o.last.kv...)
+		o.kvPos, o.kvSeen = (o.kvPos+1)%len(o.kvRing), o.kvSeen+1
+	}
 	o.step.merge(&o.tcur)
 	o.tcur = bucket{}
 	if t >= o.nextStep-1e-9 {
@@ -232,18 +254,39 @@ func (o *observer) gaugesAt(t float64, reuse gauges) gauges {
 // windowDelta merges the deltas between the scrapes inside the query's window (the newest scrape
 // excluded: the query lands just before it): what rate(x[window]) and its ratios see.
 func (o *observer) windowDelta(t float64) (scrapeDelta, int) {
-	// scrapes stamped in (t - window, t]: ticks s with s + scrapeLag in that range, the tick at t
-	// itself excluded (stamped just after it): k samples, k - 1 deltas
-	k := 0
-	for s := t - o.scrapeS; s+scrapeLag.Seconds() > t-o.window && s > 1e-9; s -= o.scrapeS {
-		k++
-	}
+	k := o.windowScrapes(t) // k samples, k - 1 deltas
 	var d scrapeDelta
 	n := min(k-1, o.filled-1)
 	for i := range max(n, 0) {
 		d.merge(&o.ring[(o.pos-2-i+2*len(o.ring))%len(o.ring)])
 	}
 	return d, n
+}
+
+// windowScrapes is how many scrapes are stamped in the query's window (t - window, t]: ticks s
+// with s + scrapeLag in that range, the tick at t itself excluded (stamped just after it).
+func (o *observer) windowScrapes(t float64) int {
+	k := 0
+	for s := t - o.scrapeS; s+scrapeLag.Seconds() > t-o.window && s > 1e-9; s -= o.scrapeS {
+		k++
+	}
+	return k
+}
+
+// kvMean is service i's KV usage averaged over the k scrapes before the newest (what
+// avg_over_time over the window reads), from the scrapes that reported one; false when none did.
+func (o *observer) kvMean(i, k int) (float64, bool) {
+	var sum, n float64
+	for j := 1; j <= min(k, o.kvSeen-1, len(o.kvRing)-1); j++ {
+		h := o.kvRing[(o.kvPos-1-j+2*len(o.kvRing))%len(o.kvRing)]
+		if i < len(h) && h[i].OK {
+			sum, n = sum+h[i].V, n+1
+		}
+	}
+	if n == 0 {
+		return 0, false
+	}
+	return sum / n, true
 }
 
 // observations is the planner's view at t: see observer's doc.
@@ -258,8 +301,12 @@ func (o *observer) observations(t float64, now time.Time) planner.Observations {
 		ob.QueueDepth, ob.Inflight = planner.Known(g.queued), planner.Known(g.inflight)
 	}
 	var kvSum, kvN float64
+	k := o.windowScrapes(t)
 	for i := range o.w.svcs {
 		so := o.service(i, g)
+		if v, ok := o.kvMean(i, k); ok && o.kvOverWindow {
+			so.KVUsage = planner.Known(v) // else the last scrape's reading, with its reason
+		}
 		if so.KVUsage.OK {
 			kvSum += so.KVUsage.V
 			kvN++

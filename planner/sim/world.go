@@ -121,7 +121,7 @@ func newWorld(d Deployment, wl Workload, as Autoscaler, opt Options) (*world, er
 		}
 		w.svcs[i].desired = s.Initial
 	}
-	w.obs = newObserver(w, opt, cad.Window)
+	w.obs = newObserver(w, opt, cad)
 	w.ticks, w.nextTick = 1, opt.ScrapeInterval.Seconds()
 	w.nextDecision = cad.Interval.Seconds()
 	return w, nil

@@ -42,9 +42,10 @@ func NewTidal(p policies.Policy, prof *profile.Profile, history planner.LoadHist
 	return &Tidal{policy: p, state: st}
 }
 
-// Cadence implements sim.Autoscaler: the policy's planning interval and metrics window.
+// Cadence implements sim.Autoscaler: the policy's planning interval and metrics window, with KV
+// usage over the window as tidal's default kvUsage query reads it (metrics/queries.go).
 func (t *Tidal) Cadence() sim.Cadence {
-	return sim.Cadence{Interval: t.policy.Planning.Interval, Window: t.policy.Metrics.Window}
+	return sim.Cadence{Interval: t.policy.Planning.Interval, Window: t.policy.Metrics.Window, KVOverWindow: true}
 }
 
 // Scale implements sim.Autoscaler.
