@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,7 +77,7 @@ func TestObserveAgainstPrometheus(t *testing.T) {
 	exp := promtest.NewExporterT(t)
 	stale := variant("llm-stale")
 	stale.ExplicitTimestamps = true
-	for _, d := range []promtest.Deployment{steady(), bursty(), variant("llm-reset"), stale, variant("llm-linear"), variant("llm-gone"), attaining()} {
+	for _, d := range []promtest.Deployment{steady(), bursty(), variant("llm-reset"), stale, variant("llm-linear"), variant("llm-gone"), variant("llm-kv"), attaining()} {
 		exp.Set(d)
 	}
 	prom := promtest.StartT(t, promtest.Config{Targets: []string{exp.Addr()}})
@@ -120,6 +121,10 @@ func runEdges(t *testing.T, exp *promtest.Exporter, prom *promtest.Server, a *me
 	t.Run("stale gauges", func(t *testing.T) {
 		t.Parallel()
 		checkStale(t, exp, a, policyFor("llm-stale"), stale)
+	})
+	t.Run("KV usage over the window", func(t *testing.T) {
+		t.Parallel()
+		checkKVWindow(t, exp, a, policyFor("llm-kv"), variant("llm-kv"))
 	})
 	t.Run("arrival CV", func(t *testing.T) {
 		t.Parallel()
@@ -200,6 +205,34 @@ func checkStale(t *testing.T, exp *promtest.Exporter, a *metrics.Adapter, p poli
 	eventually(t, "thawed gauges fresh again", func() string {
 		return diffObservations(expected(d), observe(t, a, p), 0.02)
 	})
+}
+
+// checkKVWindow moves the decode workers' KV usage and expects, while the window holds scrapes of
+// both, a reading strictly between the old and the new mean (kvUsage averages the gauge over the
+// window; an instant gauge would jump), then the new mean.
+func checkKVWindow(t *testing.T, exp *promtest.Exporter, a *metrics.Adapter, p policies.Policy, d promtest.Deployment) {
+	reads := func(what string, ok func(float64) bool) {
+		eventually(t, what, func() string {
+			if v := observe(t, a, p).KVUsage; !v.OK || !ok(v.V) {
+				return fmt.Sprintf("KVUsage = %+v", v)
+			}
+			return ""
+		})
+	}
+	before := expected(d).KVUsage.V
+	reads(fmt.Sprintf("KV usage %g before the move", before), func(v float64) bool { return math.Abs(v-before) < 1e-9 })
+	moved := d
+	moved.Workers = slices.Clone(d.Workers)
+	for i := range moved.Workers {
+		if moved.Workers[i].Type == "decode" {
+			moved.Workers[i].KVUsage = 0.1
+		}
+	}
+	exp.Set(moved)
+	after := expected(moved).KVUsage.V
+	reads(fmt.Sprintf("KV usage strictly between %g and %g while the window holds both", before, after),
+		func(v float64) bool { return v < before-1e-6 && v > after+1e-6 })
+	reads(fmt.Sprintf("KV usage %g a window later", after), func(v float64) bool { return math.Abs(v-after) < 1e-9 })
 }
 
 // checkArrivalCV expects a CV near 0 for linear arrivals and near 1 for Poisson arrivals. The
