@@ -109,6 +109,7 @@ const (
 	CodeRiskHeld          Code = "risk-held"            // error-budget: window spent, recent within share
 	CodeRiskFrozen        Code = "risk-frozen"          // error-budget: attainment unknown; Note = why
 	CodeWaitScaled        Code = "wait-scaled"          // error-budget: Value = prefill queue variability multiplier, Limit = risk level
+	CodeUtilisationRaised Code = "utilisation-raised"   // error-budget: Value = decode's utilisation ceiling, Limit = risk level
 	CodeReserve           Code = "reserve"              // forecast: Value = growth factor planned, Limit = risk quantile; Note = forecaster
 	CodeSized             Code = "sized"                // size: Value = raw need, Limit = capacity/replica
 	CodeNoModel           Code = "no-model"             // size: no performance model yet; hold

@@ -26,7 +26,7 @@ import (
 //	the short window within s, e tighter than e0: e <- min(e x exp(loosenGain), e0)
 //	otherwise: e unchanged
 //
-// within [minRisk, maxRisk] (prefill: maxWaitRisk, see waitScale). The short window stops the
+// within [minRisk, maxRisk] (prefill and decode: maxWaitRisk, see pastLoosest). The short window stops the
 // tightening once an event is over (a step's misses keep the hour's mean high long after the
 // replicas caught up); the long one keeps a blip from loosening. Tightening is ten times faster than loosening: a miss costs the SLO now, a spare
 // replica only money. With the attainment missing the level is frozen (never loosened) and the
@@ -35,9 +35,11 @@ const (
 	defaultRisk = 0.05 // e before any evidence: the reserve at the 95th percentile of growth
 	minRisk     = 0.01 // the tightest level: q = 99% (rarer quantiles of a day's decayed samples are a handful of events)
 	maxRisk     = 0.3  // the loosest reserve: q = 70%
-	// maxWaitRisk is the loosest level of a prefill service. Past maxRisk the reserve stays at its
-	// loosest quantile and the level instead shrinks the queue model's variability term
-	// (waitScale): the budget, not a constant, decides how much of the modelled TTFT wait is real.
+	// maxWaitRisk is the loosest level of a prefill or decode service. Past maxRisk the reserve
+	// stays at its loosest quantile and the level instead shrinks prefill's queue variability term
+	// (waitScale) or raises decode's utilisation ceiling towards 1 (utilisation): the budget, not a
+	// constant, decides how much of the modelled TTFT wait is real and how near its ITL target's
+	// throughput decode may plan.
 	maxWaitRisk = 0.6
 	// minWaitScale is the variability factor's multiplier at maxWaitRisk.
 	minWaitScale = 0.5
@@ -81,12 +83,16 @@ func (k *risk) quantile() float64 { return 1 - min(k.level(), maxRisk) }
 // serves one request at a time while the engine batches, so it overstates the wait (docs/planner.md,
 // "Calibrating a profile"); a budget still unspent with the reserve at its loosest is the
 // measured evidence that it does, and this is where that evidence is spent.
-func waitScale(e float64) float64 {
+func waitScale(e float64) float64 { return 1 - pastLoosest(e)*(1-minWaitScale) }
+
+// pastLoosest is how far a level is past the loosest reserve, 0 at maxRisk and below to 1 at
+// maxWaitRisk, linear in log e.
+func pastLoosest(e float64) float64 {
 	if e <= maxRisk {
-		return 1 // every level but a prefill service's loosest: no logarithms on the sizing path
+		return 0 // every level but a prefill or decode service's loosest: no logarithms on the sizing path
 	}
 	past := (math.Log(e) - math.Log(maxRisk)) / (math.Log(maxWaitRisk) - math.Log(maxRisk))
-	return 1 - min(max(past, 0), 1)*(1-minWaitScale)
+	return min(max(past, 0), 1)
 }
 
 // budgetUpdate is what one interval did to a service's risk level, for its reason.
@@ -171,7 +177,7 @@ func (r *run) errorBudget() {
 	}
 	starting, _ := r.scaleUpStarting() // replicas that never became ready do not hold the level
 	ceiling := maxRisk
-	if r.svc.Role == policies.RolePrefill {
+	if r.svc.Role == policies.RolePrefill || r.svc.Role == policies.RoleDecode {
 		ceiling = maxWaitRisk
 	}
 	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow, starting, ceiling)
@@ -188,8 +194,12 @@ func (r *run) errorBudget() {
 	}
 	r.add(StepErrorBudget, u.code, r.cur, r.cur, u.burn, 1-min(u.after, maxRisk), note)
 	r.burning = u.code == CodeRiskTightened
-	if w := waitScale(u.after); w < 1 {
-		r.add(StepErrorBudget, CodeWaitScaled, r.cur, r.cur, w, u.after,
+	switch {
+	case r.svc.Role == policies.RoleDecode && u.after > maxRisk:
+		r.add(StepErrorBudget, CodeUtilisationRaised, r.cur, r.cur, utilisation(policies.RoleDecode, u.after), u.after,
+			"budget unspent with the reserve at its loosest: decode plans nearer its ITL target's throughput")
+	case r.svc.Role == policies.RolePrefill && u.after > maxRisk:
+		r.add(StepErrorBudget, CodeWaitScaled, r.cur, r.cur, waitScale(u.after), u.after,
 			"budget unspent with the reserve at its loosest: the queue model's variability term shrinks")
 	}
 }
@@ -250,7 +260,9 @@ func charged(role policies.Role) bool {
 // throughput at the ITL target; prefill: of its load-carrying capacity, as load / u). At the
 // initial level and looser, u is the role's ceiling; tightening below it lowers u linearly in
 // log e down to minUtilisation at minRisk. Decode's ceiling is below 1: overload at the ITL knee
-// is all-or-nothing (every sequence of a saturated batch misses), so it always keeps a margin.
+// is all-or-nothing (every sequence of a saturated batch misses), so it keeps a margin until its
+// own budget says otherwise: past the loosest reserve (pastLoosest) its ceiling rises linearly to
+// 1 at maxWaitRisk, as prefill's queue term shrinks there.
 const (
 	minUtilisation        = 0.7
 	decodeMaxUtilisation  = 0.9
@@ -262,6 +274,9 @@ func utilisation(role policies.Role, e float64) float64 {
 	top := prefillMaxUtilisation
 	if role == policies.RoleDecode || role == policies.RoleAggregated {
 		top = decodeMaxUtilisation
+	}
+	if role == policies.RoleDecode && e > maxRisk {
+		return top + pastLoosest(e)*(1-top)
 	}
 	tight := (math.Log(defaultRisk) - math.Log(e)) / (math.Log(defaultRisk) - math.Log(minRisk))
 	tight = min(max(tight, 0), 1)

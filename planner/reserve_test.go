@@ -167,10 +167,10 @@ func TestWaitScale(t *testing.T) {
 	}
 }
 
-// TestOnlyPrefillLoosensPastTheReserve runs the error-budget step with nothing missed: prefill's
-// level passes the reserve's loosest and shrinks its queue term (with a wait-scaled reason);
-// decode, whose overload at the ITL knee is all-or-nothing, stops at maxRisk.
-func TestOnlyPrefillLoosensPastTheReserve(t *testing.T) {
+// TestLooseningPastTheReserve runs the error-budget step with nothing missed: both workers' levels
+// pass the reserve's loosest. Prefill shrinks its queue term (a wait-scaled reason); decode raises
+// its utilisation ceiling to 1 (a utilisation-raised reason), and neither gets the other's reason.
+func TestLooseningPastTheReserve(t *testing.T) {
 	p := mustPolicy(t, disaggYAML)
 	tests := []struct {
 		name      string
@@ -178,9 +178,11 @@ func TestOnlyPrefillLoosensPastTheReserve(t *testing.T) {
 		wantLevel float64
 		wantScale float64 // the wait-scaled reason's value; 0: no such reason
 		wantMult  float64 // sizing's variability over the observed one
+		wantRaise float64 // the utilisation-raised reason's value; 0: no such reason
+		wantUtil  float64 // sizing's utilisation
 	}{
-		{"prefill", 1, maxWaitRisk, minWaitScale, minWaitScale},
-		{"decode", 2, maxRisk, 0, 1},
+		{"prefill", 1, maxWaitRisk, minWaitScale, minWaitScale, 0, prefillMaxUtilisation},
+		{"decode", 2, maxWaitRisk, 0, 1, 1, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -200,17 +202,24 @@ func TestOnlyPrefillLoosensPastTheReserve(t *testing.T) {
 			if got := ss.risk.level(); got != tc.wantLevel {
 				t.Errorf("level after 500 unspent intervals = %g, want %g", got, tc.wantLevel)
 			}
-			scale := 0.0
+			scale, raise := 0.0, 0.0
 			for _, rs := range st.scratch {
-				if rs.Code == CodeWaitScaled {
+				switch rs.Code {
+				case CodeWaitScaled:
 					scale = rs.Value
+				case CodeUtilisationRaised:
+					raise = rs.Value
 				}
 			}
-			if scale != tc.wantScale {
-				t.Errorf("wait-scaled reason value = %g, want %g (0: none)", scale, tc.wantScale)
+			if scale != tc.wantScale || raise != tc.wantRaise {
+				t.Errorf("wait-scaled, utilisation-raised reason values = %g, %g, want %g, %g (0: none)", scale, raise, tc.wantScale, tc.wantRaise)
 			}
-			if got, want := r.sizingFor().variability, variability(obs.ArrivalCV)*tc.wantMult; got != want {
+			z := r.sizingFor()
+			if got, want := z.variability, variability(obs.ArrivalCV)*tc.wantMult; got != want {
 				t.Errorf("sizing variability = %g, want %g", got, want)
+			}
+			if z.utilisation != tc.wantUtil {
+				t.Errorf("sizing utilisation = %g, want %g", z.utilisation, tc.wantUtil)
 			}
 		})
 	}
@@ -243,8 +252,22 @@ func TestUtilisation(t *testing.T) {
 	if got := utilisation(policies.RolePrefill, defaultRisk); got != prefillMaxUtilisation {
 		t.Errorf("prefill at the initial level: %g, want no margin (%g)", got, prefillMaxUtilisation)
 	}
-	if got := utilisation(policies.RoleDecode, maxRisk); got != decodeMaxUtilisation {
-		t.Errorf("decode at the loosest level: %g, want its ceiling %g", got, decodeMaxUtilisation)
+	tests := []struct {
+		name string
+		role policies.Role
+		e    float64
+		want float64
+	}{
+		{"decode at the reserve's loosest level", policies.RoleDecode, maxRisk, decodeMaxUtilisation},
+		{"decode halfway past it in log e", policies.RoleDecode, math.Sqrt(maxRisk * maxWaitRisk), (1 + decodeMaxUtilisation) / 2},
+		{"decode at its loosest level", policies.RoleDecode, maxWaitRisk, 1},
+		{"aggregated keeps its ceiling", policies.RoleAggregated, maxWaitRisk, decodeMaxUtilisation},
+		{"prefill keeps its ceiling", policies.RolePrefill, maxWaitRisk, prefillMaxUtilisation},
+	}
+	for _, tc := range tests {
+		if got := utilisation(tc.role, tc.e); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("%s: utilisation(%g) = %g, want %g", tc.name, tc.e, got, tc.want)
+		}
 	}
 }
 

@@ -25,6 +25,8 @@ type riskSummary struct {
 	times, quantiles []float64 // per decision: seconds from simEpoch, the quantile left
 	waitScaled       int       // decisions that shrank prefill's queue term (wait-scaled)
 	minWait          float64   // the smallest multiplier among them
+	raised           int       // decisions that raised decode's utilisation ceiling (utilisation-raised)
+	maxUtilisation   float64   // the highest ceiling among them
 }
 
 // simEpoch is the simulated clock's t = 0: the workload's start.
@@ -56,11 +58,16 @@ func (t *riskTrack) summary(name string) *riskSummary {
 }
 
 func (s *riskSummary) add(r planner.Reason, at float64) {
-	if r.Code == planner.CodeWaitScaled { // a second reason of the same decision, not a level
+	switch r.Code { // a second reason of the same decision, not a level
+	case planner.CodeWaitScaled:
 		if s.waitScaled == 0 || r.Value < s.minWait {
 			s.minWait = r.Value
 		}
 		s.waitScaled++
+		return
+	case planner.CodeUtilisationRaised:
+		s.maxUtilisation = max(s.maxUtilisation, r.Value)
+		s.raised++
 		return
 	}
 	s.times, s.quantiles = append(s.times, at), append(s.quantiles, r.Limit)
@@ -98,6 +105,9 @@ func (t *riskTrack) write(w io.Writer, objective float64) {
 		wait := ""
 		if s.waitScaled > 0 {
 			wait = fmt.Sprintf("; queue term shrunk in %d (down to x%.2g)", s.waitScaled, s.minWait)
+		}
+		if s.raised > 0 {
+			wait += fmt.Sprintf("; utilisation ceiling raised in %d (up to %.3g)", s.raised, s.maxUtilisation)
 		}
 		fmt.Fprintf(w, "  %s: reserve quantile %.3g -> %.3g (%.3g..%.3g); %s of %d decisions%s\n",
 			name, q[0], q[len(q)-1], slices.Min(q), slices.Max(q), strings.Join(parts, ", "), len(q), wait)

@@ -17,7 +17,7 @@ var knownCodes = []planner.Code{
 	planner.CodeReplicasUnknown, planner.CodeMissing, planner.CodeGPUsUnknown, planner.CodeConflictingWriter,
 	planner.CodeWriterBackoff, planner.CodeBudgetHold, planner.CodeForecast, planner.CodeForecastNone,
 	planner.CodeForecastBounded, planner.CodeRiskTightened, planner.CodeRiskLoosened, planner.CodeRiskHeld,
-	planner.CodeRiskFrozen, planner.CodeWaitScaled, planner.CodeReserve, planner.CodeSized, planner.CodeNoModel, planner.CodeInfeasible,
+	planner.CodeRiskFrozen, planner.CodeWaitScaled, planner.CodeUtilisationRaised, planner.CodeReserve, planner.CodeSized, planner.CodeNoModel, planner.CodeInfeasible,
 	planner.CodeHold, planner.CodeTTFTBreach, planner.CodeITLBreach, planner.CodeQueueBreach, planner.CodeUnresponsive,
 	planner.CodeScheduleFloor, planner.CodeScheduleCeiling, planner.CodeStarting, planner.CodeStartupTimeout,
 	planner.CodeWindow, planner.CodeSLOBlocksDown, planner.CodeTolerance, planner.CodeObjectiveBlocks, planner.CodeBurnedHere, planner.CodeCooldown, planner.CodeMaxStepUp,
