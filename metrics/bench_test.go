@@ -65,9 +65,11 @@ func tick(b *testing.B, a *metrics.Adapter, ps []policies.Policy) {
 	wg.Wait()
 }
 
-// waitForData waits until Prometheus has a window of data for p.
+// waitForData waits until Prometheus has a window of data for p: a whole window must pass before
+// the coverage check lets the windowed signals through, so the wait is testPoll past the window.
 func waitForData(b *testing.B, a *metrics.Adapter, p policies.Policy) {
-	deadline := time.NewTimer(testPoll)
+	limit := testPoll + p.Metrics.Window
+	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	for {
 		o, err := a.Observe(context.Background(), p, time.Time{})
@@ -79,7 +81,7 @@ func waitForData(b *testing.B, a *metrics.Adapter, p policies.Policy) {
 		}
 		select {
 		case <-deadline.C:
-			b.Fatalf("no data after %s: %+v", testPoll, o)
+			b.Fatalf("no data after %s: %+v", limit, o)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
