@@ -422,6 +422,12 @@ func (r result) attribute(role policies.Role, stale time.Duration) planner.Value
 	return planner.Unknown(fmt.Sprintf("%s: no series with worker_type=%q", ReasonEmpty, keys[0]))
 }
 
+// staleValue is the missing value of a group whose oldest input sample is age seconds old, past
+// the stale limit.
+func staleValue(age float64, stale time.Duration) planner.Value {
+	return planner.Unknown(fmt.Sprintf("%s: oldest input sample is %.0fs old (limit %s)", ReasonStale, age, stale))
+}
+
 // check turns a group into a Value, rejecting duplicates, NaN, infinities and stale inputs.
 func (g *group) check(stale time.Duration) planner.Value {
 	switch {
@@ -432,7 +438,7 @@ func (g *group) check(stale time.Duration) planner.Value {
 	case !g.hasValue && g.hasAge && g.age > stale.Seconds():
 		// a window-averaged gauge (meanGauge) has no value once its samples are older than the
 		// window, while the lookback still finds the stale sample: say stale, not empty
-		return planner.Unknown(fmt.Sprintf("%s: oldest input sample is %.0fs old (limit %s)", ReasonStale, g.age, stale))
+		return staleValue(g.age, stale)
 	case !g.hasValue:
 		return planner.Unknown(ReasonEmpty + ": no value series")
 	case math.IsNaN(g.value):
@@ -440,7 +446,7 @@ func (g *group) check(stale time.Duration) planner.Value {
 	case math.IsInf(g.value, 0):
 		return planner.Unknown(fmt.Sprintf("%s: %v (e.g. a quantile in the +Inf bucket)", ReasonInf, g.value))
 	case g.hasAge && g.age > stale.Seconds():
-		return planner.Unknown(fmt.Sprintf("%s: oldest input sample is %.0fs old (limit %s)", ReasonStale, g.age, stale))
+		return staleValue(g.age, stale)
 	}
 	return planner.Known(g.value)
 }

@@ -123,17 +123,7 @@ func windowCoverage(counter string) string {
 // reject stale series that Prometheus's 5-minute lookback would still return. timestamp() is
 // applied to each selector directly because only then does it return the sample's own time.
 func gauge(agg, group string, selectors ...string) string {
-	by := ""
-	if group != "" {
-		by = " by (" + group + ")"
-	}
-	ages := make([]string, len(selectors))
-	for i, s := range selectors {
-		ages[i] = "timestamp(" + s + ")"
-	}
-	return "label_replace(" + agg + by + " (" + strings.Join(selectors, " or ") + `), "` + LabelPart +
-		`", "value", "", "") or label_replace(time() - min` + by + " (" + strings.Join(ages, " or ") +
-		`), "` + LabelPart + `", "age", "", "")`
+	return valueAndAge(agg, group, strings.Join(selectors, " or "), selectors)
 }
 
 // meanGauge is gauge with the value averaged over the metrics window (avg_over_time) before it
@@ -142,13 +132,23 @@ func gauge(agg, group string, selectors ...string) string {
 // oldest of the series' latest samples), so a series that stopped reporting is still rejected as
 // stale.
 func meanGauge(agg, group, selector string) string {
+	return valueAndAge(agg, group, "avg_over_time("+selector+"[${window}])", []string{selector})
+}
+
+// valueAndAge is the two-part query of gauge and meanGauge: agg by (group) of value, labelled
+// "value", or the age of the oldest latest sample of the selectors, labelled "age".
+func valueAndAge(agg, group, value string, selectors []string) string {
 	by := ""
 	if group != "" {
 		by = " by (" + group + ")"
 	}
-	return "label_replace(" + agg + by + " (avg_over_time(" + selector + "[${window}])), \"" + LabelPart +
-		`", "value", "", "") or label_replace(time() - min` + by + " (timestamp(" + selector + `)), "` + LabelPart +
-		`", "age", "", "")`
+	ages := make([]string, len(selectors))
+	for i, s := range selectors {
+		ages[i] = "timestamp(" + s + ")"
+	}
+	return "label_replace(" + agg + by + " (" + value + `), "` + LabelPart +
+		`", "value", "", "") or label_replace(time() - min` + by + " (" + strings.Join(ages, " or ") +
+		`), "` + LabelPart + `", "age", "", "")`
 }
 
 // params are the values substituted into a query template.
