@@ -139,10 +139,9 @@ type observer struct {
 	samples     []burst.Sample // requests_total at each scrape
 	keep        float64        // how far back samples are kept, s
 	last, prev  gauges         // the newest scrape's gauges and the one before
-	// kvRing holds each scrape's per-service KV usage, newest at kvPos-1, when kvOverWindow.
-	kvRing        [][]planner.Value
-	kvPos, kvSeen int
-	kvOverWindow  bool
+	// kvRing holds each scrape's per-service KV usage beside ring (same slots, newest at pos-1);
+	// nil unless the cadence reads KV usage over the window (KVOverWindow).
+	kvRing [][]planner.Value
 
 	step     bucket
 	tcur     bucket
@@ -164,7 +163,7 @@ func newObserver(w *world, opt Options, cad Cadence) observer {
 	}
 	o.nextStep = o.stepS
 	if cad.KVOverWindow {
-		o.kvOverWindow, o.kvRing = true, make([][]planner.Value, n+1)
+		o.kvRing = make([][]planner.Value, len(o.ring))
 	}
 	o.series.Step = opt.SeriesStep
 	for _, s := range w.svcs {
@@ -220,6 +219,7 @@ func (o *observer) completion(_, itl float64, r Request) {
 // counter and the gauges are sampled, and on step boundaries the series is recorded.
 func (o *observer) scrape(t float64) {
 	o.ring[o.pos] = o.cur
+	slot := o.pos
 	o.pos = (o.pos + 1) % len(o.ring)
 	o.filled = min(o.filled+1, len(o.ring))
 	o.cur = scrapeDelta{}
@@ -228,9 +228,8 @@ func (o *observer) scrape(t float64) {
 		o.samples = append(o.samples[:0], o.samples[n/2:]...)
 	}
 	o.prev, o.last = o.last, o.gaugesAt(t, o.prev)
-	if o.kvOverWindow {
-		o.kvRing[o.kvPos] = append(o.kvRing[o.kvPos][:0], o.last.kv...)
-		o.kvPos, o.kvSeen = (o.kvPos+1)%len(o.kvRing), o.kvSeen+1
+	if o.kvRing != nil {
+		o.kvRing[slot] = append(o.kvRing[slot][:0], o.last.kv...)
 	}
 	o.step.merge(&o.tcur)
 	o.tcur = bucket{}
@@ -274,11 +273,12 @@ func (o *observer) windowScrapes(t float64) int {
 }
 
 // kvMean is service i's KV usage averaged over the k scrapes before the newest (what
-// avg_over_time over the window reads), from the scrapes that reported one; false when none did.
+// avg_over_time over the window reads), from the scrapes that reported one (a slot not yet
+// scraped is empty); false when none did.
 func (o *observer) kvMean(i, k int) (float64, bool) {
 	var sum, n float64
-	for j := 1; j <= min(k, o.kvSeen-1, len(o.kvRing)-1); j++ {
-		h := o.kvRing[(o.kvPos-1-j+2*len(o.kvRing))%len(o.kvRing)]
+	for j := 1; j <= min(k, len(o.kvRing)-1); j++ {
+		h := o.kvRing[(o.pos-1-j+2*len(o.kvRing))%len(o.kvRing)]
 		if i < len(h) && h[i].OK {
 			sum, n = sum+h[i].V, n+1
 		}
@@ -301,10 +301,13 @@ func (o *observer) observations(t float64, now time.Time) planner.Observations {
 		ob.QueueDepth, ob.Inflight = planner.Known(g.queued), planner.Known(g.inflight)
 	}
 	var kvSum, kvN float64
-	k := o.windowScrapes(t)
+	k := 0
+	if o.kvRing != nil {
+		k = o.windowScrapes(t)
+	}
 	for i := range o.w.svcs {
 		so := o.service(i, g)
-		if v, ok := o.kvMean(i, k); ok && o.kvOverWindow {
+		if v, ok := o.kvMean(i, k); ok {
 			so.KVUsage = planner.Known(v) // else the last scrape's reading, with its reason
 		}
 		if so.KVUsage.OK {
