@@ -26,7 +26,7 @@ import (
 //	the short window within s, e tighter than e0: e <- min(e x exp(loosenGain), e0)
 //	otherwise: e unchanged
 //
-// within [minRisk, maxRisk] (prefill and decode: maxWaitRisk, see pastLoosest). The short window stops the
+// within [minRisk, riskCeiling(role)] (prefill and decode: maxWaitRisk, see pastLoosest). The short window stops the
 // tightening once an event is over (a step's misses keep the hour's mean high long after the
 // replicas caught up); the long one keeps a blip from loosening. Tightening is ten times faster than loosening: a miss costs the SLO now, a spare
 // replica only money. With the attainment missing the level is frozen (never loosened) and the
@@ -83,7 +83,23 @@ func (k *risk) quantile() float64 { return 1 - min(k.level(), maxRisk) }
 // serves one request at a time while the engine batches, so it overstates the wait (docs/planner.md,
 // "Calibrating a profile"); a budget still unspent with the reserve at its loosest is the
 // measured evidence that it does, and this is where that evidence is spent.
-func waitScale(e float64) float64 { return 1 - pastLoosest(e)*(1-minWaitScale) }
+// Only prefill has the term: decode spends the same levels on its utilisation ceiling instead.
+func waitScale(role policies.Role, e float64) float64 {
+	if role != policies.RolePrefill {
+		return 1
+	}
+	return 1 - pastLoosest(e)*(1-minWaitScale)
+}
+
+// riskCeiling is the loosest level a role's error budget may reach: maxWaitRisk where a margin
+// is left past the loosest reserve (prefill's queue term, decode's utilisation ceiling), else
+// maxRisk.
+func riskCeiling(role policies.Role) float64 {
+	if role == policies.RolePrefill || role == policies.RoleDecode {
+		return maxWaitRisk
+	}
+	return maxRisk
+}
 
 // pastLoosest is how far a level is past the loosest reserve, 0 at maxRisk and below to 1 at
 // maxWaitRisk, linear in log e.
@@ -176,11 +192,8 @@ func (r *run) errorBudget() {
 		n = r.obs.RequestRate.V * r.p.Planning.Interval.Seconds()
 	}
 	starting, _ := r.scaleUpStarting() // replicas that never became ready do not hold the level
-	ceiling := maxRisk
-	if r.svc.Role == policies.RolePrefill || r.svc.Role == policies.RoleDecode {
-		ceiling = maxWaitRisk
-	}
-	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow, starting, ceiling)
+	role := r.svc.Role
+	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow, starting, riskCeiling(role))
 	note := u.frozenBecause
 	switch {
 	case u.starting:
@@ -195,11 +208,12 @@ func (r *run) errorBudget() {
 	r.add(StepErrorBudget, u.code, r.cur, r.cur, u.burn, 1-min(u.after, maxRisk), note)
 	r.burning = u.code == CodeRiskTightened
 	switch {
-	case r.svc.Role == policies.RoleDecode && u.after > maxRisk:
-		r.add(StepErrorBudget, CodeUtilisationRaised, r.cur, r.cur, utilisation(policies.RoleDecode, u.after), u.after,
+	case u.after <= maxRisk:
+	case role == policies.RoleDecode:
+		r.add(StepErrorBudget, CodeUtilisationRaised, r.cur, r.cur, utilisation(role, u.after), u.after,
 			"budget unspent with the reserve at its loosest: decode plans nearer its ITL target's throughput")
-	case r.svc.Role == policies.RolePrefill && u.after > maxRisk:
-		r.add(StepErrorBudget, CodeWaitScaled, r.cur, r.cur, waitScale(u.after), u.after,
+	case role == policies.RolePrefill:
+		r.add(StepErrorBudget, CodeWaitScaled, r.cur, r.cur, waitScale(role, u.after), u.after,
 			"budget unspent with the reserve at its loosest: the queue model's variability term shrinks")
 	}
 }

@@ -25,13 +25,10 @@ func (r *run) modelOf(ss *serviceState, role policies.Role) (Model, bool) {
 
 // sizingFor returns the sizing parameters of this service.
 func (r *run) sizingFor() sizing {
-	e, scale := r.ss.risk.level(), 1.0
-	if r.svc.Role != policies.RoleDecode { // decode has no queue term: past maxRisk its level raises its utilisation
-		scale = waitScale(e)
-	}
+	e := r.ss.risk.level()
 	return sizing{
 		role: r.svc.Role, slo: r.p.SLO, gpus: r.dec.GPUsPerReplica,
-		variability: variability(r.obs.ArrivalCV) * scale,
+		variability: variability(r.obs.ArrivalCV) * waitScale(r.svc.Role, e),
 		utilisation: utilisation(r.svc.Role, e),
 		limit:       int(max(r.svc.MaxReplicas, 1)), rpsPerRep: r.svc.RequestsPerSecondPerReplica,
 	}

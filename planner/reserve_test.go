@@ -156,7 +156,7 @@ func TestWaitScale(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := waitScale(tc.e); math.Abs(got-tc.want) > 1e-12 {
+			if got := waitScale(policies.RolePrefill, tc.e); math.Abs(got-tc.want) > 1e-12 {
 				t.Errorf("waitScale(%g) = %g, want %g", tc.e, got, tc.want)
 			}
 			k := risk{e: tc.e}
