@@ -103,14 +103,15 @@ func (m Profile) Decode(isl, osl, itlTarget float64, gpus int32) (Decode, bool) 
 	if !ok {
 		return Decode{}, false
 	}
-	scale := m.replicaScale(gpus)
+	engines := m.replicaScale(gpus)
+	speed := 1.0
 	if !m.shared {
-		scale /= m.itlScale
+		speed = 1 / m.itlScale
 	}
 	engineTokens := m.p.Decode.Throughput(kv, ctx) * float64(max(m.p.Config.ThroughputGPUs, 1))
 	return Decode{
-		TokensPerSecond: engineTokens * scale,
-		MaxConcurrency:  kv * m.p.Decode.MaxKVTokens() / ctx * scale,
+		TokensPerSecond: engineTokens * engines * speed,
+		MaxConcurrency:  kv * m.p.Decode.MaxKVTokens() / ctx * engines,
 		KVUsage:         kv,
 	}, true
 }

@@ -170,7 +170,8 @@ func TestProfileModel(t *testing.T) {
 
 // TestDecodeCalibratedThroughput: an engine whose ITL is the profile's x s reaches a given target
 // at the KV usage where the profile meets target / s, and there its batch of sequences yields
-// tokens 1/s times as fast as the profile says.
+// tokens 1/s times as fast as the profile says; the batch itself (the sequences that KV usage
+// holds) is the profile's.
 func TestDecodeCalibratedThroughput(t *testing.T) {
 	base := FromProfile(h200(t))
 	for _, tc := range []struct {
@@ -196,6 +197,9 @@ func TestDecodeCalibratedThroughput(t *testing.T) {
 			}
 			if want := raw.TokensPerSecond / tc.scale; math.Abs(got.TokensPerSecond-want) > 1e-9*want {
 				t.Errorf("TokensPerSecond %g, want the profile's %g / %g = %g", got.TokensPerSecond, raw.TokensPerSecond, tc.scale, want)
+			}
+			if math.Abs(got.MaxConcurrency-raw.MaxConcurrency) > 1e-9*raw.MaxConcurrency {
+				t.Errorf("MaxConcurrency %g, want the profile's at the same KV usage, %g (the cache holds the same sequences at any speed)", got.MaxConcurrency, raw.MaxConcurrency)
 			}
 			shared, _ := base.Calibrated(1, tc.scale).SharedEngine().Decode(3000, 150, target, 1)
 			if shared.TokensPerSecond != raw.TokensPerSecond || shared.KVUsage != got.KVUsage {
