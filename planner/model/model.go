@@ -93,7 +93,8 @@ func (m Profile) PredictITL(kvUsage, ctx float64) float64 {
 //
 // The throughput is calibrated with the ITL: a KV usage holds the same batch whatever the engine's
 // speed, and a batch of B sequences yields B tokens per ITL, so an engine whose ITL is the
-// profile's x s yields the profile's tokens/s / s at that usage (but see SharedEngine).
+// profile's x s yields the profile's tokens/s / s at that usage (but see SharedEngine). The
+// sequences that usage holds are the cache's, whatever the speed: only the GPUs scale them.
 func (m Profile) Decode(isl, osl, itlTarget float64, gpus int32) (Decode, bool) {
 	if !(isl >= 0) || !(osl > 0) || !(itlTarget > 0) {
 		return Decode{}, false
