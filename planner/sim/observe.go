@@ -250,10 +250,10 @@ func (o *observer) gaugesAt(t float64, reuse gauges) gauges {
 	return g
 }
 
-// windowDelta merges the deltas between the scrapes inside the query's window (the newest scrape
-// excluded: the query lands just before it): what rate(x[window]) and its ratios see.
-func (o *observer) windowDelta(t float64) (scrapeDelta, int) {
-	k := o.windowScrapes(t) // k samples, k - 1 deltas
+// windowDelta merges the deltas between the k scrapes inside the query's window (windowScrapes;
+// the newest scrape excluded: the query lands just before it): what rate(x[window]) and its
+// ratios see, k - 1 deltas.
+func (o *observer) windowDelta(k int) (scrapeDelta, int) {
 	var d scrapeDelta
 	n := min(k-1, o.filled-1)
 	for i := range max(n, 0) {
@@ -292,7 +292,8 @@ func (o *observer) kvMean(i, k int) (float64, bool) {
 // observations is the planner's view at t: see observer's doc.
 func (o *observer) observations(t float64, now time.Time) planner.Observations {
 	ob := planner.Observations{Time: now, Window: time.Duration(o.window * float64(time.Second))}
-	o.counted(&ob, t)
+	k := o.windowScrapes(t) // the histograms' deltas and the KV window read the same scrapes
+	o.counted(&ob, t, k)
 	g := o.prev
 	if len(g.kv) != len(o.w.svcs) { // no scrape before this one yet
 		ob.QueueDepth = planner.Unknown("empty result: not scraped yet")
@@ -301,10 +302,6 @@ func (o *observer) observations(t float64, now time.Time) planner.Observations {
 		ob.QueueDepth, ob.Inflight = planner.Known(g.queued), planner.Known(g.inflight)
 	}
 	var kvSum, kvN float64
-	k := 0
-	if o.kvRing != nil {
-		k = o.windowScrapes(t)
-	}
 	for i := range o.w.svcs {
 		so := o.service(i, g)
 		if v, ok := o.kvMean(i, k); ok {
@@ -321,8 +318,9 @@ func (o *observer) observations(t float64, now time.Time) planner.Observations {
 }
 
 // counted fills the signals the counter and histograms give at t: the request rate and arrival
-// CV from the scraped requests_total, means and percentiles from the window's buckets.
-func (o *observer) counted(ob *planner.Observations, t float64) {
+// CV from the scraped requests_total, means and percentiles from the buckets of the window's k
+// scrapes.
+func (o *observer) counted(ob *planner.Observations, t float64, k int) {
 	// the newest sample is stamped just after t: Increase and CV leave it out
 	if inc, ok := burst.Increase(o.samples, o.epoch+t, o.window); ok {
 		ob.RequestRate = planner.Known(inc / o.window)
@@ -334,7 +332,7 @@ func (o *observer) counted(ob *planner.Observations, t float64) {
 	if cv, ok := burst.CV(o.samples, o.epoch+t, burst.DefaultStep.Seconds(), cvRange); ok {
 		ob.ArrivalCV = planner.Known(cv)
 	}
-	d, n := o.windowDelta(t)
+	d, n := o.windowDelta(k)
 	if n < 1 {
 		d = scrapeDelta{}
 	}
