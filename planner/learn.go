@@ -91,7 +91,8 @@ func serviceScale(ttft float64, c int, lambda, s, v float64) float64 {
 }
 
 // calibrateDecode compares the observed mean ITL with the profile's ITL at the observed KV usage
-// (the service's, else the deployment's) and mean context length.
+// (the service's, else the deployment's) and mean context length, and records that KV usage as
+// the factor's reach (model.Profile.WithITLReach).
 func (r *run) calibrateDecode(isl, osl float64) {
 	if !r.st.hasProfile || !r.obs.ITL.OK {
 		return
@@ -103,5 +104,9 @@ func (r *run) calibrateDecode(isl, osl float64) {
 	if !kv.OK {
 		return
 	}
-	r.ss.itlCal.Observe(r.obs.ITL.V, r.st.profile.PredictITL(kv.V, isl+osl/2))
+	predicted := r.st.profile.PredictITL(kv.V, isl+osl/2)
+	if predicted > 0 && r.obs.ITL.V > 0 {
+		r.ss.itlReach.Observe(kv.V)
+	}
+	r.ss.itlCal.Observe(r.obs.ITL.V, predicted)
 }

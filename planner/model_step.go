@@ -15,7 +15,7 @@ func (r *run) modelOf(ss *serviceState, role policies.Role) (Model, bool) {
 		if !r.p.PerformanceModel.Learn {
 			return r.st.profile, true
 		}
-		return calibrated(r.st.profile, ss.ttftCal.Factor(), ss.itlCal.Factor(), role), true
+		return calibrated(r.st.profile, ss.ttftCal.Factor(), ss.itlCal.Factor(), role).WithITLReach(ss.itlReach.Max()), true
 	}
 	if r.p.PerformanceModel.Learn {
 		return learnedModel{ttft: &ss.ttft, itl: &ss.itl, ttftTarget: r.p.SLO.TTFT.Target.Seconds()}, true

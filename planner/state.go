@@ -46,7 +46,8 @@ type serviceState struct {
 	ttft, itl    model.Learned
 	ttftCal      model.Calibrator
 	itlCal       model.Calibrator
-	reasonStart  int // this decision's reasons in the scratch buffer: [reasonStart, reasonEnd)
+	itlReach     model.Reach // the highest KV usage itlCal's samples came from (decaying)
+	reasonStart  int         // this decision's reasons in the scratch buffer: [reasonStart, reasonEnd)
 	reasonEnd    int
 	gpus         int32          // GPUs per replica last read from the DGD (0: never)
 	gpusUnknown  bool           // this decision: a worker's GPUs per replica are unknown

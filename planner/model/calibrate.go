@@ -57,3 +57,23 @@ func clampScale(s float64) float64 {
 	}
 	return min(max(s, MinScale), MaxScale)
 }
+
+// reachDecay is the weight a Reach keeps of its highest KV usage per new sample: about an hour's
+// memory at a one-minute planning interval, so the reach follows where the service runs now
+// rather than where it ran at the day's peak.
+const reachDecay = 1 - 1.0/60
+
+// Reach is the highest KV usage at which a calibration factor was observed, decaying by
+// reachDecay per sample. The zero value has seen nothing (Max 0).
+type Reach struct{ hi float64 }
+
+// Observe adds one KV usage (0..1); non-finite or negative values are ignored.
+func (r *Reach) Observe(kv float64) {
+	if !(kv >= 0) || math.IsInf(kv, 0) {
+		return
+	}
+	r.hi = max(min(kv, 1), r.hi*reachDecay)
+}
+
+// Max returns the decayed highest KV usage observed.
+func (r Reach) Max() float64 { return r.hi }

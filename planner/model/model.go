@@ -34,6 +34,10 @@ type Profile struct {
 	ttftScale, itlScale float64
 	// shared marks a worker that prefills as well as decodes (SharedEngine).
 	shared bool
+	// itlReach is the highest KV usage the ITL factor was observed at (WithITLReach); reachSet
+	// says it applies.
+	itlReach float64
+	reachSet bool
 }
 
 // FromProfile wraps a loaded profile.
@@ -43,6 +47,25 @@ func FromProfile(p profile.Profile) Profile { return Profile{p: p, ttftScale: 1,
 // predicted); factors are clamped to [MinScale, MaxScale], and non-positive ones mean 1.
 func (m Profile) Calibrated(ttftScale, itlScale float64) Profile {
 	m.ttftScale, m.itlScale = clampScale(ttftScale), clampScale(itlScale)
+	return m
+}
+
+// WithITLReach returns a copy that credits an ITL factor below 1 (an engine faster than profiled)
+// only up to KV usage kv, the highest at which the factor was observed (Reach). Past it the
+// evidence is absent, and the decode capacity is the profile's own, or the calibrated one at kv
+// where that is higher. A factor above 1 applies everywhere: pessimism needs no evidence.
+//
+// A factor read at one KV usage need not hold at another: where the profile's decode curve
+// differs in shape from the engine's (the profile blends its two context rows around a mean
+// context at equal KV usage; an engine's iteration time follows its batch), the ratio moves with
+// the load. On the ServeGen m-large day at full rate (Azure code token lengths, context about
+// 2,000 tokens, between the embedded profile's rows at 350 and 2,997) decode read 0.69-0.83 at
+// two replicas. Near its ITL target the profile's curve is flat, so a factor of 0.72 moved the
+// planned KV usage from 0.30 to 0.62 and doubled the sequences one replica was credited with: the
+// service scaled down to one replica at a planned 73% of capacity and its ITL reached 38 ms
+// against a 25 ms target, seven times in the day (docs/planner.md).
+func (m Profile) WithITLReach(kv float64) Profile {
+	m.itlReach, m.reachSet = kv, true
 	return m
 }
 
@@ -108,6 +131,14 @@ func (m Profile) Decode(isl, osl, itlTarget float64, gpus int32) (Decode, bool) 
 	speed := 1.0
 	if !m.shared {
 		speed = 1 / m.itlScale
+	}
+	if m.reachSet && m.itlScale < 1 && kv > m.itlReach {
+		// Credit the faster engine only as far as it was seen: the calibrated curve up to the
+		// reach, the profile's own beyond it, whichever plans the higher KV usage.
+		kv = max(m.itlReach, m.p.Decode.MinKVUsage(ctx))
+		if kv0, ok0 := m.p.Decode.KVUsageAt(itlTarget, ctx); ok0 && kv0 >= kv {
+			kv, speed = kv0, 1
+		}
 	}
 	engineTokens := m.p.Decode.Throughput(kv, ctx) * float64(max(m.p.Config.ThroughputGPUs, 1))
 	return Decode{
