@@ -43,6 +43,7 @@ func (r *run) model() (Model, bool) {
 		r.modelName = r.st.profile.Source()
 		if kt, ki := r.ss.ttftCal.Factor(), r.ss.itlCal.Factor(); learn && (kt != 1 || ki != 1) {
 			r.add(StepSize, CodeCalibrated, r.cur, r.cur, kt, ki, r.st.profile.Source())
+			r.itlReach(ki)
 		}
 	case learn:
 		r.modelName = "learned online"
@@ -59,4 +60,16 @@ func calibrated(p model.Profile, ttft, itl float64, role policies.Role) model.Pr
 		m = m.SharedEngine()
 	}
 	return m
+}
+
+// itlReach says when an ITL factor ki below 1 is credited only up to the KV usage it was observed
+// at (model.Profile.WithITLReach): decode then plans nearer the profile than the factor alone would.
+func (r *run) itlReach(ki float64) {
+	if !(ki < 1) || r.svc.Role == policies.RolePrefill || r.svc.Role == policies.RoleFrontend {
+		return
+	}
+	p := r.st.profile.Calibrated(1, ki).WithITLReach(r.ss.itlReach.Max())
+	if reach, kv, limited := p.ITLReachLimits(r.load.InputTokens, r.load.OutputTokens, r.p.SLO.ITL.Target.Seconds()); limited {
+		r.add(StepSize, CodeITLReach, r.cur, r.cur, reach, kv, "a faster engine is credited only as far as it was seen")
+	}
 }

@@ -69,6 +69,17 @@ func (m Profile) WithITLReach(kv float64) Profile {
 	return m
 }
 
+// ITLReachLimits reports whether the reach (WithITLReach) keeps Decode, for the same lengths and
+// target, below the KV usage the calibrated factor alone would plan at: the reach and that KV
+// usage, for the decision's reasons.
+func (m Profile) ITLReachLimits(isl, osl, itlTarget float64) (reach, calibrated float64, limited bool) {
+	if !m.reachSet || !(m.itlScale < 1) || !(isl >= 0) || !(osl > 0) || !(itlTarget > 0) {
+		return 0, 0, false
+	}
+	kv, ok := m.p.Decode.KVUsageAt(itlTarget/m.itlScale, isl+osl/2)
+	return m.itlReach, kv, ok && kv > m.itlReach
+}
+
 // SharedEngine returns a copy for a worker that prefills as well as decodes (aggregated, hybrid).
 // Its observed ITL also counts the pauses prefill makes in decoding, so the ITL factor measures
 // those as well as the engine's speed. Decode throughput then stays the profile's at the

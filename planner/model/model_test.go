@@ -241,9 +241,14 @@ func TestDecodeITLReach(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := base.Calibrated(1, tc.factor).WithITLReach(tc.reach).Decode(isl, osl, target, 1)
+			m := base.Calibrated(1, tc.factor).WithITLReach(tc.reach)
+			got, ok := m.Decode(isl, osl, target, 1)
 			if !ok {
 				t.Fatal("decode infeasible")
+			}
+			wantLimited := tc.factor < 1 && tc.reach < fast.KVUsage
+			if _, _, limited := m.ITLReachLimits(isl, osl, target); limited != wantLimited {
+				t.Errorf("ITLReachLimits says limited = %v, want %v", limited, wantLimited)
 			}
 			if math.Abs(got.KVUsage-tc.wantKV) > 1e-9 || math.Abs(got.TokensPerSecond-tc.wantTPS) > 1e-6*tc.wantTPS {
 				t.Errorf("KV usage %g at %g tokens/s, want %g at %g", got.KVUsage, got.TokensPerSecond, tc.wantKV, tc.wantTPS)
