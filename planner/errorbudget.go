@@ -207,6 +207,7 @@ func (r *run) errorBudget() {
 	}
 	r.add(StepErrorBudget, u.code, r.cur, r.cur, u.burn, 1-min(u.after, maxRisk), note)
 	r.burning = u.code == CodeRiskTightened
+	r.refuteReach(r.burning)
 	switch {
 	case u.after <= maxRisk:
 	case role == policies.RoleDecode:

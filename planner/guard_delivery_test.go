@@ -20,12 +20,10 @@ func TestDeliveryAsk(t *testing.T) {
 			// 10,000 queued at 20 req/s and 2 ready prefill replicas (20 req/s) with no spare
 			// capacity: the queue guard asks prefill for 11, clamped to its maximum of 10. Once
 			// they serve, the flush reaches decode at their 100 req/s (not 20 + 9998 / (200 tokens
-			// x 20 ms) = 2,520 req/s): 20k tokens/s. The ITL calibrated at 0.67 of the profile's
-			// would credit a decode replica with 16.6k (2 replicas), but the factor was read at
-			// the arrivals' KV usage, and the flush plans past it, where a faster engine is not
-			// credited (model.Profile.WithITLReach): 3 replicas, where the arrivals alone need 1.
+			// x 20 ms) = 2,520 req/s): 20k tokens/s against 16.6k per decode replica (the ITL
+			// calibrated at 0.67 of the profile's): 2 replicas, where the arrivals alone need 1.
 			name: "a backlog that outlasts a startup sizes decode for prefill's capacity",
-			obs:  func(o *Observations) { o.QueueDepth = Known(10000) }, rate: 20, want: 3, wantCode: true,
+			obs:  func(o *Observations) { o.QueueDepth = Known(10000) }, rate: 20, want: 2, wantCode: true,
 		},
 		{
 			// 60 queued at 10 req/s: the 2 ready prefill replicas' spare 10 req/s flush the 58
