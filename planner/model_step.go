@@ -73,7 +73,7 @@ func (r *run) itlReach(ki float64) {
 		return
 	}
 	if reach, kv, limited := r.pastReach(ki, r.load.InputTokens, r.load.OutputTokens); limited {
-		r.add(StepSize, CodeITLReach, r.cur, r.cur, reach, kv, "the ITL budget burned with a faster engine credited past where it was seen")
+		r.add(StepSize, CodeITLReach, r.cur, r.cur, reach, kv, "the error budget burned with a faster engine credited past where it was seen")
 	}
 }
 
@@ -85,15 +85,16 @@ func (r *run) pastReach(ki, isl, osl float64) (reach, kv float64, past bool) {
 }
 
 // reachHolds reports whether a service's ITL factor is credited only up to its reach: within the
-// objective window after its ITL budget burned while the factor planned past the reach
+// objective window after its error budget burned while the factor planned past the reach
 // (refuteReach). Until then the factor is a hypothesis the service has no evidence against.
 func (r *run) reachHolds(ss *serviceState) bool {
 	return !ss.refuted.IsZero() && r.now.Sub(ss.refuted) < r.p.SLO.ObjectiveWindow
 }
 
 // refuteReach records, when this interval tightened the error budget of a service that decodes
-// with an ITL factor below 1 planning past its reach, that the factor's extrapolation was wrong:
-// the service then plans within its reach for the objective window (reachHolds).
+// (decode: its ITL misses; aggregated: its TTFT and ITL misses) with an ITL factor below 1
+// planning past its reach, that the factor's extrapolation was wrong: the service then plans
+// within its reach for the objective window (reachHolds).
 func (r *run) refuteReach(tightened bool) {
 	if !tightened || !decodes(r.svc.Role) || !r.st.hasProfile || !r.p.PerformanceModel.Learn {
 		return

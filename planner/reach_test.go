@@ -11,7 +11,7 @@ import (
 func TestITLReachRefuted(t *testing.T) {
 	fine := func(o *Observations) { o.TTFTAttained, o.ITLAttained = Known(1), Known(1) }
 	burn := func(o *Observations) { o.TTFTAttained, o.ITLAttained = Known(1), Known(0.5) }
-	fast := func(o *Observations) { o.ITL = Known(0.02) } // 1.33x the profile's at 0.3: a slower engine
+	slower := func(o *Observations) { o.ITL = Known(0.02) } // 1.33x the profile's at 0.3: a slower engine
 	tests := []struct {
 		name        string
 		second      []func(*Observations)
@@ -20,7 +20,7 @@ func TestITLReachRefuted(t *testing.T) {
 	}{
 		{name: "a burn while planning past the reach refutes the extrapolation", second: []func(*Observations){burn}, wantReached: true},
 		{name: "no burn keeps the factor's credit", second: []func(*Observations){fine}},
-		{name: "a burn with a slower engine has nothing to refute", second: []func(*Observations){burn}, engine: fast},
+		{name: "a burn with a slower engine has nothing to refute", second: []func(*Observations){burn}, engine: slower},
 	}
 	capacity := map[string]float64{}
 	for _, tc := range tests {

@@ -51,7 +51,8 @@ func (m Profile) Calibrated(ttftScale, itlScale float64) Profile {
 }
 
 // WithITLReach returns a copy that credits an ITL factor below 1 (an engine faster than profiled)
-// only up to KV usage kv, the highest at which the factor was observed (Reach). Past it the
+// only up to KV usage kv, the highest at which the factor was observed (Reach); the planner asks
+// for it once a burn has refuted the factor's extrapolation (docs/planner.md). Past it the
 // evidence is absent, and the decode capacity is the profile's own, or the calibrated one at kv
 // where that is higher. A factor above 1 applies everywhere: pessimism needs no evidence.
 //
