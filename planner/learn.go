@@ -104,9 +104,7 @@ func (r *run) calibrateDecode(isl, osl float64) {
 	if !kv.OK {
 		return
 	}
-	predicted := r.st.profile.PredictITL(kv.V, isl+osl/2)
-	if predicted > 0 && r.obs.ITL.V > 0 {
+	if r.ss.itlCal.Observe(r.obs.ITL.V, r.st.profile.PredictITL(kv.V, isl+osl/2)) {
 		r.ss.itlReach.Observe(kv.V)
 	}
-	r.ss.itlCal.Observe(r.obs.ITL.V, predicted)
 }

@@ -19,13 +19,14 @@ type Calibrator struct {
 	n       int
 }
 
-// Observe adds one observed and predicted latency pair (seconds); non-positive or non-finite
-// values are ignored.
-func (c *Calibrator) Observe(observed, predicted float64) {
+// Observe adds one observed and predicted latency pair (seconds) and reports whether it was
+// used; non-positive or non-finite values are ignored.
+func (c *Calibrator) Observe(observed, predicted float64) bool {
 	if !(observed > 0) || !(predicted > 0) || math.IsInf(observed, 0) || math.IsInf(predicted, 0) {
-		return
+		return false
 	}
 	c.ObserveScale(observed / predicted)
+	return true
 }
 
 // ObserveScale adds one observed/predicted factor directly (for a factor solved rather than a
