@@ -47,7 +47,7 @@ func (r *run) pipeline(lf loadForecast) {
 	r.size()
 	r.guard()
 	r.schedule()
-	r.ss.record(r.now, r.want, r.p.Stability.ScaleDownWindow)
+	r.ss.record(r.now, r.want, r.load, r.p.Stability.ScaleDownWindow)
 	r.stabilise()
 	r.rateLimit()
 	r.holdForOtherWriter()

@@ -389,8 +389,9 @@ func TestNMinusOneBlocksScaleDown(t *testing.T) {
 }
 
 // TestScaleDownTolerance checks the tolerance band on scale-downs: the smaller count must carry the
-// planned load x (1 + tolerance), or the service keeps the count that margin needs (never more than
-// it has). The planned load is set at the edge of what 5 prefill replicas carry, found by bisection.
+// highest load planned for over the scale-down window x (1 + tolerance), or the service keeps the
+// count that margin needs (never more than it has). The planned load is set at the edge of what 5
+// prefill replicas carry, found by bisection.
 func TestScaleDownTolerance(t *testing.T) {
 	p := mustPolicy(t, disaggYAML)
 	p.SLO.Objective = p.SLO.TTFT.Percentile / 100 // no check at the objective's percentile (TestScaleDownObjectiveCheck)
@@ -421,17 +422,25 @@ func TestScaleDownTolerance(t *testing.T) {
 		p         policies.Policy
 		cur, want int32
 		rate      float64
+		window    []float64 // request rates planned for earlier in the window, oldest first
 		wantAfter int32
 		wantCode  Code
 	}{
-		{"at the smaller count's edge: held", p, 6, 5, lo, 6, CodeTolerance},
-		{"held only to the count the margin needs", p, 8, 5, lo, 6, CodeTolerance},
-		{"clears the margin: allowed", p, 6, 5, lo / 1.11, 5, ""},
-		{"no tolerance: allowed at the edge", none, 6, 5, lo, 5, ""},
-		{"no scale-down, nothing to check", p, 5, 5, lo, 5, ""},
+		{"at the smaller count's edge: held", p, 6, 5, lo, nil, 6, CodeTolerance},
+		{"held only to the count the margin needs", p, 8, 5, lo, nil, 6, CodeTolerance},
+		{"clears the margin: allowed", p, 6, 5, lo / 1.11, nil, 5, ""},
+		{"clears it over the whole window: allowed", p, 6, 5, lo / 1.11, []float64{lo / 1.12, lo / 1.15}, 5, ""},
+		{"a quiet minute after one at the edge: held", p, 6, 5, lo / 1.11, []float64{lo / 1.2, lo}, 6, CodeTolerance},
+		{"no tolerance: allowed at the edge", none, 6, 5, lo, nil, 5, ""},
+		{"no scale-down, nothing to check", p, 5, 5, lo, []float64{2 * lo}, 5, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			st.services[1].history = nil
+			for i, rate := range tc.window {
+				at := t0.Add(time.Duration(i-len(tc.window)) * time.Minute)
+				st.services[1].record(at, 5, Load{RequestRate: rate, InputTokenRate: rate * 2000, OutputTokenRate: rate * 200}, 5*time.Minute)
+			}
 			r := newRun(tc.p, tc.cur, tc.want, tc.rate)
 			checkKeeps(t, &st, &r, r.keepIfNeeded, tc.wantAfter, tc.wantCode)
 		})

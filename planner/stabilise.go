@@ -80,15 +80,18 @@ func (r *run) window() {
 }
 
 // keepIfNeeded blocks a scale-down the observed load (without forecast or headroom) says the
-// smaller count could not carry within the SLO, and one that clears the planned load by less than
-// the policy's scale-down tolerance: scaling up is immediate and scaling down is not, so without a
-// margin a load that hovers at a count boundary crosses it back and forth (the Kubernetes HPA's
-// tolerance band).
+// smaller count could not carry within the SLO, and one that clears by less than the policy's
+// scale-down tolerance the highest load planned for over the scale-down window: scaling up is
+// immediate and scaling down is not, so without a margin a load that hovers at a count boundary
+// crosses it back and forth (the Kubernetes HPA's tolerance band). The margin is taken over the
+// window's highest load rather than the current one because a minute's load is noisy: where it
+// swings by more than the tolerance, a count chosen at a quiet minute was needed again the next
+// (on the built-in day's slow world, 7 scale-downs reversed within two minutes, docs/planner.md).
 func (r *run) keepIfNeeded() {
 	z := r.sizingFor()
 	r.keepFor(r.observedLoad(), z, CodeSLOBlocksDown, float64(r.want))
 	if t := r.p.Stability.ScaleDownTolerance; t > 0 {
-		r.keepFor(r.load.scaled(1+t), z, CodeTolerance, t)
+		r.keepFor(r.ss.highestLoad(r.load).scaled(1+t), z, CodeTolerance, t)
 	}
 	r.keepForObjective(z)
 }

@@ -63,7 +63,11 @@ type serviceState struct {
 type needAt struct {
 	t    time.Time
 	need int32
+	rate rates // the load planned for (forecast and reserve included)
 }
+
+// rates are a load's request and token rates.
+type rates struct{ req, in, out float64 }
 
 // Options configure NewState.
 type Options struct {
@@ -197,7 +201,7 @@ func (st State) Clone() State {
 // record appends a need to the service's history and drops entries the window no longer needs:
 // it keeps the newest entry at least window old (its need held at the start of the window), so the
 // history covers the window even when intervals jitter. The backing array is reused.
-func (s *serviceState) record(now time.Time, need int32, window time.Duration) {
+func (s *serviceState) record(now time.Time, need int32, l Load, window time.Duration) {
 	cut := 0
 	for cut+1 < len(s.history) && now.Sub(s.history[cut+1].t) >= window {
 		cut++
@@ -205,7 +209,16 @@ func (s *serviceState) record(now time.Time, need int32, window time.Duration) {
 	if cut > 0 {
 		s.history = append(s.history[:0], s.history[cut:]...)
 	}
-	s.history = append(s.history, needAt{t: now, need: need})
+	s.history = append(s.history, needAt{t: now, need: need, rate: rates{l.RequestRate, l.InputTokenRate, l.OutputTokenRate}})
+}
+
+// highestLoad is l with each rate raised to the highest the window's history planned for.
+func (s *serviceState) highestLoad(l Load) Load {
+	for _, h := range s.history {
+		l.RequestRate, l.InputTokenRate = max(l.RequestRate, h.rate.req), max(l.InputTokenRate, h.rate.in)
+		l.OutputTokenRate = max(l.OutputTokenRate, h.rate.out)
+	}
+	return l
 }
 
 // highestNeed returns the highest need held during the window before now, and whether the history

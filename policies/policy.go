@@ -108,7 +108,8 @@ type Stability struct {
 	// ScaleDownWindow is how long a lower need must hold before a scale-down (> 0).
 	ScaleDownWindow time.Duration
 	// ScaleDownTolerance is the margin a scale-down must clear, in [0, 1): the smaller count
-	// must carry the planned load x (1 + ScaleDownTolerance). 0 means none.
+	// must carry the highest load planned for over the scale-down window x (1 +
+	// ScaleDownTolerance). 0 means none.
 	ScaleDownTolerance float64
 	// MaxStepUp is the most replicas one decision adds; 0 means no limit.
 	MaxStepUp int32

@@ -215,7 +215,7 @@ func validateStability(p *problems, s *Spec) {
 	st := &s.Stability
 	checkPositive(p, "spec.stability.scaleDownWindow", st.ScaleDownWindow)
 	if t := *st.ScaleDownTolerance; checkFinite(p, "spec.stability.scaleDownTolerance", t) && (t < 0 || t >= 1) {
-		p.addf("spec.stability.scaleDownTolerance", "%g is outside [0, 1): it is the fraction of the planned load a smaller count must carry on top (0.1 = 10%%; 0 = none)", t)
+		p.addf("spec.stability.scaleDownTolerance", "%g is outside [0, 1): it is the fraction of the window's highest planned load a smaller count must carry on top (0.1 = 10%%; 0 = none)", t)
 	}
 	if st.MaxStepUp < 0 {
 		p.addf("spec.stability.maxStepUp", "%d is negative (0 means no limit)", st.MaxStepUp)
