@@ -132,3 +132,41 @@ func TestServiceScale(t *testing.T) {
 		})
 	}
 }
+
+// TestLearnSkipsWindowAfterUnready: the metrics window read one interval after replicas were not
+// all serving still holds the queue built then (a step's backlog drains through it), so the
+// calibrators learn nothing from it; one window later they learn again. The synthetic profile's
+// four prefill replicas at a light load, the TTFT 1.5x the profile's.
+func TestLearnSkipsWindowAfterUnready(t *testing.T) {
+	p := mustPolicy(t, disaggYAML) // metrics window 1m
+	tests := []struct {
+		name        string
+		unready     time.Duration // before t0, the last interval with fewer ready than desired; 0: never
+		wantSamples int
+	}{
+		{"never unready: learned", 0, 1},
+		{"unready an interval ago: the window still holds it", time.Minute, 0},
+		{"unready two intervals ago: learned", 2 * time.Minute, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := synthProfile(t)
+			st := NewState(p, Options{Profile: m})
+			ss := &st.services[1]
+			if tc.unready > 0 {
+				ss.unreadySeen = t0.Add(-tc.unready)
+			}
+			obs := steady(t0, 8, reps(1, 4, 1))
+			pc, _ := m.Prefill(obs.InputTokens.V, 1)
+			obs.TTFT = Known(1.5 * pc.ServiceTime)
+			var d ServiceDecision
+			r := run{now: t0, obs: obs, p: p, st: &st, i: 1, svc: p.ServiceAt(1), ss: ss, dec: &d,
+				cur: 4, ready: 4, known: true, want: 4}
+			r.dec.GPUsPerReplica = 1
+			r.learn()
+			if got := ss.ttftCal.Samples(); got != tc.wantSamples {
+				t.Errorf("TTFT calibrator samples = %d, want %d", got, tc.wantSamples)
+			}
+		})
+	}
+}

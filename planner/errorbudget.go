@@ -192,6 +192,11 @@ func (r *run) errorBudget() {
 		n = r.obs.RequestRate.V * r.p.Planning.Interval.Seconds()
 	}
 	starting, _ := r.scaleUpStarting() // replicas that never became ready do not hold the level
+	if starting {
+		r.ss.startingSeen = r.now
+	}
+	// The window read now may still hold the misses of a start that just ended.
+	starting = starting || r.stillInWindow(r.ss.startingSeen)
 	role := r.svc.Role
 	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow, starting, riskCeiling(role))
 	note := u.frozenBecause

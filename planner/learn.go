@@ -2,6 +2,7 @@ package planner
 
 import (
 	"math"
+	"time"
 
 	"github.com/tidal-planner/tidal/planner/model"
 	"github.com/tidal-planner/tidal/policies"
@@ -11,11 +12,17 @@ import (
 // calibrators. It skips replicas still warming up: samples count only when the cluster was read,
 // every requested replica is ready and the last change is at least one startup time old.
 func (r *run) learn() {
+	if r.known && r.ready != r.cur {
+		r.ss.unreadySeen = r.now
+	}
 	if !r.p.PerformanceModel.Learn || r.held || !r.known || r.ready <= 0 || r.ready != r.cur || idle(r.obs) {
 		return
 	}
 	if !r.ss.lastChange.IsZero() && r.now.Sub(r.ss.lastChange) < r.svc.StartupTime {
 		return
+	}
+	if r.stillInWindow(r.ss.unreadySeen) {
+		return // the window's latencies still hold the queue built while replicas were not serving
 	}
 	rate, isl, osl := r.obs.RequestRate.V, r.obs.InputTokens.V, r.obs.OutputTokens.V
 	perReplica := 1 / float64(r.ready)
@@ -32,6 +39,12 @@ func (r *run) learn() {
 		}
 		r.calibrateDecode(isl, osl)
 	}
+}
+
+// stillInWindow reports whether the metrics window read this interval reaches back to t (an
+// interval whose replicas were not all serving): its latencies and misses are that time's.
+func (r *run) stillInWindow(t time.Time) bool {
+	return !t.IsZero() && r.now.Sub(t) <= r.p.Metrics.Window
 }
 
 // maxCalibrationWait is the predicted queueing wait, as a share of the lone-request TTFT, above

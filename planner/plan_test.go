@@ -454,13 +454,17 @@ func TestScaleDownTolerance(t *testing.T) {
 func TestBurnWhileStartingHoldsOnlyForAScaleUp(t *testing.T) {
 	p := mustPolicy(t, disaggYAML)
 	tests := []struct {
-		name     string
-		lastUp   time.Duration // before t0; 0: never scaled up
-		wantCode Code
+		name      string
+		lastUp    time.Duration // before t0; 0: never scaled up
+		ready     int32         // of 6
+		startSeen time.Duration // before t0, the last interval a scale-up was starting; 0: never
+		wantCode  Code
 	}{
-		{"a scale-up a minute ago is starting", time.Minute, CodeRiskHeld},
-		{"no scale-up: replicas unready for another cause", 0, CodeRiskTightened},
-		{"a scale-up past the startup timeout", time.Hour, CodeRiskTightened},
+		{"a scale-up a minute ago is starting", time.Minute, 4, 0, CodeRiskHeld},
+		{"no scale-up: replicas unready for another cause", 0, 4, 0, CodeRiskTightened},
+		{"a scale-up past the startup timeout", time.Hour, 4, 0, CodeRiskTightened},
+		{"ready now, starting a window ago: the window holds the start's misses", 5 * time.Minute, 6, time.Minute, CodeRiskHeld},
+		{"ready for longer than a window: the misses are the margin's", 5 * time.Minute, 6, 2 * time.Minute, CodeRiskTightened},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -472,9 +476,12 @@ func TestBurnWhileStartingHoldsOnlyForAScaleUp(t *testing.T) {
 			if tc.lastUp > 0 {
 				ss.lastUp = t0.Add(-tc.lastUp)
 			}
+			if tc.startSeen > 0 {
+				ss.startingSeen = t0.Add(-tc.startSeen)
+			}
 			var d ServiceDecision
 			r := run{now: t0, obs: obs, p: p, st: &st, i: 1, svc: p.ServiceAt(1), ss: ss, dec: &d,
-				cur: 6, ready: 4, known: true, want: 6}
+				cur: 6, ready: tc.ready, known: true, want: 6}
 			r.errorBudget()
 			got := st.scratch[len(st.scratch)-1].Code
 			if got != tc.wantCode {
