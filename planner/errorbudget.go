@@ -122,10 +122,11 @@ type budgetUpdate struct {
 
 // update charges one interval's attainment a (fraction of n requests within target) against a
 // share of the miss budget and moves e. dt is the interval, window the objective's window.
-// starting says replicas the planner asked for are still starting: misses then are the lead
-// time's (the load outgrew the replicas before the new ones could serve), which a tighter margin
-// on the replicas already asked for would not have prevented, so they are charged but do not
-// tighten; the reserve learns the growth that caused them from the load itself (reserve.go).
+// starting says replicas the planner asked for are still starting, or were within the metrics
+// window just read (errorBudget): misses then are the lead time's (the load outgrew the replicas
+// before the new ones could serve), which a tighter margin on the replicas already asked for
+// would not have prevented, so they are charged but do not tighten; the reserve learns the growth
+// that caused them from the load itself (reserve.go).
 // ceiling is the loosest level this service may reach (maxRisk, or maxWaitRisk for prefill).
 func (k *risk) update(a Value, n, share float64, dt, window time.Duration, starting bool, ceiling float64) budgetUpdate {
 	u := budgetUpdate{before: k.level()}
