@@ -122,6 +122,7 @@ const (
 	CodeScheduleFloor     Code = "schedule-floor"       // schedule: Note = schedule name
 	CodeScheduleCeiling   Code = "schedule-ceiling"     // schedule: Note = schedule name
 	CodeStarting          Code = "waiting-for-ready"    // stabilise: Value = ready, Limit = timeout s
+	CodeDrained           Code = "start-draining"       // stabilise: Value = ready, Limit = metrics window s
 	CodeStartupTimeout    Code = "startup-timeout"      // stabilise: stopped waiting for a scale-up
 	CodeWindow            Code = "scale-down-window"    // stabilise: Value = highest need in window
 	CodeSLOBlocksDown     Code = "n-1-would-breach"     // stabilise: Value = need at observed load

@@ -27,6 +27,7 @@ type run struct {
 	load       Load
 	modelName  string // the performance model sizing used, for the sized reason
 	burning    bool   // the error budget tightened this interval (burned.go marks it)
+	draining   bool   // requests in flight fell over the interval: completions outran arrivals
 }
 
 // add records a reason of this service's decision.

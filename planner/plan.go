@@ -36,7 +36,8 @@ func Plan(now time.Time, obs Observations, p policies.Policy, st *State) Decisio
 			if (svc.Role == policies.RoleDecode) != (pass == 1) {
 				continue
 			}
-			r := run{now: now, obs: obs, p: p, st: st, i: i, svc: svc, ss: &st.services[i], dec: &d.Services[i], all: d.Services}
+			r := run{now: now, obs: obs, p: p, st: st, i: i, svc: svc, ss: &st.services[i], dec: &d.Services[i], all: d.Services,
+				draining: corrected && obs.RequestRate.V < done}
 			r.ss.reasonStart = len(st.scratch)
 			r.noteArrivals(done, corrected)
 			r.pipeline(lf)

@@ -494,3 +494,40 @@ func TestBurnWhileStartingHoldsOnlyForAScaleUp(t *testing.T) {
 		})
 	}
 }
+
+// TestDrainedWindowHolds checks the hold for the interval after this planner's scale-up became
+// ready: while the metrics window still reaches back to the start and requests in flight fell
+// (the start's backlog draining, whose completions the arrivals estimate partly reads as load),
+// the count is kept; a load still growing (in flight not falling), a window clear of the start,
+// or no start at all leave the sized change through.
+func TestDrainedWindowHolds(t *testing.T) {
+	p := mustPolicy(t, disaggYAML) // metrics window 1m
+	tests := []struct {
+		name      string
+		startSeen time.Duration // before t0, the last interval the scale-up was starting; 0: never
+		draining  bool
+		want      int32 // sized, against 8 current
+		wantAfter int32
+		wantCode  Code
+	}{
+		{"draining just after the start: held", time.Minute, true, 11, 8, CodeDrained},
+		{"draining, scale-down: held too", time.Minute, true, 6, 8, CodeDrained},
+		{"load still growing after the start: through", time.Minute, false, 11, 11, ""},
+		{"draining, the window clear of the start: through", 2 * time.Minute, true, 11, 11, ""},
+		{"draining, no start: through", 0, true, 11, 11, ""},
+		{"nothing to hold", time.Minute, true, 8, 8, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := NewState(p, Options{Profile: synthProfile(t)})
+			ss := &st.services[1]
+			if tc.startSeen > 0 {
+				ss.startingSeen = t0.Add(-tc.startSeen)
+			}
+			var d ServiceDecision
+			r := run{now: t0, obs: steady(t0, 40, reps(1, 8, 1)), p: p, st: &st, i: 1, svc: p.ServiceAt(1), ss: ss, dec: &d,
+				cur: 8, ready: 8, known: true, want: tc.want, draining: tc.draining}
+			checkKeeps(t, &st, &r, func() { r.starting() }, tc.wantAfter, tc.wantCode)
+		})
+	}
+}

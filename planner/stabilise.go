@@ -45,7 +45,7 @@ func (r *run) starting() bool {
 		r.add(StepStabilise, CodeStartupTimeout, r.want, r.want, float64(r.ready), timeout.Seconds(), "")
 	}
 	if !starting {
-		return false
+		return r.drained()
 	}
 	if r.want > r.cur && r.sized > r.cur {
 		// The load itself grew past what is starting: add what the model says it needs now (a
@@ -61,6 +61,22 @@ func (r *run) starting() bool {
 		r.add(StepStabilise, CodeStarting, r.want, r.cur, float64(r.ready), timeout.Seconds(), "")
 		r.want = r.cur
 	}
+	return true
+}
+
+// drained holds the count for the interval whose metrics window reaches back to this planner's
+// scale-up still starting, when requests in flight fell over it: its completions count the
+// backlog the start left (the arrivals estimate reads part of the drain as load: PromQL's rate()
+// extrapolates the window's samples, the in-flight gauge is read at its scrapes) and its
+// latencies the queue, neither of which more replicas, ready minutes later, would meet. The next
+// interval reads the load and latencies as they are. A load still growing keeps requests in
+// flight growing too, and is not held.
+func (r *run) drained() bool {
+	if !r.draining || !r.stillInWindow(r.ss.startingSeen) || r.want == r.cur {
+		return false
+	}
+	r.add(StepStabilise, CodeDrained, r.want, r.cur, float64(r.ready), r.p.Metrics.Window.Seconds(), "")
+	r.want = r.cur
 	return true
 }
 

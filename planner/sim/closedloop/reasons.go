@@ -19,7 +19,7 @@ var knownCodes = []planner.Code{
 	planner.CodeForecastBounded, planner.CodeRiskTightened, planner.CodeRiskLoosened, planner.CodeRiskHeld,
 	planner.CodeRiskFrozen, planner.CodeWaitScaled, planner.CodeUtilisationRaised, planner.CodeReserve, planner.CodeSized, planner.CodeNoModel, planner.CodeInfeasible,
 	planner.CodeHold, planner.CodeTTFTBreach, planner.CodeITLBreach, planner.CodeQueueBreach, planner.CodeUnresponsive,
-	planner.CodeScheduleFloor, planner.CodeScheduleCeiling, planner.CodeStarting, planner.CodeStartupTimeout,
+	planner.CodeScheduleFloor, planner.CodeScheduleCeiling, planner.CodeStarting, planner.CodeDrained, planner.CodeStartupTimeout,
 	planner.CodeWindow, planner.CodeSLOBlocksDown, planner.CodeTolerance, planner.CodeObjectiveBlocks, planner.CodeBurnedHere, planner.CodeCooldown, planner.CodeMaxStepUp,
 	planner.CodeMaxStepDown, planner.CodeBudgetCut, planner.CodeMin, planner.CodeMax, planner.CodeNeedAboveMax,
 	planner.CodeCalibrated, planner.CodeITLReach, planner.CodeLearnedModel, planner.CodeNoTraffic,
