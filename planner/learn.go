@@ -10,11 +10,9 @@ import (
 
 // learn feeds this interval's observed latencies to the service's online models and profile
 // calibrators. It skips replicas still warming up: samples count only when the cluster was read,
-// every requested replica is ready and the last change is at least one startup time old.
+// every requested replica is ready, the last change is at least one startup time old and the
+// metrics window does not reach back to an interval whose replicas were not all serving.
 func (r *run) learn() {
-	if r.known && r.ready != r.cur {
-		r.ss.unreadySeen = r.now
-	}
 	if !r.p.PerformanceModel.Learn || r.held || !r.known || r.ready <= 0 || r.ready != r.cur || idle(r.obs) {
 		return
 	}

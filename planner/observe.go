@@ -27,6 +27,9 @@ func (r *run) observe() {
 		r.otherWriter(r.cur)
 	}
 	r.dec.Current, r.dec.Ready, r.want = r.cur, r.ready, r.cur
+	if r.known && r.ready != r.cur {
+		r.ss.unreadySeen = r.now
+	}
 	r.dec.ReplicasKnown = r.known
 	r.dec.GPUsPerReplica = r.gpus(so)
 	r.checkSignal(policies.SignalRequestRate, r.obs.RequestRate)

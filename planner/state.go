@@ -37,30 +37,31 @@ type State struct {
 
 // serviceState is one service's memory, matched to the policy by name.
 type serviceState struct {
-	name       string
-	last       int32 // last desired count decided (valid when decided)
-	decided    bool
-	lastUp     time.Time // when the last scale-up was decided
-	lastChange time.Time // when the desired count last changed
+	name         string
+	last         int32 // last desired count decided (valid when decided)
+	decided      bool
+	lastUp       time.Time // when the last scale-up was decided
+	lastChange   time.Time // when the desired count last changed
+	history      []needAt  // needs within the scale-down window, oldest first
+	ttft, itl    model.Learned
+	ttftCal      model.Calibrator
+	itlCal       model.Calibrator
+	itlReach     model.Reach // the highest KV usage itlCal's samples came from (decaying)
+	refuted      time.Time   // when the error budget last burned with a faster engine credited past its reach (zero: never)
+	reasonStart  int         // this decision's reasons in the scratch buffer: [reasonStart, reasonEnd)
+	reasonEnd    int
+	gpus         int32          // GPUs per replica last read from the DGD (0: never)
+	gpusUnknown  bool           // this decision: a worker's GPUs per replica are unknown
+	ttftBreached bool           // the last decision saw a TTFT breach with the queue empty (guard.go)
+	latencyMarks [2]latencyMark // the last TTFT and ITL guard scale-ups, to see whether they helped (unresponsive.go)
+	risk         risk           // the error-budget controller's state (errorbudget.go)
+	burned       burnMark       // the count that last burned the budget, and at what load (burned.go)
+	writes       writeMemory    // this process's own writes, to tell another writer's apart
+
 	// unreadySeen and startingSeen are the last intervals that found fewer replicas ready than
 	// desired, and this planner's own scale-up still starting: a metrics window read up to one
 	// window later still holds the misses and the queueing of that time (stillInWindow).
 	unreadySeen, startingSeen time.Time
-	history                   []needAt // needs within the scale-down window, oldest first
-	ttft, itl                 model.Learned
-	ttftCal                   model.Calibrator
-	itlCal                    model.Calibrator
-	itlReach                  model.Reach // the highest KV usage itlCal's samples came from (decaying)
-	refuted                   time.Time   // when the error budget last burned with a faster engine credited past its reach (zero: never)
-	reasonStart               int         // this decision's reasons in the scratch buffer: [reasonStart, reasonEnd)
-	reasonEnd                 int
-	gpus                      int32          // GPUs per replica last read from the DGD (0: never)
-	gpusUnknown               bool           // this decision: a worker's GPUs per replica are unknown
-	ttftBreached              bool           // the last decision saw a TTFT breach with the queue empty (guard.go)
-	latencyMarks              [2]latencyMark // the last TTFT and ITL guard scale-ups, to see whether they helped (unresponsive.go)
-	risk                      risk           // the error-budget controller's state (errorbudget.go)
-	burned                    burnMark       // the count that last burned the budget, and at what load (burned.go)
-	writes                    writeMemory    // this process's own writes, to tell another writer's apart
 }
 
 // needAt is one past need, for the scale-down window.
