@@ -2,7 +2,6 @@ package planner
 
 import (
 	"math"
-	"time"
 
 	"github.com/tidal-planner/tidal/planner/model"
 	"github.com/tidal-planner/tidal/policies"
@@ -37,12 +36,6 @@ func (r *run) learn() {
 		}
 		r.calibrateDecode(isl, osl)
 	}
-}
-
-// stillInWindow reports whether the metrics window read this interval reaches back to t (an
-// interval whose replicas were not all serving): its latencies and misses are that time's.
-func (r *run) stillInWindow(t time.Time) bool {
-	return !t.IsZero() && r.now.Sub(t) <= r.p.Metrics.Window
 }
 
 // maxCalibrationWait is the predicted queueing wait, as a share of the lone-request TTFT, above

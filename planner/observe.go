@@ -2,6 +2,7 @@ package planner
 
 import (
 	"math"
+	"time"
 
 	"github.com/tidal-planner/tidal/policies"
 )
@@ -46,6 +47,13 @@ func (r *run) observe() {
 	}
 	r.checkSignal(policies.SignalInputTokens, r.obs.InputTokens)
 	r.checkSignal(policies.SignalOutputTokens, r.obs.OutputTokens)
+}
+
+// stillInWindow reports whether the metrics window read this interval reaches back to t (an
+// interval whose replicas were not all serving, or this planner's scale-up still starting: the
+// marks in serviceState): its latencies and misses are that time's.
+func (r *run) stillInWindow(t time.Time) bool {
+	return !t.IsZero() && r.now.Sub(t) <= r.p.Metrics.Window
 }
 
 // idle reports real zero load: the request rate is known (the adapter checked its window) and 0.

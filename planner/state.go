@@ -68,11 +68,8 @@ type serviceState struct {
 type needAt struct {
 	t    time.Time
 	need int32
-	rate rates // the load planned for (forecast and reserve included)
+	load Load // the load planned for (forecast and reserve included)
 }
-
-// rates are a load's request and token rates.
-type rates struct{ req, in, out float64 }
 
 // Options configure NewState.
 type Options struct {
@@ -214,14 +211,14 @@ func (s *serviceState) record(now time.Time, need int32, l Load, window time.Dur
 	if cut > 0 {
 		s.history = append(s.history[:0], s.history[cut:]...)
 	}
-	s.history = append(s.history, needAt{t: now, need: need, rate: rates{l.RequestRate, l.InputTokenRate, l.OutputTokenRate}})
+	s.history = append(s.history, needAt{t: now, need: need, load: l})
 }
 
 // highestLoad is l with each rate raised to the highest the window's history planned for.
 func (s *serviceState) highestLoad(l Load) Load {
 	for _, h := range s.history {
-		l.RequestRate, l.InputTokenRate = max(l.RequestRate, h.rate.req), max(l.InputTokenRate, h.rate.in)
-		l.OutputTokenRate = max(l.OutputTokenRate, h.rate.out)
+		l.RequestRate, l.InputTokenRate = max(l.RequestRate, h.load.RequestRate), max(l.InputTokenRate, h.load.InputTokenRate)
+		l.OutputTokenRate = max(l.OutputTokenRate, h.load.OutputTokenRate)
 	}
 	return l
 }
