@@ -56,6 +56,17 @@ func (e *engine) prefillLoad() float64 { return e.pqTokens + e.batchTok }
 // decodeLoad is the router's load measure for decode: KV tokens reserved or waiting.
 func (e *engine) decodeLoad() float64 { return e.reserved + e.waitTok }
 
+// arrivalLoad is the router's cost of sending a new request to this engine, as Dynamo's KV router
+// weighs a worker: its prompt-side load (tokens queued or being prefilled) plus its decode load
+// (KV tokens reserved or waiting), in tokens rather than blocks, with no prefix-cache credit (the
+// world has no prefix cache). Dynamo's router design (docs.nvidia.com/dynamo, "Router Design":
+// potential prefill blocks and potential decode blocks per worker; --router-kv-overlap-score-weight
+// defaults to 1) adds the two. A prefill engine holds no decode load, so for it this is
+// prefillLoad; an aggregated engine is judged by both halves. Routing an aggregated engine by its
+// prompt side alone sent nearly every request to the lowest-indexed engine whenever the prompt
+// queues were empty (ties), so adding workers barely lowered the ITL of the one that decoded them.
+func (e *engine) arrivalLoad() float64 { return e.prefillLoad() + e.decodeLoad() }
+
 // idle reports whether the engine holds no work at all.
 func (e *engine) idle() bool {
 	return !e.busy && e.pqHead == len(e.pq) && e.wHead == len(e.waiting) && e.active.len() == 0

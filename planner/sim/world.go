@@ -229,7 +229,7 @@ func (w *world) arrive(i int32) {
 	}
 	w.queueDepth++
 	w.infl++
-	id := w.leastLoaded(w.pre, (*engine).prefillLoad)
+	id := w.leastLoaded(w.pre, (*engine).arrivalLoad)
 	e := w.engines[id]
 	e.pq = append(e.pq, i)
 	e.pqTokens += float64(r.InputTokens)
