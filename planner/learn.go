@@ -68,9 +68,9 @@ func (r *run) calibratePrefill(rate, isl float64) {
 	r.ss.ttftCal.ObserveScale(serviceScale(r.obs.TTFT.V, c, rate, pc.ServiceTime, v))
 }
 
-// serviceScaleSteps bounds serviceScale's bisection: 24 halvings of [MinScale, MaxScale] in log
-// space leave it within 1e-7 of the root.
-const serviceScaleSteps = 24
+// serviceScaleSteps bounds serviceScale's bisection: 25 halvings of [MinScale, MaxScale] (a log
+// width of ln 8) leave it within 1e-7 of the root in log space.
+const serviceScaleSteps = 25
 
 // serviceScale returns the factor k in [model.MinScale, model.MaxScale] for which c servers of
 // service time k x s, at arrival rate lambda and variability v, have the mean TTFT ttft:
