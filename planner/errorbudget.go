@@ -26,7 +26,7 @@ import (
 //	the short window within s, e tighter than e0: e <- min(e x exp(loosenGain), e0)
 //	otherwise: e unchanged
 //
-// within [minRisk, riskCeiling(role)] (prefill and decode: maxWaitRisk, see pastLoosest). The short window stops the
+// within [minRisk, riskCeiling(role)] (every charged worker: maxWaitRisk, see pastLoosest). The short window stops the
 // tightening once an event is over (a step's misses keep the hour's mean high long after the
 // replicas caught up); the long one keeps a blip from loosening. Tightening is ten times faster than loosening: a miss costs the SLO now, a spare
 // replica only money. With the attainment missing the level is frozen (never loosened) and the
@@ -35,11 +35,11 @@ const (
 	defaultRisk = 0.05 // e before any evidence: the reserve at the 95th percentile of growth
 	minRisk     = 0.01 // the tightest level: q = 99% (rarer quantiles of a day's decayed samples are a handful of events)
 	maxRisk     = 0.3  // the loosest reserve: q = 70%
-	// maxWaitRisk is the loosest level of a prefill or decode service. Past maxRisk the reserve
-	// stays at its loosest quantile and the level instead shrinks prefill's queue variability term
-	// (waitScale) or raises decode's utilisation ceiling towards 1 (utilisation): the budget, not a
-	// constant, decides how much of the modelled TTFT wait is real and how near its ITL target's
-	// throughput decode may plan.
+	// maxWaitRisk is the loosest level of a worker service. Past maxRisk the reserve stays at its
+	// loosest quantile and the level instead shrinks the prefill queue's variability term
+	// (waitScale: prefill and aggregated workers) and raises the utilisation ceiling towards 1
+	// (utilisation: decode and aggregated workers): the budget, not a constant, decides how much
+	// of the modelled TTFT wait is real and how near its ITL target's throughput decode may plan.
 	maxWaitRisk = 0.6
 	// minWaitScale is the variability factor's multiplier at maxWaitRisk.
 	minWaitScale = 0.5
@@ -83,19 +83,20 @@ func (k *risk) quantile() float64 { return 1 - min(k.level(), maxRisk) }
 // serves one request at a time while the engine batches, so it overstates the wait (docs/planner.md,
 // "Calibrating a profile"); a budget still unspent with the reserve at its loosest is the
 // measured evidence that it does, and this is where that evidence is spent.
-// Only prefill has the term: decode spends the same levels on its utilisation ceiling instead.
+// Prefill and aggregated workers have the term (an aggregated worker prefills through the same
+// queue model); decode spends the same levels on its utilisation ceiling instead.
 func waitScale(role policies.Role, e float64) float64 {
-	if role != policies.RolePrefill {
+	if role != policies.RolePrefill && role != policies.RoleAggregated {
 		return 1
 	}
 	return 1 - pastLoosest(e)*(1-minWaitScale)
 }
 
-// riskCeiling is the loosest level a role's error budget may reach: maxWaitRisk where a margin
-// is left past the loosest reserve (prefill's queue term, decode's utilisation ceiling), else
-// maxRisk.
+// riskCeiling is the loosest level a role's error budget may reach: maxWaitRisk for every worker
+// (a margin is left past the loosest reserve: the prefill queue's term, the utilisation ceiling),
+// else maxRisk.
 func riskCeiling(role policies.Role) float64 {
-	if role == policies.RolePrefill || role == policies.RoleDecode {
+	if charged(role) {
 		return maxWaitRisk
 	}
 	return maxRisk
@@ -214,12 +215,14 @@ func (r *run) errorBudget() {
 	r.add(StepErrorBudget, u.code, r.cur, r.cur, u.burn, 1-min(u.after, maxRisk), note)
 	r.burning = u.code == CodeRiskTightened
 	r.refuteReach(r.burning)
-	switch {
-	case u.after <= maxRisk:
-	case role == policies.RoleDecode:
+	if u.after <= maxRisk {
+		return
+	}
+	if role == policies.RoleDecode || role == policies.RoleAggregated {
 		r.add(StepErrorBudget, CodeUtilisationRaised, r.cur, r.cur, utilisation(role, u.after), u.after,
 			"budget unspent with the reserve at its loosest: decode plans nearer its ITL target's throughput")
-	case role == policies.RolePrefill:
+	}
+	if role == policies.RolePrefill || role == policies.RoleAggregated {
 		r.add(StepErrorBudget, CodeWaitScaled, r.cur, r.cur, waitScale(role, u.after), u.after,
 			"budget unspent with the reserve at its loosest: the queue model's variability term shrinks")
 	}
@@ -280,10 +283,10 @@ func charged(role policies.Role) bool {
 // The utilisation margin: a service plans to use at most u(e) of its capacity (decode: of its
 // throughput at the ITL target; prefill: of its load-carrying capacity, as load / u). At the
 // initial level and looser, u is the role's ceiling; tightening below it lowers u linearly in
-// log e down to minUtilisation at minRisk. Decode's ceiling is below 1: overload at the ITL knee
-// is all-or-nothing (every sequence of a saturated batch misses), so it keeps a margin until its
-// own budget says otherwise: past the loosest reserve (pastLoosest) its ceiling rises linearly to
-// 1 at maxWaitRisk, as prefill's queue term shrinks there.
+// log e down to minUtilisation at minRisk. Decode's ceiling (and an aggregated worker's) is below
+// 1: overload at the ITL knee is all-or-nothing (every sequence of a saturated batch misses), so it
+// keeps a margin until its own budget says otherwise: past the loosest reserve (pastLoosest) its
+// ceiling rises linearly to 1 at maxWaitRisk, as the prefill queue's term shrinks there.
 const (
 	minUtilisation        = 0.7
 	decodeMaxUtilisation  = 0.9
@@ -296,7 +299,7 @@ func utilisation(role policies.Role, e float64) float64 {
 	if role == policies.RoleDecode || role == policies.RoleAggregated {
 		top = decodeMaxUtilisation
 	}
-	if role == policies.RoleDecode && e > maxRisk {
+	if (role == policies.RoleDecode || role == policies.RoleAggregated) && e > maxRisk {
 		return top + pastLoosest(e)*(1-top)
 	}
 	tight := (math.Log(defaultRisk) - math.Log(e)) / (math.Log(defaultRisk) - math.Log(minRisk))

@@ -167,13 +167,15 @@ func TestWaitScale(t *testing.T) {
 	}
 }
 
-// TestLooseningPastTheReserve runs the error-budget step with nothing missed: both workers' levels
-// pass the reserve's loosest. Prefill shrinks its queue term (a wait-scaled reason); decode raises
-// its utilisation ceiling to 1 (a utilisation-raised reason), and neither gets the other's reason.
+// TestLooseningPastTheReserve runs the error-budget step with nothing missed: every worker's level
+// passes the reserve's loosest. Prefill shrinks its queue term (a wait-scaled reason); decode raises
+// its utilisation ceiling to 1 (a utilisation-raised reason), and neither gets the other's reason;
+// an aggregated worker, which prefills and decodes, does both.
 func TestLooseningPastTheReserve(t *testing.T) {
-	p := mustPolicy(t, disaggYAML)
+	disagg, agg := mustPolicy(t, disaggYAML), mustPolicy(t, aggYAML("60s", "2m"))
 	tests := []struct {
 		name      string
+		p         policies.Policy
 		i         int
 		wantLevel float64
 		wantScale float64 // the wait-scaled reason's value; 0: no such reason
@@ -181,11 +183,13 @@ func TestLooseningPastTheReserve(t *testing.T) {
 		wantRaise float64 // the utilisation-raised reason's value; 0: no such reason
 		wantUtil  float64 // sizing's utilisation
 	}{
-		{"prefill", 1, maxWaitRisk, minWaitScale, minWaitScale, 0, prefillMaxUtilisation},
-		{"decode", 2, maxWaitRisk, 0, 1, 1, 1},
+		{"prefill", disagg, 1, maxWaitRisk, minWaitScale, minWaitScale, 0, prefillMaxUtilisation},
+		{"decode", disagg, 2, maxWaitRisk, 0, 1, 1, 1},
+		{"aggregated", agg, 0, maxWaitRisk, minWaitScale, minWaitScale, 1, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			p := tc.p
 			st := NewState(p, Options{Profile: synthProfile(t)})
 			obs := steady(t0, 40, reps(1, 6, 6))
 			obs.TTFTAttained, obs.ITLAttained = Known(1), Known(1)
@@ -261,7 +265,8 @@ func TestUtilisation(t *testing.T) {
 		{"decode at the reserve's loosest level", policies.RoleDecode, maxRisk, decodeMaxUtilisation},
 		{"decode halfway past it in log e", policies.RoleDecode, math.Sqrt(maxRisk * maxWaitRisk), (1 + decodeMaxUtilisation) / 2},
 		{"decode at its loosest level", policies.RoleDecode, maxWaitRisk, 1},
-		{"aggregated keeps its ceiling", policies.RoleAggregated, maxWaitRisk, decodeMaxUtilisation},
+		{"aggregated at the reserve's loosest level", policies.RoleAggregated, maxRisk, decodeMaxUtilisation},
+		{"aggregated at its loosest level", policies.RoleAggregated, maxWaitRisk, 1},
 		{"prefill keeps its ceiling", policies.RolePrefill, maxWaitRisk, prefillMaxUtilisation},
 	}
 	for _, tc := range tests {
