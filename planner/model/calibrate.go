@@ -9,8 +9,8 @@ import "math"
 // predicts about half the observed TTFT in a world that is the profile itself, so the factor sits
 // at 2.15 there, and a world 20% slower needs about 2.5. An upper bound of 2 held it below both
 // and the planner undersized prefill all hour (98.4% attainment where 99% was asked). The lower
-// bound stays at 0.5: a factor below 1 sizes down, and reads of a faster engine are where
-// queueing the model overstates has misled the calibrator before (docs/planner.md).
+// bound stays at 0.5: a factor below 1 sizes down, and the calibrator has read a faster engine
+// before where the queue model overstated the wait (docs/planner.md, "Calibrating a profile").
 const (
 	MinScale = 0.5
 	MaxScale = 4.0
