@@ -108,8 +108,8 @@ const (
 	CodeRiskLoosened      Code = "risk-loosened"        // error-budget: as risk-tightened
 	CodeRiskHeld          Code = "risk-held"            // error-budget: window spent, recent within share
 	CodeRiskFrozen        Code = "risk-frozen"          // error-budget: attainment unknown; Note = why
-	CodeWaitScaled        Code = "wait-scaled"          // error-budget: Value = prefill queue variability multiplier, Limit = risk level
-	CodeUtilisationRaised Code = "utilisation-raised"   // error-budget: Value = decode's utilisation ceiling, Limit = risk level
+	CodeWaitScaled        Code = "wait-scaled"          // error-budget: Value = the prefill queue variability multiplier (prefill, aggregated), Limit = risk level
+	CodeUtilisationRaised Code = "utilisation-raised"   // error-budget: Value = the utilisation ceiling (decode, aggregated), Limit = risk level
 	CodeReserve           Code = "reserve"              // forecast: Value = growth factor planned, Limit = risk quantile; Note = forecaster
 	CodeSized             Code = "sized"                // size: Value = raw need, Limit = capacity/replica
 	CodeNoModel           Code = "no-model"             // size: no performance model yet; hold
