@@ -256,13 +256,9 @@ func (r *run) chargedAttainment() Value {
 
 // share is this service's part of the miss budget m* = 1 - objective: what the other charged
 // services have not spent over the objective window (their misses as of their last update), at
-// least an equal split, m* / n. Budget one service leaves unused goes to the one whose latency
-// misses: decode that never misses lets prefill spend the whole budget rather than hold replicas
-// for a half it could never use. The floor is the equal split, so that services all at their
-// floor aim together at the objective itself: with a floor of half of it (until 2 December 2026),
-// a burst's decode misses, already spent, held prefill to a quarter of the objective for the rest
-// of the window (the built-in day's 20%-slow world, seed 1: 94.8 -> 92.7 GPU-hours and 25 -> 16
-// scale events at the same 98.86%). A request missing both targets is charged to both, which
+// least an equal split's half, m* / (2 n). Budget one service leaves unused goes to the one whose
+// latency misses: decode that never misses lets prefill spend the whole budget rather than hold
+// replicas for a half it could never use. A request missing both targets is charged to both, which
 // errs on the SLO's side.
 func (r *run) share() float64 {
 	m := 1 - r.p.SLO.Objective
@@ -276,7 +272,7 @@ func (r *run) share() float64 {
 			others += r.st.services[j].risk.spent()
 		}
 	}
-	return max(m-others, m/float64(max(n, 1)))
+	return max(m-others, m/float64(2*max(n, 1)))
 }
 
 // charged reports whether a role drives a latency the error budget charges (workers).
