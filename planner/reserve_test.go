@@ -276,6 +276,39 @@ func TestUtilisation(t *testing.T) {
 	}
 }
 
+// TestShare checks a service's part of the miss budget: what the other charged services have left
+// of it, at least half an equal split, and all of it for a service alone.
+func TestShare(t *testing.T) {
+	disagg, agg := mustPolicy(t, disaggYAML), mustPolicy(t, aggYAML("60s", "2m"))
+	const m = 0.01 // objective 99%, the default
+	tests := []struct {
+		name  string
+		p     policies.Policy
+		i     int
+		spent []float64 // each service's miss fraction over the objective window
+		want  float64
+	}{
+		{"decode spent nothing: prefill may spend it all", disagg, 1, []float64{0, 0, 0}, m},
+		{"decode spent 0.3%: prefill gets the rest", disagg, 1, []float64{0, 0, 0.003}, 0.007},
+		{"decode spent past its half: prefill keeps half an equal split", disagg, 1, []float64{0, 0, 0.03}, m / 4},
+		{"prefill overspent: decode keeps half an equal split", disagg, 2, []float64{0, 0.05, 0}, m / 4},
+		{"a frontend is not charged", disagg, 2, []float64{0.5, 0.002, 0}, 0.008},
+		{"one aggregated worker: the whole budget, whatever it spent", agg, 0, []float64{0.02}, m},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := NewState(tc.p, Options{})
+			for j, f := range tc.spent {
+				st.services[j].risk = risk{reqs: 1000, misses: 1000 * f}
+			}
+			r := run{p: tc.p, st: &st, i: tc.i}
+			if got := r.share(); math.Abs(got-tc.want) > 1e-12 {
+				t.Errorf("share = %g, want %g", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestRiskHeldDriftsBack checks that a service whose window budget is spent but which burns
 // nothing now drifts back toward the initial level, never looser.
 func TestRiskHeldDriftsBack(t *testing.T) {
