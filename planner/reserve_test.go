@@ -290,7 +290,7 @@ func TestShare(t *testing.T) {
 	}{
 		{"decode spent nothing: prefill may spend it all", disagg, 1, []float64{0, 0, 0}, m},
 		{"decode spent 0.3%: prefill gets the rest", disagg, 1, []float64{0, 0, 0.003}, 0.007},
-		{"decode spent past its half: prefill keeps half an equal split", disagg, 1, []float64{0, 0, 0.03}, m / 4},
+		{"decode overspent: prefill keeps half an equal split", disagg, 1, []float64{0, 0, 0.03}, m / 4},
 		{"prefill overspent: decode keeps half an equal split", disagg, 2, []float64{0, 0.05, 0}, m / 4},
 		{"a frontend is not charged", disagg, 2, []float64{0.5, 0.002, 0}, 0.008},
 		{"one aggregated worker: the whole budget, whatever it spent", agg, 0, []float64{0.02}, m},
