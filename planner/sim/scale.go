@@ -74,10 +74,7 @@ func (w *world) setReplicas(s int, want int) {
 		w.release(starting[i])
 		live--
 	}
-	load := func(id int32) float64 {
-		e := w.engines[id]
-		return e.prefillLoad() + e.decodeLoad()
-	}
+	load := func(id int32) float64 { return w.engines[id].arrivalLoad() }
 	slices.SortStableFunc(ready, func(a, b int32) int { return cmp.Compare(load(a), load(b)) })
 	for i := 0; live > want && len(ready)-i > 1; i++ {
 		e := w.engines[ready[i]]
