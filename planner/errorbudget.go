@@ -26,7 +26,7 @@ import (
 //	the short window within s, e tighter than e0: e <- min(e x exp(loosenGain), e0)
 //	otherwise: e unchanged
 //
-// within [minRisk, riskCeiling(role)] (every charged worker: maxWaitRisk, see pastLoosest). The short window stops the
+// within [minRisk, maxWaitRisk] (see pastLoosest). The short window stops the
 // tightening once an event is over (a step's misses keep the hour's mean high long after the
 // replicas caught up); the long one keeps a blip from loosening. Tightening is ten times faster than loosening: a miss costs the SLO now, a spare
 // replica only money. With the attainment missing the level is frozen (never loosened) and the
@@ -86,20 +86,10 @@ func (k *risk) quantile() float64 { return 1 - min(k.level(), maxRisk) }
 // Prefill and aggregated workers have the term (an aggregated worker prefills through the same
 // queue model); decode spends the same levels on its utilisation ceiling instead.
 func waitScale(role policies.Role, e float64) float64 {
-	if role != policies.RolePrefill && role != policies.RoleAggregated {
+	if !prefills(role) {
 		return 1
 	}
 	return 1 - pastLoosest(e)*(1-minWaitScale)
-}
-
-// riskCeiling is the loosest level a role's error budget may reach: maxWaitRisk for every worker
-// (a margin is left past the loosest reserve: the prefill queue's term, the utilisation ceiling),
-// else maxRisk.
-func riskCeiling(role policies.Role) float64 {
-	if charged(role) {
-		return maxWaitRisk
-	}
-	return maxRisk
 }
 
 // pastLoosest is how far a level is past the loosest reserve, 0 at maxRisk and below to 1 at
@@ -128,7 +118,7 @@ type budgetUpdate struct {
 // before the new ones could serve), which a tighter margin on the replicas already asked for
 // would not have prevented, so they are charged but do not tighten; the reserve learns the growth
 // that caused them from the load itself (reserve.go).
-// ceiling is the loosest level this service may reach (maxRisk, or maxWaitRisk for prefill).
+// ceiling is the loosest level this service may reach (maxWaitRisk for every worker).
 func (k *risk) update(a Value, n, share float64, dt, window time.Duration, starting bool, ceiling float64) budgetUpdate {
 	u := budgetUpdate{before: k.level()}
 	if !a.OK || !(a.V >= 0) || a.V > 1 || !(n > 0) || !(share > 0) {
@@ -200,7 +190,7 @@ func (r *run) errorBudget() {
 	// The window read now may still hold the misses of a start that just ended.
 	starting = starting || r.stillInWindow(r.ss.startingSeen)
 	role := r.svc.Role
-	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow, starting, riskCeiling(role))
+	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow, starting, maxWaitRisk)
 	note := u.frozenBecause
 	switch {
 	case u.starting:
@@ -218,11 +208,11 @@ func (r *run) errorBudget() {
 	if u.after <= maxRisk {
 		return
 	}
-	if role == policies.RoleDecode || role == policies.RoleAggregated {
+	if decodes(role) {
 		r.add(StepErrorBudget, CodeUtilisationRaised, r.cur, r.cur, utilisation(role, u.after), u.after,
 			"budget unspent with the reserve at its loosest: decode plans nearer its ITL target's throughput")
 	}
-	if role == policies.RolePrefill || role == policies.RoleAggregated {
+	if prefills(role) {
 		r.add(StepErrorBudget, CodeWaitScaled, r.cur, r.cur, waitScale(role, u.after), u.after,
 			"budget unspent with the reserve at its loosest: the queue model's variability term shrinks")
 	}
@@ -296,11 +286,11 @@ const (
 // utilisation maps a risk level to the fraction of capacity a role plans to use.
 func utilisation(role policies.Role, e float64) float64 {
 	top := prefillMaxUtilisation
-	if role == policies.RoleDecode || role == policies.RoleAggregated {
+	if decodes(role) {
 		top = decodeMaxUtilisation
-	}
-	if (role == policies.RoleDecode || role == policies.RoleAggregated) && e > maxRisk {
-		return top + pastLoosest(e)*(1-top)
+		if e > maxRisk {
+			return top + pastLoosest(e)*(1-top)
+		}
 	}
 	tight := (math.Log(defaultRisk) - math.Log(e)) / (math.Log(defaultRisk) - math.Log(minRisk))
 	tight = min(max(tight, 0), 1)

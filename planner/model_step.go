@@ -112,3 +112,8 @@ func (r *run) refuteReach(tightened bool) {
 func decodes(role policies.Role) bool {
 	return role == policies.RoleDecode || role == policies.RoleAggregated
 }
+
+// prefills reports whether a role runs prefill through the queue model (its TTFT is the service's).
+func prefills(role policies.Role) bool {
+	return role == policies.RolePrefill || role == policies.RoleAggregated
+}

@@ -30,14 +30,15 @@ func Plan(now time.Time, obs Observations, p policies.Policy, st *State) Decisio
 	n := p.NumServices()
 	d := Decision{Time: now, Services: make([]ServiceDecision, n)}
 	st.scratch = st.scratch[:0]
-	for pass := range 2 { // decode services last: they read what prefill decided (guard_delivery.go)
+	draining := corrected && obs.RequestRate.V < done // requests in flight fell: completions outran arrivals
+	for pass := range 2 {                             // decode services last: they read what prefill decided (guard_delivery.go)
 		for i := range n {
 			svc := p.ServiceAt(i)
 			if (svc.Role == policies.RoleDecode) != (pass == 1) {
 				continue
 			}
 			r := run{now: now, obs: obs, p: p, st: st, i: i, svc: svc, ss: &st.services[i], dec: &d.Services[i], all: d.Services,
-				draining: corrected && obs.RequestRate.V < done}
+				draining: draining}
 			r.ss.reasonStart = len(st.scratch)
 			r.noteArrivals(done, corrected)
 			r.pipeline(lf)
