@@ -5,7 +5,13 @@
 #
 #   docs/simulate-runs.sh               # every row, JOBS (2) at a time, each on one core, niced
 #   docs/simulate-runs.sh day azure     # only the rows named
+#   docs/simulate-runs.sh --panel DIR [rows...]   # tidal alone, one seed (SEED, 1), every world
 #
+# The panel is the quick check docs/planner.md's "panel, tidal alone, seed 1" figures come from:
+# each row and world once, no rival and no hindsight search (about a minute without the ServeGen
+# days, two with them, JOBS at a time). It prints one line per run (attainment, GPU-hours, scale
+# events) and keeps each run's JSON and table in DIR; with BASE=an earlier panel's DIR it prints
+# that panel's figures beside them.
 # Needs the shared data next to the repository (../shared, or SHARED=DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,8 +69,7 @@ SEEDS=${SEEDS:-3}
 # search tens of CPU-minutes: by default one seed and no hindsight (BIG_COMPARE to change).
 BIG_SEEDS=${BIG_SEEDS:-1}
 BIG_COMPARE=${BIG_COMPARE:-static,hpa,dynamo,dynamo-fpm}
-mkdir -p "$OUT"
-go build -o "$OUT/.tidal" ./cmd/tidal
+if [ "${1:-}" != "--panel" ]; then mkdir -p "$OUT"; go build -o "$OUT/.tidal" ./cmd/tidal; fi
 
 AZURE=$S/traces/azure_llm_2023/AzureLLMInferenceTrace_code.csv
 row() {
@@ -88,6 +93,26 @@ world() {
   fast) echo "--world-prefill-speed 1.2 --world-decode-speed 1.2" ;;
   esac
 }
+if [ "${1:-}" = "--panel" ]; then
+  dir=${2:?--panel needs an output directory}; shift 2
+  mkdir -p "$dir"
+  go build -o "$dir/.tidal" ./cmd/tidal
+  rows=("$@"); [ ${#rows[@]} -gt 0 ] || rows=(day step spike azure mooncake aggregated hybrid m-large m-small)
+  for r in "${rows[@]}"; do for w in exact slow fast; do
+    echo "$dir/$r-$w $(row "$r") $(world "$w") --seed ${SEED:-1}"
+  done; done | xargs -P "${JOBS:-2}" -L 1 bash -c 'o=$0; "$(dirname "$o")/.tidal" simulate "$@" --compare "" --quiet --json "$o.json" > "$o.txt" 2>&1 || echo "FAILED: $o.txt"'
+  line() { awk -v n="$(basename "$1" .txt)" '$1 == "tidal" && $2 ~ /%$/ {print n, $2, $3, $NF; exit}' "$1"; }
+  for f in "$dir"/*.txt; do
+    now=$(line "$f")
+    if [ -n "${BASE:-}" ] && [ -f "$BASE/$(basename "$f")" ]; then
+      echo "$(line "$BASE/$(basename "$f")") -> ${now#* }"
+    else
+      echo "$now"
+    fi
+  done | column -t
+  exit 0
+fi
+
 # Cheap rows first; the ServeGen days (8-9 M requests each) last, exact world first.
 ROWS=(azure mooncake step spike hybrid aggregated day)
 BIG=(m-large m-small)
