@@ -82,11 +82,13 @@ func (r *run) ratioAsk(ratio float64) int32 {
 // gauge counts every request without its first token, including those being prefilled, so one
 // request per ready replica is taken as in service and only the excess waits. A backlog is no
 // breach while its Little's-law wait (excess / request rate) is within the TTFT target, nor while
-// the ready replicas' spare capacity clears it before a replica started now could serve
-// (clearsBeforeStartup): new replicas would arrive after the backlog is gone, and the size step
-// already covers the arrivals. Otherwise the ask is sized as a backlog to clear over one startup
-// time, not as extra arrival rate: the replicas the model says carry rate + excess / startup.
-// Without a usable model it is ceil(ready x wait/target), as for latencies.
+// the ready replicas' spare capacity (spareRate) clears it before a replica started now could
+// serve: new replicas would arrive after the backlog is gone, and the size step already covers the
+// arrivals. Otherwise the ask is sized as a backlog to clear, not as extra arrival rate: the
+// replicas the model says carry rate + excess / startup, or, when arrivals outrun the ready
+// replicas (spare s < 0), rate + (excess - s x startup) / interval: the backlog as it will be when
+// the new replicas serve, cleared within one planning interval of that. Without a usable model it
+// is ceil(ready x wait/target), as for latencies.
 func (r *run) queueGuard(target float64) (ask guardAsk, judged bool) {
 	excess, wait, ok := r.backlog()
 	rate := r.obs.RequestRate.V
@@ -97,17 +99,25 @@ func (r *run) queueGuard(target float64) (ask guardAsk, judged bool) {
 		return guardAsk{}, false // no backlog: a TTFT breach is service or batching delay
 	}
 	startup := r.startupHorizon(target)
-	clears, known := r.clearsBeforeStartup(excess, rate, startup)
-	if clears {
+	spare, known := r.spareRate(rate)
+	if known && drainsWithin(excess, spare, startup) {
 		return guardAsk{}, true
 	}
 	ask = guardAsk{code: CodeQueueBreach, value: wait, limit: target}
 	if known {
-		if g, ok := r.backlogNeed(rate + excess/startup); ok {
+		clear, note := excess/startup, "sized to clear the backlog over one startup time"
+		if spare < 0 {
+			// Arrivals outrun the ready replicas: the backlog grows until the new ones serve,
+			// and every request behind it misses. Clear what it will be by then within one
+			// interval of their serving.
+			clear = (excess - spare*startup) / max(r.p.Planning.Interval.Seconds(), target)
+			note = "sized to clear, within one interval of serving, the backlog grown by then"
+		}
+		if g, ok := r.backlogNeed(rate + clear); ok {
 			if g <= r.ready {
 				return guardAsk{}, true
 			}
-			ask.want, ask.note = g, "sized to clear the backlog over one startup time"
+			ask.want, ask.note = g, note
 			return ask, true
 		}
 	}
@@ -146,21 +156,21 @@ func (r *run) backlogOver(ready int32) (excess, wait float64, ok bool) {
 	return excess, wait, true
 }
 
-// clearsBeforeStartup reports whether the ready replicas' spare prefill capacity (at the observed
-// arrivals and mean input length, by the performance model) clears a backlog of n requests within
-// startup seconds; known is false when the model or the lengths cannot tell.
-func (r *run) clearsBeforeStartup(n, rate, startup float64) (clears, known bool) {
+// spareRate is the ready replicas' spare prefill capacity at the observed arrivals, in requests
+// per second, by the performance model at the observed mean input length: negative when arrivals
+// outrun them (the backlog grows at that rate). known is false when the model or the lengths
+// cannot tell.
+func (r *run) spareRate(rate float64) (spare float64, known bool) {
 	isl := r.obs.InputTokens
 	m, ok := r.modelQuiet()
 	if !ok || !isl.OK || !(isl.V > 0) || r.ready <= 0 {
-		return false, false
+		return 0, false
 	}
 	pc, ok := m.Prefill(isl.V, r.dec.GPUsPerReplica)
 	if !ok || !(pc.TokensPerSecond > 0) {
-		return false, false
+		return 0, false
 	}
-	spare := float64(r.ready)*pc.TokensPerSecond - rate*isl.V
-	return drainsWithin(n*isl.V, spare, startup), true
+	return float64(r.ready)*pc.TokensPerSecond/isl.V - rate, true
 }
 
 // drainsWithin reports whether a backlog drains within horizon seconds at a spare capacity (the

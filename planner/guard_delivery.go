@@ -16,7 +16,7 @@ import (
 // when the queue gauge, the rate, the lengths or a prefill count is unknown, when the backlog's
 // Little's-law wait is within the TTFT target, or when the ready prefill replicas' spare capacity
 // flushes it within a decode replica's startup: a replica asked for now would serve after the
-// flush (the queue guard's rule, clearsBeforeStartup).
+// flush (the queue guard's rule, spareRate and drainsWithin).
 func (r *run) deliveryAsk(target float64) guardAsk {
 	q, rate, osl := r.obs.QueueDepth, r.obs.RequestRate, r.obs.OutputTokens
 	if r.svc.Role != policies.RoleDecode || !q.OK || !rate.OK || !(rate.V > 0) || target <= 0 || !osl.OK || !(osl.V > 0) {

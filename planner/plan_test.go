@@ -169,6 +169,16 @@ func TestSteps(t *testing.T) {
 			want:  3, wantCode: []Code{CodeQueueBreach},
 		},
 		{
+			// 30 req/s of 2,000 tokens against 2 ready replicas' 48.3k tokens/s (24.15 req/s): the
+			// backlog of 498 grows by 5.85 req/s for the 2-minute startup, to 1,200 when new
+			// replicas serve, cleared within the 1-minute interval: sized at 30 + 20 req/s, 7 at the
+			// p90 with queueing (over one startup, as if the new replicas served at once, 30 + 4.2
+			// req/s would be 5).
+			name: "a backlog growing until new replicas serve is sized as it will be then", policy: disaggYAML, service: "Prefill",
+			ticks: []tick{{0, at(30, reps(1, 2, 1), func(o *Observations) { o.QueueDepth = Known(500) })}},
+			want:  7, wantCode: []Code{CodeQueueBreach},
+		},
+		{
 			// Azure code trace at 00:38 in the simulator: 2 requests without a first token at
 			// 0.92 req/s and 10 ready replicas are requests being prefilled, not waiting ones.
 			name: "requests in prefill are not a queue breach", policy: disaggYAML, service: "Prefill",

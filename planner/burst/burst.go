@@ -2,7 +2,9 @@ package burst
 
 import (
 	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"time"
 )
 
@@ -14,14 +16,20 @@ const (
 	DefaultRange = 30 * time.Minute
 )
 
+// Chi1Median is the median of a chi-square variable with one degree of freedom, (z_0.75)^2: the
+// median of D^2 for a normal difference D is Chi1Median x E[D^2]. Differences of counts of many
+// requests are close to normal, so median(D^2) / Chi1Median estimates E[D^2] without the weight
+// the mean gives one large difference (a step in the load).
+const Chi1Median = 0.4549364231195728
+
 // Query returns the estimator as PromQL over a counter selector (for example
 // `dynamo_frontend_requests_total{model="m"}`), with the placeholders ${cvstep} (the step) and
 // ${cvrange} (the range) left for the caller to substitute.
 func Query(counter string) string {
 	n := "sum(increase(" + counter + "[${cvstep}]))"
 	prev := "sum(increase(" + counter + "[${cvstep}] offset ${cvstep}))"
-	return "sqrt(avg_over_time(((" + n + " - " + prev + ") ^ 2)[${cvrange}:${cvstep}]) / (2 * avg_over_time(" +
-		n + "[${cvrange}:${cvstep}])))"
+	return "sqrt(quantile_over_time(0.5, ((" + n + " - " + prev + ") ^ 2)[${cvrange}:${cvstep}]) / (" +
+		strconv.FormatFloat(2*Chi1Median, 'g', -1, 64) + " * avg_over_time(" + n + "[${cvrange}:${cvstep}])))"
 }
 
 // Sample is one scrape of a counter: its time in seconds (Unix, or any origin aligned with the
@@ -70,13 +78,15 @@ func Increase(samples []Sample, t, window float64) (float64, bool) {
 // CV evaluates Query's expression at t over a counter's samples (sorted by time), step and rng in
 // seconds: the subquery points are the multiples of step in [t - rng, t] (Prometheus 2.x, which
 // the integration tests run, includes a point on the range's start; 3.x does not, one point of
-// rng/step fewer); at each, N is the
-// increase over the step ending there and the previous N the increase over the step before it.
-// False when no point has both (the PromQL result would be empty) or when the mean count is 0
-// (PromQL's NaN).
+// rng/step fewer); at each, N is the increase over the step ending there and the previous N the
+// increase over the step before it. The squared differences' median is PromQL's
+// quantile_over_time(0.5, ...) (quantile). False when no point has both (the PromQL result would
+// be empty) or when the mean count is 0 (PromQL's NaN).
 func CV(samples []Sample, t, step, rng float64) (float64, bool) {
-	var sq, n float64
-	var nSq, nN int
+	var buf [64]float64
+	sq := buf[:0]
+	var n float64
+	var nN int
 	for tau := math.Floor(t/step) * step; tau >= t-rng-1e-9; tau -= step {
 		cur, ok := Increase(samples, tau, step)
 		if !ok {
@@ -85,13 +95,23 @@ func CV(samples []Sample, t, step, rng float64) (float64, bool) {
 		n += cur
 		nN++
 		if prev, ok := Increase(samples, tau-step, step); ok {
-			sq += (cur - prev) * (cur - prev)
-			nSq++
+			sq = append(sq, (cur-prev)*(cur-prev))
 		}
 	}
-	if nSq == 0 || nN == 0 || n <= 0 {
+	if len(sq) == 0 || nN == 0 || n <= 0 {
 		return 0, false
 	}
-	v := math.Sqrt((sq / float64(nSq)) / (2 * n / float64(nN)))
+	v := math.Sqrt(quantile(0.5, sq) / (2 * Chi1Median * (n / float64(nN))))
 	return v, !math.IsNaN(v) && !math.IsInf(v, 0)
+}
+
+// quantile is PromQL's quantile_over_time(q, ...) of vs (sorted in place; q in [0, 1], vs not
+// empty): linear interpolation between the order statistics around rank q x (len - 1).
+func quantile(q float64, vs []float64) float64 {
+	slices.Sort(vs)
+	rank := q * float64(len(vs)-1)
+	lo := max(int(math.Floor(rank)), 0)
+	hi := min(lo+1, len(vs)-1)
+	w := rank - math.Floor(rank)
+	return vs[lo]*(1-w) + vs[hi]*w
 }

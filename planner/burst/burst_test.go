@@ -53,12 +53,14 @@ func TestIncrease(t *testing.T) {
 }
 
 // TestCV: the estimator on a deterministic alternating load (hand-computed), a Poisson stream
-// (about 1) and no traffic (no value).
+// (about 1), a Poisson stream whose rate triples inside the range (still about 1: one step is not
+// burstiness: the mean of the squared differences reads its one difference of about 1,200 as
+// sqrt((1200^2 / 30) / (2 x 1413)) = 4.1; 4.2 and 4.5 for the two seeds) and no traffic (no value).
 func TestCV(t *testing.T) {
 	// 30 requests in even minutes, 90 in odd ones, spread evenly: N alternates 30, 90. At t =
 	// 7200 over 30 min the points are 5400..7200 (31, the range's start included): 16 odd
-	// minutes (90) and 15 even ones (30), every (N - prev)^2 = 3600, so
-	// A = 3600 / (2 x 1890/31) and CV = sqrt(A) = 5.4336.
+	// minutes (90) and 15 even ones (30), every (N - prev)^2 = 3600, so its median is 3600,
+	// A = 3600 / (2 x Chi1Median x 1890/31) and CV = sqrt(A) = 8.0558.
 	var alternating []Sample
 	c := 0.0
 	for t := 15.0; t <= 7200; t += 15 {
@@ -79,6 +81,23 @@ func TestCV(t *testing.T) {
 		}
 		poisson = append(poisson, Sample{T: t, V: n})
 	}
+	poissonStep := func(seed uint64) []Sample {
+		r := rand.New(rand.NewPCG(seed, 2))
+		var out []Sample
+		n, next := 0.0, r.ExpFloat64()/10
+		for t := 15.0; t <= 7200; t += 15 {
+			for next <= t {
+				n++
+				rate := 10.0
+				if next >= 6000 { // minute 100 of the range's 90..120
+					rate = 30
+				}
+				next += r.ExpFloat64() / rate
+			}
+			out = append(out, Sample{T: t, V: n})
+		}
+		return out
+	}
 	flat := scrape(func(float64) float64 { return 7 }, 15, 7200)
 	tests := []struct {
 		name     string
@@ -87,8 +106,12 @@ func TestCV(t *testing.T) {
 		tol      float64
 		wantSome bool
 	}{
-		{"alternating 30/90 per minute", alternating, math.Sqrt(3600 / (2 * 1890.0 / 31)), 1e-9, true},
-		{"Poisson at 10/s", poisson, 1, 0.2, true},
+		{"alternating 30/90 per minute", alternating, math.Sqrt(3600 / (2 * Chi1Median * 1890.0 / 31)), 1e-9, true},
+		{"Poisson at 10/s", poisson, 1, 0.3, true},
+		// Poisson at the high rate alone reads sqrt(3600 / (2 x 1413)) = 1.13 against the range's
+		// mean count; the median of 30 squared differences is noisier than their mean.
+		{"Poisson, 10/s tripling within the range", poissonStep(3), 1, 0.5, true},
+		{"the same, another seed", poissonStep(4), 1, 0.5, true},
 		{"no traffic", flat, 0, 0, false},
 	}
 	for _, tt := range tests {
@@ -108,7 +131,8 @@ func TestQuery(t *testing.T) {
 		`sum(increase(c{m="x"}[${cvstep}]))`,
 		`sum(increase(c{m="x"}[${cvstep}] offset ${cvstep}))`,
 		`[${cvrange}:${cvstep}]`,
-		`sqrt(avg_over_time(((`,
+		`sqrt(quantile_over_time(0.5, ((`,
+		`/ (0.9098728462391455 * avg_over_time(`,
 	} {
 		if !strings.Contains(q, want) {
 			t.Errorf("query %s lacks %s", q, want)

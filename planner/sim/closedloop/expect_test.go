@@ -200,10 +200,10 @@ func TestBrokenExpectationsFailInClosedLoop(t *testing.T) {
 		stmt  string
 		holds bool
 	}{
-		{"prefill reaches >= 4 within 2m after 30m", true}, // a control: the scenario's own statement
+		{"prefill reaches >= 3 within 2m after 30m", true}, // a control: the scenario's own statement
 		// Each broken statement contradicts the scenario's own expect.txt or the policy, so it
 		// stays false however the planner's numbers move.
-		{"prefill never above 3", false},
+		{"prefill never above 2", false},
 		{"prefill reaches >= 33 within 5m after 30m", false}, // above maxReplicas
 		{"reason sized never appears", false},
 		{"attainment < 96%", false},
