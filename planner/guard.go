@@ -105,15 +105,15 @@ func (r *run) queueGuard(target float64) (ask guardAsk, judged bool) {
 	}
 	ask = guardAsk{code: CodeQueueBreach, value: wait, limit: target}
 	if known {
-		clear, note := excess/startup, "sized to clear the backlog over one startup time"
+		drain, note := excess/startup, "sized to clear the backlog over one startup time"
 		if spare < 0 {
 			// Arrivals outrun the ready replicas: the backlog grows until the new ones serve,
 			// and every request behind it misses. Clear what it will be by then within one
 			// interval of their serving.
-			clear = (excess - spare*startup) / max(r.p.Planning.Interval.Seconds(), target)
+			drain = (excess - spare*startup) / max(r.p.Planning.Interval.Seconds(), target)
 			note = "sized to clear, within one interval of serving, the backlog grown by then"
 		}
-		if g, ok := r.backlogNeed(rate + clear); ok {
+		if g, ok := r.backlogNeed(rate + drain); ok {
 			if g <= r.ready {
 				return guardAsk{}, true
 			}
@@ -163,14 +163,27 @@ func (r *run) backlogOver(ready int32) (excess, wait float64, ok bool) {
 func (r *run) spareRate(rate float64) (spare float64, known bool) {
 	isl := r.obs.InputTokens
 	m, ok := r.modelQuiet()
-	if !ok || !isl.OK || !(isl.V > 0) || r.ready <= 0 {
+	if !ok || !isl.OK || r.ready <= 0 {
 		return 0, false
 	}
-	pc, ok := m.Prefill(isl.V, r.dec.GPUsPerReplica)
+	per, ok := prefillRate(m, isl.V, r.dec.GPUsPerReplica)
+	if !ok {
+		return 0, false
+	}
+	return float64(r.ready)*per - rate, true
+}
+
+// prefillRate is the requests per second one replica prefills by model m at a mean input length
+// of isl tokens; false when the length or the model cannot tell.
+func prefillRate(m Model, isl float64, gpus int32) (float64, bool) {
+	if !(isl > 0) {
+		return 0, false
+	}
+	pc, ok := m.Prefill(isl, gpus)
 	if !ok || !(pc.TokensPerSecond > 0) {
 		return 0, false
 	}
-	return float64(r.ready)*pc.TokensPerSecond/isl.V - rate, true
+	return pc.TokensPerSecond / isl, true
 }
 
 // drainsWithin reports whether a backlog drains within horizon seconds at a spare capacity (the

@@ -66,11 +66,10 @@ func (r *run) prefillCapacity() (ready int32, readyRate, rate float64, ok bool) 
 		if !known || !o.ReplicasKnown || !mok {
 			return 0, 0, 0, false
 		}
-		pc, pok := m.Prefill(isl.V, o.GPUsPerReplica)
-		if !pok || !(pc.TokensPerSecond > 0) {
+		perReplica, pok := prefillRate(m, isl.V, o.GPUsPerReplica)
+		if !pok {
 			return 0, 0, 0, false
 		}
-		perReplica := pc.TokensPerSecond / isl.V
 		ready += o.Ready
 		readyRate += float64(o.Ready) * perReplica
 		rate += float64(min(max(o.Desired, o.Ready, r.all[i].Desired), max(s.MaxReplicas, 1))) * perReplica

@@ -98,7 +98,7 @@ func CV(samples []Sample, t, step, rng float64) (float64, bool) {
 			sq = append(sq, (cur-prev)*(cur-prev))
 		}
 	}
-	if len(sq) == 0 || nN == 0 || n <= 0 {
+	if len(sq) == 0 || n <= 0 { // a difference implies a count: nN > 0
 		return 0, false
 	}
 	v := math.Sqrt(quantile(0.5, sq) / (2 * Chi1Median * (n / float64(nN))))
@@ -110,8 +110,8 @@ func CV(samples []Sample, t, step, rng float64) (float64, bool) {
 func quantile(q float64, vs []float64) float64 {
 	slices.Sort(vs)
 	rank := q * float64(len(vs)-1)
-	lo := max(int(math.Floor(rank)), 0)
+	lo := int(rank) // rank >= 0
 	hi := min(lo+1, len(vs)-1)
-	w := rank - math.Floor(rank)
+	w := rank - float64(lo)
 	return vs[lo]*(1-w) + vs[hi]*w
 }

@@ -71,17 +71,9 @@ func TestCV(t *testing.T) {
 		}
 		alternating = append(alternating, Sample{T: t, V: c})
 	}
-	r := rand.New(rand.NewPCG(1, 2))
-	var poisson []Sample
-	n, next := 0.0, r.ExpFloat64()/10
-	for t := 15.0; t <= 7200; t += 15 {
-		for next <= t {
-			n++
-			next += r.ExpFloat64() / 10
-		}
-		poisson = append(poisson, Sample{T: t, V: n})
-	}
-	poissonStep := func(seed uint64) []Sample {
+	// poisson scrapes a Poisson stream every 15 s for two hours: 10/s, or 30/s from t = 6000 s
+	// (minute 100 of the range's 90..120) when step is set.
+	poisson := func(seed uint64, step bool) []Sample {
 		r := rand.New(rand.NewPCG(seed, 2))
 		var out []Sample
 		n, next := 0.0, r.ExpFloat64()/10
@@ -89,7 +81,7 @@ func TestCV(t *testing.T) {
 			for next <= t {
 				n++
 				rate := 10.0
-				if next >= 6000 { // minute 100 of the range's 90..120
+				if step && next >= 6000 {
 					rate = 30
 				}
 				next += r.ExpFloat64() / rate
@@ -107,11 +99,11 @@ func TestCV(t *testing.T) {
 		wantSome bool
 	}{
 		{"alternating 30/90 per minute", alternating, math.Sqrt(3600 / (2 * Chi1Median * 1890.0 / 31)), 1e-9, true},
-		{"Poisson at 10/s", poisson, 1, 0.3, true},
+		{"Poisson at 10/s", poisson(1, false), 1, 0.3, true},
 		// Poisson at the high rate alone reads sqrt(3600 / (2 x 1413)) = 1.13 against the range's
 		// mean count; the median of 30 squared differences is noisier than their mean.
-		{"Poisson, 10/s tripling within the range", poissonStep(3), 1, 0.5, true},
-		{"the same, another seed", poissonStep(4), 1, 0.5, true},
+		{"Poisson, 10/s tripling within the range", poisson(3, true), 1, 0.5, true},
+		{"the same, another seed", poisson(4, true), 1, 0.5, true},
 		{"no traffic", flat, 0, 0, false},
 	}
 	for _, tt := range tests {
