@@ -87,16 +87,19 @@ func CV(samples []Sample, t, step, rng float64) (float64, bool) {
 	sq := buf[:0]
 	var n float64
 	var nN int
-	for tau := math.Floor(t/step) * step; tau >= t-rng-1e-9; tau -= step {
-		cur, ok := Increase(samples, tau, step)
-		if !ok {
-			continue
+	top := math.Floor(t/step) * step
+	cur, ok := Increase(samples, top, step)
+	for tau := top; tau >= t-rng-1e-9; tau -= step {
+		// The step before this point is the next point's own: read once, carried down.
+		prev, pok := Increase(samples, tau-step, step)
+		if ok {
+			n += cur
+			nN++
+			if pok {
+				sq = append(sq, (cur-prev)*(cur-prev))
+			}
 		}
-		n += cur
-		nN++
-		if prev, ok := Increase(samples, tau-step, step); ok {
-			sq = append(sq, (cur-prev)*(cur-prev))
-		}
+		cur, ok = prev, pok
 	}
 	if len(sq) == 0 || n <= 0 { // a difference implies a count: nN > 0
 		return 0, false
