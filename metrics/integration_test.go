@@ -128,7 +128,12 @@ func runEdges(t *testing.T, exp *promtest.Exporter, prom *promtest.Server, a *me
 	})
 	t.Run("arrival CV", func(t *testing.T) {
 		t.Parallel()
-		checkArrivalCV(t, a, policyFor("llm-linear"), policyFor("llm-poisson"))
+		// Its own adapter: a sub-window of 4 scrape intervals (burst's documented minimum) over
+		// 15 differences. The shared options' 2 s step holds 2 scrapes, which increase()
+		// extrapolates from 1 s to 2 s, and 10 differences: a Poisson reading then centres near
+		// 1.4 and lands above 1.8 a quarter of the time.
+		cv := metrics.New(metrics.Options{StaleAfter: testStaleAfter, ArrivalStep: 4 * time.Second, ArrivalRange: 60 * time.Second})
+		checkArrivalCV(t, cv, policyFor("llm-linear"), policyFor("llm-poisson"))
 	})
 	t.Run("backfill past the 11,000-point limit", func(t *testing.T) {
 		t.Parallel()
@@ -235,13 +240,16 @@ func checkKVWindow(t *testing.T, exp *promtest.Exporter, a *metrics.Adapter, p p
 	reads(fmt.Sprintf("KV usage %g a window later", after), func(v float64) bool { return math.Abs(v-after) < 1e-9 })
 }
 
-// checkArrivalCV expects a CV near 0 for linear arrivals and near 1 for Poisson arrivals. The
-// estimate is noisy (about 10 sub-window differences), hence the wide band for Poisson.
+// checkArrivalCV expects a CV near 0 for linear arrivals and near 1 for Poisson arrivals. With
+// a 1 s scrape, a 4 s step and a 60 s range the Poisson reading centres near 1.15 (increase()
+// extrapolates 3 s of scrapes to 4 s, inflating the variance by 4/3) and is noisy: in 4,000
+// simulated draws through burst.CV its 1st and 99th percentiles were 0.51 and 2.12, hence the
+// wide band; eventually retries, so one stray reading does not fail the test.
 func checkArrivalCV(t *testing.T, a *metrics.Adapter, steadyP, poissonP policies.Policy) {
 	eventually(t, "arrival CV of linear and Poisson arrivals", func() string {
 		s, p := observe(t, a, steadyP).ArrivalCV, observe(t, a, poissonP).ArrivalCV
-		if !s.OK || s.V > 0.3 || !p.OK || p.V < 0.4 || p.V > 1.8 {
-			return fmt.Sprintf("steady %+v (want < 0.3), Poisson %+v (want 0.4..1.8)", s, p)
+		if !s.OK || s.V > 0.3 || !p.OK || p.V < 0.5 || p.V > 2.5 {
+			return fmt.Sprintf("steady %+v (want < 0.3), Poisson %+v (want 0.5..2.5)", s, p)
 		}
 		return ""
 	})
