@@ -33,6 +33,9 @@ const (
 	// 1 - reserveTailSamples / evidence, so a rare quantile is not read off a handful of events
 	// (at q = 99% and a few hundred samples, one step's samples would be the reserve for a day).
 	reserveTailSamples = 5
+	// reserveNoiseMemory is the time constant of the running estimate of the load readings' own
+	// noise (noise), which the growth samples are corrected for.
+	reserveNoiseMemory = time.Hour
 	// reserveMaxLead bounds the lead time, in intervals, the growth is measured over.
 	reserveMaxLead = 64
 )
@@ -48,11 +51,19 @@ type growth struct {
 	seen      int                   // values written, saturating at len(ring)
 	weight    float64               // total decayed weight of the histogram
 	bins      *[reserveBins]float64 // decayed weights per bin of log G; nil until the first sample
+	noiseStep float64               // the streaming median's relative step per sample
+	noiseMed  float64               // running median of absolute successive log differences
+	noiseMax  float64               // expectedMax(lead): the noise's expected peak over a lead, in sigmas
+	window    float64               // the metrics window a reading's rate is taken over, in seconds
+	poisson   float64               // the last reading's Poisson counting noise, 1/sqrt(requests counted); 0 unknown
+	prevLog   float64               // log of the last positive value (hasPrev)
+	hasPrev   bool
 }
 
 // setLead (re)starts the tracker for a lead time at a planning interval; a change of lead clears
 // the ring (not the histogram: the samples already taken stay valid evidence of growth).
-func (g *growth) setLead(lead int, interval time.Duration) {
+func (g *growth) setLead(lead int, interval, window time.Duration) {
+	g.window = window.Seconds()
 	if interval <= 0 {
 		interval = time.Minute
 	}
@@ -60,20 +71,28 @@ func (g *growth) setLead(lead int, interval time.Duration) {
 		g.interval = interval
 		g.minWeight = max(float64(reserveMinHistory/interval), 1)
 		g.decay = math.Exp2(-interval.Seconds() / reserveHalfLife.Seconds())
+		g.noiseStep = min(0.1, 3*interval.Seconds()/reserveNoiseMemory.Seconds())
 	}
 	lead = min(max(lead, 1), reserveMaxLead)
 	if g.lead == lead && g.ring != nil {
 		return
 	}
 	g.lead, g.ring, g.next, g.seen = lead, make([]float64, lead+1), 0, 0
+	g.noiseMax = expectedMax(lead)
 }
 
 // add records one interval's observed value and, once the ring is full, the growth sample of the
-// value lead intervals old.
-func (g *growth) add(v float64) {
+// value lead intervals old. rate is the observed request rate the value was read with (for a
+// token rate as for the request rate itself): it says how many requests one reading counts.
+func (g *growth) add(v, rate float64) {
 	if math.IsInf(v, 0) || v < 0 {
 		v = math.NaN()
 	}
+	g.poisson = 0
+	if n := rate * g.window; n >= 1 && !math.IsInf(n, 0) {
+		g.poisson = 1 / math.Sqrt(n)
+	}
+	g.noise(v)
 	g.ring[g.next] = v
 	g.next = (g.next + 1) % len(g.ring)
 	g.seen = min(g.seen+1, len(g.ring))
@@ -91,8 +110,62 @@ func (g *growth) add(v float64) {
 		}
 	}
 	if seen {
-		g.sample(math.Log(max(peak, 1e-12) / base))
+		g.sample(math.Log(max(peak, 1e-12)/base) - g.countingNoise()*g.noiseMax)
 	}
+}
+
+// noise updates the running median of the absolute successive log differences of the observed
+// load (v > 0 only), by a multiplicative step of noiseStep towards each new difference (a
+// streaming median: it settles where half the differences lie above it). A median, not a mean
+// square, so the differences a step in the load or a regular burst makes (fewer than half) are
+// not read as noise.
+func (g *growth) noise(v float64) {
+	if !(v > 0) {
+		return
+	}
+	lv := math.Log(v)
+	if !g.hasPrev {
+		g.prevLog, g.hasPrev = lv, true
+		return
+	}
+	d := math.Abs(lv - g.prevLog)
+	g.prevLog = lv
+	switch {
+	case g.noiseMed == 0:
+		g.noiseMed = d
+	case d > g.noiseMed:
+		g.noiseMed *= 1 + g.noiseStep
+	default:
+		g.noiseMed /= 1 + g.noiseStep
+	}
+}
+
+// countingNoise is the part of a reading's noise the queue model already prices: the Poisson
+// noise of counting the window's requests, at most what the readings show (readingNoise: the
+// readings of overlapping windows, or of a smoothed series, vary less). Variation beyond Poisson
+// (a burst, a load that moves minute to minute) is growth the reserve keeps. 0 while the request
+// count of a reading is unknown.
+func (g *growth) countingNoise() float64 { return min(g.readingNoise(), g.poisson) }
+
+// readingNoise is the standard deviation of one reading's log noise, from the median absolute
+// difference of two readings (for normal noise, 0.6745 x sqrt 2 times it).
+func (g *growth) readingNoise() float64 { return g.noiseMed / (0.6744897501960817 * math.Sqrt2) }
+
+// expectedMax is E[max of n independent standard normals], 0 for n < 2: the integral of
+// x n phi(x) Phi(x)^(n-1) by the trapezoid rule over [-8, 8] at a step of 1/128, exact to 1e-6
+// (normal order statistics, e.g. Harter 1961: 0.5642 for 2, 1.0294 for 4, 1.5388 for 10).
+func expectedMax(n int) float64 {
+	if n < 2 {
+		return 0
+	}
+	const lo, hi, step = -8.0, 8.0, 1.0 / 128
+	sum := 0.0
+	for x := lo; x <= hi; x += step {
+		pdf := math.Exp(-x*x/2) / math.Sqrt(2*math.Pi)
+		cdf := 0.5 * math.Erfc(-x/math.Sqrt2)
+		sum += x * float64(n) * pdf * math.Pow(cdf, float64(n-1))
+	}
+	return sum * step
 }
 
 // sample adds one log-growth sample, decaying the older ones.

@@ -2,6 +2,8 @@ package planner
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -52,9 +54,9 @@ func TestGrowthQuantile(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var g growth
-			g.setLead(lead, time.Minute)
+			g.setLead(lead, time.Minute, time.Minute)
 			for i := range tc.n {
-				g.add(tc.series(i))
+				g.add(tc.series(i), 0)
 			}
 			got, ok := g.quantile(tc.q)
 			if tc.want == 0 {
@@ -74,17 +76,84 @@ func TestGrowthQuantile(t *testing.T) {
 // and two of flat load, the 95th percentile is back near 1.
 func TestGrowthForgets(t *testing.T) {
 	var g growth
-	g.setLead(4, time.Minute)
+	g.setLead(4, time.Minute, time.Minute)
 	for i := range 1440 {
-		g.add(10 + 10*float64(i%10/9)) // doubles one interval in ten
+		g.add(10+10*float64(i%10/9), 10) // doubles one interval in ten
 	}
 	spiky, _ := g.quantile(0.95)
 	for range 3 * 1440 {
-		g.add(10)
+		g.add(10, 10)
 	}
 	flat, _ := g.quantile(0.95)
 	if spiky < 1.9 || flat > 1.05 {
 		t.Fatalf("95th percentile: %g after spiky load (want about 2), %g after three flat days (want about 1)", spiky, flat)
+	}
+}
+
+// TestGrowthReadingNoise checks the correction for the readings' own noise: on a flat load read
+// with independent noise, a growth sample's future peak is partly the Poisson noise of counting
+// the window's requests, which the queue model already prices; the reserve's quantile is that of
+// max(e[t+1..t+h]) - e[t] less c x E[max of h], c = min(the readings' noise, 1/sqrt(requests per
+// reading)), computed here from the same draws. Noise beyond Poisson (a load that moves minute to
+// minute) stays in the reserve, and a regular burst in fewer than half the intervals is not noise
+// at all (TestGrowthForgets, the doubling cases above).
+func TestGrowthReadingNoise(t *testing.T) {
+	const lead, n, q = 4, 6000, 0.9
+	tests := []struct {
+		name    string
+		sigma   float64 // the readings' noise
+		rate    float64 // requests/s, over a 60 s window
+		correct float64 // the noise corrected for
+	}{
+		{name: "Poisson noise at 2.5 req/s", sigma: 0.0816, rate: 2.5, correct: 0.0816},
+		{name: "Poisson noise at 40 req/s", sigma: 0.0204, rate: 40, correct: 0.0204},
+		{name: "5% noise at 400 req/s keeps all but the Poisson 0.65%", sigma: 0.05, rate: 400, correct: 0.00645},
+		{name: "unknown rate corrects nothing", sigma: 0.05, rate: 0, correct: 0},
+		{name: "smoother than Poisson corrects the readings' noise", sigma: 0.01, rate: 2.5, correct: 0.01},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(1, 2))
+			e := make([]float64, n)
+			var g growth
+			g.setLead(lead, time.Minute, time.Minute)
+			noise := 0.0 // the estimate averaged over the second half: a single reading wanders by ~17%
+			for i := range e {
+				e[i] = tc.sigma * r.NormFloat64()
+				g.add(10*math.Exp(e[i]), tc.rate)
+				if i >= n/2 {
+					noise += g.readingNoise() / (n / 2)
+				}
+			}
+			if math.Abs(noise-tc.sigma) > 0.05*tc.sigma {
+				t.Errorf("reading noise = %g on average, want %g within 5%%", noise, tc.sigma)
+			}
+			var raw []float64
+			for i := 0; i+lead < n; i++ {
+				raw = append(raw, slices.Max(e[i+1:i+lead+1])-e[i])
+			}
+			slices.Sort(raw)
+			rawQ := raw[int(q*float64(len(raw)))]
+			want := math.Max(math.Exp(rawQ-tc.correct*expectedMax(lead)), 1)
+			bin := math.Exp((reserveMaxLog - reserveMinLog) / reserveBins)
+			got, ok := g.quantile(q)
+			if !ok || got < want/bin || got > want*bin*bin {
+				t.Fatalf("quantile(%g) = %g, %v; want %g within a bin (%g uncorrected)", q, got, ok, want, math.Exp(rawQ))
+			}
+		})
+	}
+}
+
+func TestExpectedMax(t *testing.T) {
+	// Values from tables of normal order statistics (Harter 1961): E[max of 2] = 1/sqrt(pi).
+	tests := []struct {
+		n    int
+		want float64
+	}{{1, 0}, {2, 1 / math.Sqrt(math.Pi)}, {3, 0.8463}, {4, 1.0294}, {5, 1.1630}, {10, 1.5388}, {50, 2.2491}, {100, 2.5076}}
+	for _, tc := range tests {
+		if got := expectedMax(tc.n); math.Abs(got-tc.want) > 1e-4 {
+			t.Errorf("expectedMax(%d) = %.5f, want %.4f", tc.n, got, tc.want)
+		}
 	}
 }
 
@@ -344,9 +413,9 @@ func TestGrowthColdIsAnHour(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var g growth
-			g.setLead(4, tc.interval)
+			g.setLead(4, tc.interval, time.Minute)
 			for range tc.n {
-				g.add(10)
+				g.add(10, 10)
 			}
 			if _, ok := g.quantile(0.9); ok != tc.warm {
 				t.Fatalf("warm = %v after %d samples at %s (evidence %g), want %v", ok, tc.n, tc.interval, g.evidence(), tc.warm)

@@ -92,7 +92,7 @@ func NewState(p policies.Policy, opts Options) State {
 		st.profile, st.hasProfile = *opts.Profile, true
 	}
 	for k := range st.growth {
-		st.growth[k].setLead(leadSteps(p), p.Planning.Interval)
+		st.growth[k].setLead(leadSteps(p), p.Planning.Interval, p.Metrics.Window)
 	}
 	st.syncServices(p)
 	return st
