@@ -89,7 +89,7 @@ func (st *State) forecastLoad(obs Observations, p policies.Policy) loadForecast 
 	st.recent.add([3]float64{rate, in, out})
 	for k, v := range [3]float64{rate, in, out} {
 		st.growth[k].setLead(h, p.Planning.Interval, p.Metrics.Window)
-		st.growth[k].add(v, rate)
+		st.growth[k].add(v, countedRate(k, rate))
 	}
 	steps := peakSteps(p.Stability.ScaleDownWindow, p.Planning.Interval, h)
 	minHist := coldHistory(p.Planning.Forecast.Seasonality, p.Planning.Interval)

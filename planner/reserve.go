@@ -140,6 +140,18 @@ func (g *growth) noise(v float64) {
 	}
 }
 
+// countedRate is the request rate whose counting noise load signal k (request rate, input
+// tokens, output tokens) may discount from its growth: the request rate's and prefill's token
+// rate's, which the prefill queue model sizes as Poisson arrivals at least; not decode's output
+// tokens, which are sized by throughput at the ITL target with no queue, so a minute's Poisson
+// surplus is a fuller batch that every sequence's ITL pays for (0: no discount).
+func countedRate(k int, rate float64) float64 {
+	if k == 2 {
+		return 0
+	}
+	return rate
+}
+
 // countingNoise is the part of a reading's noise the queue model already prices: the Poisson
 // noise of counting the window's requests, at most what the readings show (readingNoise: the
 // readings of overlapping windows, or of a smoothed series, vary less). Variation beyond Poisson

@@ -36,7 +36,7 @@ func (st *State) Warm(h LoadHistory) int {
 				f.Observe(vals[k])
 			}
 			if st.growth[k].ring != nil {
-				st.growth[k].add(vals[k], r)
+				st.growth[k].add(vals[k], countedRate(k, r))
 			}
 		}
 	}
