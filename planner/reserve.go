@@ -12,7 +12,9 @@ import (
 // Every interval the planner records the observed load of each signal. Once a value is h intervals
 // old it yields one growth sample G = max(L[t+1..t+h]) / L[t]: the largest load the replicas
 // decided at t had to carry before a scale-up decided at t could serve, relative to the load they
-// were sized from. The samples go into a histogram over log G whose weights decay with a half-life
+// were sized from, less the part of the future peak that is the Poisson noise of counting a
+// window's requests, which the prefill queue model already prices (countingNoise; decode's signal
+// keeps it). The samples go into a histogram over log G whose weights decay with a half-life
 // (reserveHalfLife of time), so the reserve follows what the traffic does now, not what a trace
 // this code was tuned on did. A service sized at quantile q of G plans for L_now x G_q, and the
 // fraction of intervals whose growth exceeds its reserve is about 1 - q: the risk level the error
@@ -33,8 +35,9 @@ const (
 	// 1 - reserveTailSamples / evidence, so a rare quantile is not read off a handful of events
 	// (at q = 99% and a few hundred samples, one step's samples would be the reserve for a day).
 	reserveTailSamples = 5
-	// reserveNoiseMemory is the time constant of the running estimate of the load readings' own
-	// noise (noise), which the growth samples are corrected for.
+	// reserveNoiseMemory is how fast the running estimate of the readings' own noise
+	// (growth.noise) follows a change: its streaming median moves by up to e^3 (20x) per
+	// reserveNoiseMemory of samples.
 	reserveNoiseMemory = time.Hour
 	// reserveMaxLead bounds the lead time, in intervals, the growth is measured over.
 	reserveMaxLead = 64
@@ -164,8 +167,9 @@ func (g *growth) countingNoise() float64 { return min(g.readingNoise(), g.poisso
 func (g *growth) readingNoise() float64 { return g.noiseMed / (0.6744897501960817 * math.Sqrt2) }
 
 // expectedMax is E[max of n independent standard normals], 0 for n < 2: the integral of
-// x n phi(x) Phi(x)^(n-1) by the trapezoid rule over [-8, 8] at a step of 1/128, exact to 1e-6
-// (normal order statistics, e.g. Harter 1961: 0.5642 for 2, 1.0294 for 4, 1.5388 for 10).
+// x n phi(x) Phi(x)^(n-1) by the trapezoid rule over [-8, 8] at a step of 1/128, within 1e-4 of
+// the tables of normal order statistics (e.g. Harter 1961: 0.5642 for 2, 1.0294 for 4, 1.5388 for
+// 10; TestExpectedMax). Computed once per lead time, not per sample.
 func expectedMax(n int) float64 {
 	if n < 2 {
 		return 0
