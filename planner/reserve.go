@@ -58,7 +58,6 @@ type growth struct {
 	noiseMed  float64               // running median of absolute successive log differences
 	noiseMax  float64               // expectedMax(lead): the noise's expected peak over a lead, in sigmas
 	window    float64               // the metrics window a reading's rate is taken over, in seconds
-	poisson   float64               // the last reading's Poisson counting noise, 1/sqrt(requests counted); 0 unknown
 	prevLog   float64               // log of the last positive value (hasPrev)
 	hasPrev   bool
 }
@@ -91,9 +90,9 @@ func (g *growth) add(v, rate float64) {
 	if math.IsInf(v, 0) || v < 0 {
 		v = math.NaN()
 	}
-	g.poisson = 0
+	poisson := 0.0 // this reading's Poisson counting noise, 1/sqrt(requests counted); 0 unknown
 	if n := rate * g.window; n >= 1 && !math.IsInf(n, 0) {
-		g.poisson = 1 / math.Sqrt(n)
+		poisson = 1 / math.Sqrt(n)
 	}
 	g.noise(v)
 	g.ring[g.next] = v
@@ -113,7 +112,7 @@ func (g *growth) add(v, rate float64) {
 		}
 	}
 	if seen {
-		g.sample(math.Log(max(peak, 1e-12)/base) - g.countingNoise()*g.noiseMax)
+		g.sample(math.Log(max(peak, 1e-12)/base) - g.countingNoise(poisson)*g.noiseMax)
 	}
 }
 
@@ -156,25 +155,27 @@ func countedRate(k int, rate float64) float64 {
 }
 
 // countingNoise is the part of a reading's noise the queue model already prices: the Poisson
-// noise of counting the window's requests, at most what the readings show (readingNoise: the
-// readings of overlapping windows, or of a smoothed series, vary less). Variation beyond Poisson
-// (a burst, a load that moves minute to minute) is growth the reserve keeps. 0 while the request
-// count of a reading is unknown.
-func (g *growth) countingNoise() float64 { return min(g.readingNoise(), g.poisson) }
+// noise of counting the window's requests (poisson; 0 while the count is unknown), at most what the
+// readings show (readingNoise: the readings of overlapping windows, or of a smoothed series, vary
+// less). Variation beyond Poisson (a burst, a load that moves minute to minute) is growth the
+// reserve keeps.
+func (g *growth) countingNoise(poisson float64) float64 { return min(g.readingNoise(), poisson) }
 
 // readingNoise is the standard deviation of one reading's log noise, from the median absolute
 // difference of two readings (for normal noise, 0.6745 x sqrt 2 times it).
 func (g *growth) readingNoise() float64 { return g.noiseMed / (0.6744897501960817 * math.Sqrt2) }
 
 // expectedMax is E[max of n independent standard normals], 0 for n < 2: the integral of
-// x n phi(x) Phi(x)^(n-1) by the trapezoid rule over [-8, 8] at a step of 1/128, within 1e-4 of
-// the tables of normal order statistics (e.g. Harter 1961: 0.5642 for 2, 1.0294 for 4, 1.5388 for
-// 10; TestExpectedMax). Computed once per lead time, not per sample.
+// x n phi(x) Phi(x)^(n-1) by the trapezoid rule over [-8, 8] at a step of 1/16 (the integrand is
+// smooth and vanishes at both ends: a step of 1/128 agrees to 1e-13 for every lead up to 64, at
+// 7x the cost), within 1e-4 of the tables of normal order statistics (e.g. Harter 1961: 0.5642
+// for 2, 1.0294 for 4, 1.5388 for 10; TestExpectedMax). Computed once per lead time, not per
+// sample.
 func expectedMax(n int) float64 {
 	if n < 2 {
 		return 0
 	}
-	const lo, hi, step = -8.0, 8.0, 1.0 / 128
+	const lo, hi, step = -8.0, 8.0, 1.0 / 16
 	sum := 0.0
 	for x := lo; x <= hi; x += step {
 		pdf := math.Exp(-x*x/2) / math.Sqrt(2*math.Pi)
