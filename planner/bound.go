@@ -27,15 +27,15 @@ const (
 // rate, input token rate, output token rate; NaN when missing) in a ring allocated on first use.
 // Copies share the ring: State.Clone deep-copies it with clone.
 type recentLoad struct {
-	vals [][3]float64 // len recentCap once used
-	n    int          // values held, at most recentCap
-	next int          // ring index of the next write
+	vals [][numSignals]float64 // len recentCap once used
+	n    int                   // values held, at most recentCap
+	next int                   // ring index of the next write
 }
 
 // add records one interval's observed load.
-func (r *recentLoad) add(v [3]float64) {
+func (r *recentLoad) add(v [numSignals]float64) {
 	if r.vals == nil {
-		r.vals = make([][3]float64, recentCap)
+		r.vals = make([][numSignals]float64, recentCap)
 	}
 	r.vals[r.next] = v
 	r.next = (r.next + 1) % recentCap
@@ -44,7 +44,7 @@ func (r *recentLoad) add(v [3]float64) {
 
 // peak returns the largest finite value of signal k over the newest steps intervals, and false
 // when none was observed.
-func (r *recentLoad) peak(k, steps int) (float64, bool) {
+func (r *recentLoad) peak(k signal, steps int) (float64, bool) {
 	best, ok := 0.0, false
 	for i := range min(steps, r.n) {
 		v := r.vals[(r.next-1-i+2*recentCap)%recentCap][k]
@@ -95,22 +95,22 @@ func boundFor(upper, peak float64, havePeak bool, cold func() bool) bound {
 // forecaster's history only grows). The token-rate forecasters see the same intervals as the
 // request-rate one: when that one is cold they are taken as cold without asking.
 type coldness struct {
-	warm      [3]bool // per signal: seen warm; kept in State
-	rateCold  bool    // this call: the request-rate forecaster is cold
+	warm      [numSignals]bool // per signal: seen warm; kept in State
+	rateCold  bool             // this call: the request-rate forecaster is cold
 	rateAsked bool
 }
 
 // cold reports whether forecaster f of signal k is cold (minHistory as in isCold).
-func (c *coldness) cold(k int, f forecast.Forecaster, minHistory int) bool {
+func (c *coldness) cold(k signal, f forecast.Forecaster, minHistory int) bool {
 	if c.warm[k] {
 		return false
 	}
-	if k > 0 && c.rateAsked && c.rateCold {
+	if k != sigRequests && c.rateAsked && c.rateCold {
 		return true
 	}
 	cold := isCold(f, minHistory)
 	c.warm[k] = !cold
-	if k == 0 {
+	if k == sigRequests {
 		c.rateCold, c.rateAsked = cold, true
 	}
 	return cold

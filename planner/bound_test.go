@@ -31,23 +31,23 @@ func (f *bandForecaster) Status() forecast.Status    { return f.status }
 
 func TestRecentLoadPeak(t *testing.T) {
 	var r recentLoad
-	if _, ok := r.peak(0, 5); ok {
+	if _, ok := r.peak(sigRequests, 5); ok {
 		t.Fatal("empty memory has a peak")
 	}
 	for i := range recentCap + 10 {
-		r.add([3]float64{float64(i), math.NaN(), float64(-i)})
+		r.add([numSignals]float64{float64(i), math.NaN(), float64(-i)})
 	}
 	tests := []struct {
 		name  string
-		k     int
+		k     signal
 		steps int
 		want  float64
 		ok    bool
 	}{
-		{"newest only", 0, 1, recentCap + 9, true},
-		{"window of 5 keeps the newest", 0, 5, recentCap + 9, true},
-		{"missing values are not a peak", 1, 5, 0, false},
-		{"negative values are not a peak", 2, 5, 0, false},
+		{"newest only", sigRequests, 1, recentCap + 9, true},
+		{"window of 5 keeps the newest", sigRequests, 5, recentCap + 9, true},
+		{"missing values are not a peak", sigInput, 5, 0, false},
+		{"negative values are not a peak", sigOutput, 5, 0, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,12 +59,12 @@ func TestRecentLoadPeak(t *testing.T) {
 	}
 	var s recentLoad
 	for _, v := range []float64{3, 9, 2, 1} {
-		s.add([3]float64{v, v, v})
+		s.add([numSignals]float64{v, v, v})
 	}
-	if got, _ := s.peak(0, 2); got != 2 {
+	if got, _ := s.peak(sigRequests, 2); got != 2 {
 		t.Errorf("peak over the newest 2 = %v, want 2 (9 is older)", got)
 	}
-	if got, _ := s.peak(0, 3); got != 9 {
+	if got, _ := s.peak(sigRequests, 3); got != 9 {
 		t.Errorf("peak over the newest 3 = %v, want 9", got)
 	}
 }

@@ -26,14 +26,14 @@ func (r *run) forecast(lf loadForecast) {
 	if !reserved {
 		var u float64
 		if u, ok = upper(lf.rate, h); ok {
-			u = r.bounded(u, lf.bounds[0])
+			u = r.bounded(u, lf.bounds[sigRequests])
 		}
 		rate = max(rate, u)
 		if u, ok2 := upper(lf.input, h); ok2 {
-			in = max(in, min(u, lf.bounds[1].limit))
+			in = max(in, min(u, lf.bounds[sigInput].limit))
 		}
 		if u, ok3 := upper(lf.output, h); ok3 {
-			out = max(out, min(u, lf.bounds[2].limit))
+			out = max(out, min(u, lf.bounds[sigOutput].limit))
 		}
 	}
 	f := 1 + max(r.p.Planning.Headroom, 0)
@@ -49,7 +49,7 @@ func (r *run) forecast(lf loadForecast) {
 	switch {
 	case reserved:
 	case ok:
-		r.add(StepForecast, CodeForecast, r.cur, r.cur, r.load.RequestRate, r.obs.RequestRate.V, lf.names[0])
+		r.add(StepForecast, CodeForecast, r.cur, r.cur, r.load.RequestRate, r.obs.RequestRate.V, lf.names[sigRequests])
 	default:
 		r.add(StepForecast, CodeForecastNone, r.cur, r.cur, r.load.RequestRate, r.obs.RequestRate.V, "")
 	}
@@ -60,30 +60,30 @@ func (r *run) forecast(lf loadForecast) {
 // returns false, changing nothing, while the request rate's reserve is cold.
 func (r *run) reserve(lf loadForecast, h int, rate, in, out *float64) bool {
 	q := r.ss.risk.quantile()
-	var g [3]float64
-	for k := range g {
+	var g [numSignals]float64
+	for k := range numSignals {
 		f, ok := r.st.growth[k].quantile(q)
-		if k == 0 && !ok {
+		if k == sigRequests && !ok {
 			return false
 		}
 		g[k] = f
 	}
-	for k, v := range [3]*float64{rate, in, out} {
+	for k, v := range [numSignals]*float64{rate, in, out} {
 		*v *= g[k]
-		if p, ok := pointMax([3][]forecast.Point{lf.rate, lf.input, lf.output}[k], h); ok {
+		if p, ok := pointMax([numSignals][]forecast.Point{lf.rate, lf.input, lf.output}[k], h); ok {
 			*v = max(*v, p)
 		}
 	}
-	main := g[0]
+	main := g[sigRequests]
 	switch r.svc.Role {
 	case policies.RolePrefill:
-		main = g[1]
+		main = g[sigInput]
 	case policies.RoleDecode:
-		main = g[2]
+		main = g[sigOutput]
 	case policies.RoleAggregated:
-		main = max(g[1], g[2])
+		main = max(g[sigInput], g[sigOutput])
 	}
-	r.add(StepForecast, CodeReserve, r.cur, r.cur, main, q, lf.names[0])
+	r.add(StepForecast, CodeReserve, r.cur, r.cur, main, q, lf.names[sigRequests])
 	return true
 }
 

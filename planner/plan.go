@@ -64,8 +64,8 @@ func Plan(now time.Time, obs Observations, p policies.Policy, st *State) Decisio
 // the upper bounds of request rate and input/output token rates.
 type loadForecast struct {
 	rate, input, output []forecast.Point
-	names               [3]string
-	bounds              [3]bound // ceilings on each signal's upper bound (bound.go)
+	names               [numSignals]string
+	bounds              [numSignals]bound // ceilings on each signal's upper bound (bound.go)
 }
 
 // forecastLoad feeds this interval's observations to the forecasters and forecasts the longest
@@ -86,21 +86,24 @@ func (st *State) forecastLoad(obs Observations, p policies.Policy) loadForecast 
 	}
 	h := leadSteps(p)
 	var lf loadForecast
-	st.recent.add([3]float64{rate, in, out})
-	for k, v := range [3]float64{rate, in, out} {
+	vals := [numSignals]float64{rate, in, out}
+	st.recent.add(vals)
+	for k := range numSignals {
 		st.growth[k].setLead(h, p.Planning.Interval, p.Metrics.Window)
-		st.growth[k].add(v, countedRate(k, rate))
+		st.growth[k].add(vals[k], countedRate(k, rate))
 	}
 	steps := peakSteps(p.Stability.ScaleDownWindow, p.Planning.Interval, h)
 	minHist := coldHistory(p.Planning.Forecast.Seasonality, p.Planning.Interval)
 	st.cold.newCall()
 	st.points = st.points[:0]
-	for k, f := range [3]forecast.Forecaster{st.rate, st.input, st.output} {
+	fcs := [numSignals]forecast.Forecaster{st.rate, st.input, st.output}
+	for k := range numSignals {
+		f := fcs[k]
 		lf.bounds[k] = bound{limit: math.Inf(1)}
 		if f == nil {
 			continue
 		}
-		f.Observe([3]float64{rate, in, out}[k])
+		f.Observe(vals[k])
 		start := len(st.points)
 		st.points = f.Forecast(st.points, h, p.Planning.Forecast.Coverage)
 		pts := st.points[start:len(st.points):len(st.points)]

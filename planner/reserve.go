@@ -147,8 +147,8 @@ func (g *growth) noise(v float64) {
 // rate's, which the prefill queue model sizes as Poisson arrivals at least; not decode's output
 // tokens, which are sized by throughput at the ITL target with no queue, so a minute's Poisson
 // surplus is a fuller batch that every sequence's ITL pays for (0: no discount).
-func countedRate(k int, rate float64) float64 {
-	if k == 2 {
+func countedRate(k signal, rate float64) float64 {
+	if k == sigOutput {
 		return 0
 	}
 	return rate

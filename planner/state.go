@@ -26,13 +26,13 @@ type State struct {
 	hasProfile bool
 
 	services []serviceState
-	recent   recentLoad       // the last intervals' observed load, for the forecast bound
-	growth   [3]growth        // per load signal: its growth over the lead time (reserve.go)
-	cold     coldness         // which load forecasters have been seen warm
-	points   []forecast.Point // scratch for Forecast
-	scratch  []taggedReason   // scratch for one decision's reasons
-	lastTime time.Time        // time of the previous Plan call
-	inflight inflightMark     // the last in-flight reading, for the arrivals estimate
+	recent   recentLoad         // the last intervals' observed load, for the forecast bound
+	growth   [numSignals]growth // per load signal: its growth over the lead time (reserve.go)
+	cold     coldness           // which load forecasters have been seen warm
+	points   []forecast.Point   // scratch for Forecast
+	scratch  []taggedReason     // scratch for one decision's reasons
+	lastTime time.Time          // time of the previous Plan call
+	inflight inflightMark       // the last in-flight reading, for the arrivals estimate
 }
 
 // serviceState is one service's memory, matched to the policy by name.

@@ -25,14 +25,15 @@ func (st *State) Warm(h LoadHistory) int {
 	rate := h.RequestRate[len(h.RequestRate)-n:]
 	in := h.InputTokens[len(h.InputTokens)-n:]
 	out := h.OutputTokens[len(h.OutputTokens)-n:]
+	fcs := [numSignals]forecast.Forecaster{st.rate, st.input, st.output}
 	for i := range n {
 		r := rate[i]
 		if r < 0 || math.IsInf(r, 0) {
 			r = math.NaN()
 		}
-		vals := [3]float64{r, r * in[i], r * out[i]}
-		for k, f := range [3]forecast.Forecaster{st.rate, st.input, st.output} {
-			if f != nil {
+		vals := [numSignals]float64{r, r * in[i], r * out[i]}
+		for k := range numSignals {
+			if f := fcs[k]; f != nil {
 				f.Observe(vals[k])
 			}
 			if st.growth[k].ring != nil {
