@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"github.com/google/go-cmp/cmp"
 	"math"
 	"strings"
 	"testing"
@@ -136,18 +137,26 @@ func TestServiceScale(t *testing.T) {
 
 // TestLearnSkipsWindowAfterUnready: the metrics window read one interval after replicas were not
 // all serving still holds the queue built then (a step's backlog drains through it), so the
-// calibrators learn nothing from it; one window later they learn again. The synthetic profile's
-// four prefill replicas at a light load, the TTFT 1.5x the profile's.
+// calibrators learn nothing from it; one window later they learn again, unless the queue gauge
+// says that backlog is still queued (waiting longer than the TTFT target): then not until one
+// window after it is seen drained. A queue with no scale-up behind it is learned from (a slow
+// engine queues too). The synthetic profile's four prefill replicas at 8 req/s, the TTFT 1.5x the
+// profile's; a queue gauge of 10 is 6 waiting, 0.75 s at 8 req/s.
 func TestLearnSkipsWindowAfterUnready(t *testing.T) {
-	p := mustPolicy(t, disaggYAML) // metrics window 1m
+	p := mustPolicy(t, disaggYAML) // metrics window 1m, TTFT target 300 ms
 	tests := []struct {
-		name        string
-		unready     time.Duration // before t0, the last interval with fewer ready than desired; 0: never
-		wantSamples int
+		name    string
+		unready time.Duration // before t0, the last interval with fewer ready than desired; 0: never
+		queues  []float64     // the queue gauge at t0, t0 + 1m, ... (one learn call each)
+		want    []int         // the TTFT calibrator's samples after each call
 	}{
-		{"never unready: learned", 0, 1},
-		{"unready an interval ago: the window still holds it", time.Minute, 0},
-		{"unready two intervals ago: learned", 2 * time.Minute, 1},
+		{"never unready: learned", 0, []float64{0}, []int{1}},
+		{"unready an interval ago: the window still holds it", time.Minute, []float64{0}, []int{0}},
+		{"unready two intervals ago: learned", 2 * time.Minute, []float64{0}, []int{1}},
+		{"never unready, a queue: learned", 0, []float64{10}, []int{1}},
+		{"unready two intervals ago, its backlog still queued: not until a window after it drains",
+			2 * time.Minute, []float64{10, 10, 0, 0}, []int{0, 0, 0, 1}},
+		{"unready two intervals ago, a backlog under the target: learned", 2 * time.Minute, []float64{6}, []int{1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,18 +164,24 @@ func TestLearnSkipsWindowAfterUnready(t *testing.T) {
 			st := NewState(p, Options{Profile: m})
 			ss := &st.services[1]
 			if tc.unready > 0 {
-				ss.unreadySeen = t0.Add(-tc.unready)
+				ss.unreadySeen, ss.drainPending = t0.Add(-tc.unready), true
 			}
-			obs := steady(t0, 8, reps(1, 4, 1))
-			pc, _ := m.Prefill(obs.InputTokens.V, 1)
-			obs.TTFT = Known(1.5 * pc.ServiceTime)
-			var d ServiceDecision
-			r := run{now: t0, obs: obs, p: p, st: &st, i: 1, svc: p.ServiceAt(1), ss: ss, dec: &d,
-				cur: 4, ready: 4, known: true, want: 4}
-			r.dec.GPUsPerReplica = 1
-			r.learn()
-			if got := ss.ttftCal.Samples(); got != tc.wantSamples {
-				t.Errorf("TTFT calibrator samples = %d, want %d", got, tc.wantSamples)
+			var got []int
+			for i, q := range tc.queues {
+				now := t0.Add(time.Duration(i) * time.Minute)
+				obs := steady(now, 8, reps(1, 4, 1))
+				obs.QueueDepth = Known(q)
+				pc, _ := m.Prefill(obs.InputTokens.V, 1)
+				obs.TTFT = Known(1.5 * pc.ServiceTime)
+				var d ServiceDecision
+				r := run{now: now, obs: obs, p: p, st: &st, i: 1, svc: p.ServiceAt(1), ss: ss, dec: &d,
+					cur: 4, ready: 4, known: true, want: 4}
+				r.dec.GPUsPerReplica = 1
+				r.learn()
+				got = append(got, ss.ttftCal.Samples())
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("TTFT calibrator samples after each interval (-want +got):\n%s", diff)
 			}
 		})
 	}

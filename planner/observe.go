@@ -29,7 +29,7 @@ func (r *run) observe() {
 	}
 	r.dec.Current, r.dec.Ready, r.want = r.cur, r.ready, r.cur
 	if r.known && r.ready != r.cur {
-		r.ss.unreadySeen = r.now
+		r.ss.unreadySeen, r.ss.drainPending = r.now, true
 	}
 	r.dec.ReplicasKnown = r.known
 	r.dec.GPUsPerReplica = r.gpus(so)

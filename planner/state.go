@@ -62,6 +62,9 @@ type serviceState struct {
 	// desired, and this planner's own scale-up still starting: a metrics window read up to one
 	// window later still holds the misses and the queueing of that time (stillInWindow).
 	unreadySeen, startingSeen time.Time
+	// drainPending says the queue built while replicas were not all serving has not yet been
+	// seen drained (learn.go, backlogDraining).
+	drainPending bool
 }
 
 // needAt is one past need, for the scale-down window.
