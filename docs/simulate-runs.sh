@@ -6,12 +6,17 @@
 #   docs/simulate-runs.sh               # every row, JOBS (2) at a time, each on one core, niced
 #   docs/simulate-runs.sh day azure     # only the rows named
 #   docs/simulate-runs.sh --panel DIR [rows...]   # tidal alone, one seed (SEED, 1), every world
+#   docs/simulate-runs.sh --days DIR [days...]     # ServeGen's 14 days, both models, exact world
 #
 # The panel is the quick check docs/planner.md's "panel, tidal alone, seed 1" figures come from:
 # each row and world once, no rival and no hindsight search (about a minute without the ServeGen
 # days, two with them, JOBS at a time). It prints one line per run (attainment, GPU-hours, scale
 # events) and keeps each run's JSON and table in DIR; with BASE=an earlier panel's DIR it prints
 # that panel's figures beside them.
+# The days are the check against traffic no change was tuned on: the table replays day 2 of each
+# ServeGen model; --days replays every day of both (m-large x0.5, m-small x0.1; days 1-14 unless
+# named), tidal alone (COMPARE=hpa,static adds rivals: minutes per day each, not seconds), seed
+# SEED (1), and prints one line per day and the days below the policy's 99% objective.
 # Needs the shared data next to the repository (../shared, or SHARED=DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,7 +74,7 @@ SEEDS=${SEEDS:-3}
 # search tens of CPU-minutes: by default one seed and no hindsight (BIG_COMPARE to change).
 BIG_SEEDS=${BIG_SEEDS:-1}
 BIG_COMPARE=${BIG_COMPARE:-static,hpa,dynamo,dynamo-fpm}
-if [ "${1:-}" != "--panel" ]; then mkdir -p "$OUT"; go build -o "$OUT/.tidal" ./cmd/tidal; fi
+case "${1:-}" in --panel | --days) ;; *) mkdir -p "$OUT"; go build -o "$OUT/.tidal" ./cmd/tidal ;; esac
 
 AZURE=$S/traces/azure_llm_2023/AzureLLMInferenceTrace_code.csv
 row() {
@@ -110,6 +115,23 @@ if [ "${1:-}" = "--panel" ]; then
       echo "$now"
     fi
   done | column -t
+  exit 0
+fi
+
+if [ "${1:-}" = "--days" ]; then
+  dir=${2:?--days needs an output directory}; shift 2
+  mkdir -p "$dir"
+  go build -o "$dir/.tidal" ./cmd/tidal
+  days=("$@"); [ ${#days[@]} -gt 0 ] || days=($(seq 1 14))
+  sg=$S/traces/servegen/data/language
+  for d in "${days[@]}"; do
+    echo "$dir/m-large-d$d --workload $sg/m-large --format servegen --tokens-from $AZURE --start $(( (d - 1) * 24 ))h --duration 24h --rate-scale 0.5 --seed ${SEED:-1}"
+    echo "$dir/m-small-d$d --workload $sg/m-small --format servegen --tokens-from $AZURE --start $(( (d - 1) * 24 ))h --duration 24h --rate-scale 0.1 --seed ${SEED:-1}"
+  done | xargs -P "$JOBS" -L 1 bash -c 'o=$0; GOMAXPROCS=1 "$(dirname "$o")/.tidal" simulate "$@" --compare "${COMPARE:-}" --quiet --json "$o.json" > "$o.txt" 2>&1 || echo "FAILED: $o.txt"'
+  for f in "$dir"/*.txt; do # name, then planner attainment GPU-hours scale-events for each planner
+    awk -v n="$(basename "$f" .txt)" 'BEGIN {printf "%s", n} $2 ~ /%$/ && ($1 == "tidal" || $1 == "hpa" || $1 == "static") {printf " %s %s %s %s", $1, $2, $3, $NF} END {print ""}' "$f"
+  done | sort -V | column -t | tee "$dir/days.txt"
+  echo "days below 99% (tidal): $(awk '$3 + 0 < 99' "$dir/days.txt" | wc -l) of $(wc -l < "$dir/days.txt")"
   exit 0
 fi
 
