@@ -1,7 +1,6 @@
 package planner
 
 import (
-	"github.com/tidal-planner/tidal/forecast"
 	"github.com/tidal-planner/tidal/policies"
 )
 
@@ -25,14 +24,14 @@ func (r *run) forecast(lf loadForecast) {
 	ok := reserved
 	if !reserved {
 		var u float64
-		if u, ok = upper(lf.rate, h); ok {
+		if u, ok = upper(lf.points[sigRequests], h); ok {
 			u = r.bounded(u, lf.bounds[sigRequests])
 		}
 		rate = max(rate, u)
-		if u, ok2 := upper(lf.input, h); ok2 {
+		if u, ok2 := upper(lf.points[sigInput], h); ok2 {
 			in = max(in, min(u, lf.bounds[sigInput].limit))
 		}
-		if u, ok3 := upper(lf.output, h); ok3 {
+		if u, ok3 := upper(lf.points[sigOutput], h); ok3 {
 			out = max(out, min(u, lf.bounds[sigOutput].limit))
 		}
 	}
@@ -70,7 +69,7 @@ func (r *run) reserve(lf loadForecast, h int, rate, in, out *float64) bool {
 	}
 	for k, v := range [numSignals]*float64{rate, in, out} {
 		*v *= g[k]
-		if p, ok := pointMax([numSignals][]forecast.Point{lf.rate, lf.input, lf.output}[k], h); ok {
+		if p, ok := pointMax(lf.points[k], h); ok {
 			*v = max(*v, p)
 		}
 	}

@@ -67,10 +67,10 @@ func TestNewStateUsesLeadForecaster(t *testing.T) {
 	ref := DefaultForecasterFor(p)(p.Planning.Forecast, p.Planning.Interval)
 	for i := range 600 {
 		v := 30 + float64(i%60)
-		st.rate.Observe(v)
+		st.forecasters[sigRequests].Observe(v)
 		ref.Observe(v)
 	}
-	if diff := cmp.Diff(ref.Forecast(nil, 12, 0.8), st.rate.Forecast(nil, 12, 0.8)); diff != "" {
+	if diff := cmp.Diff(ref.Forecast(nil, 12, 0.8), st.forecasters[sigRequests].Forecast(nil, 12, 0.8)); diff != "" {
 		t.Errorf("NewState's rate forecaster differs from DefaultForecasterFor's (-want +got):\n%s", diff)
 	}
 }

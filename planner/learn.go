@@ -18,7 +18,8 @@ func (r *run) learn() {
 	if !r.ss.lastChange.IsZero() && r.now.Sub(r.ss.lastChange) < r.svc.StartupTime {
 		return
 	}
-	if drain := r.backlogDraining(); drain || r.stillInWindow(r.ss.unreadySeen) {
+	// backlogDraining first: it moves the mark stillInWindow reads.
+	if r.backlogDraining() || r.stillInWindow(r.ss.unreadySeen) {
 		return // the window's latencies still hold the queue built while replicas were not serving
 	}
 	rate, isl, osl := r.obs.RequestRate.V, r.obs.InputTokens.V, r.obs.OutputTokens.V

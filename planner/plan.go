@@ -63,9 +63,9 @@ func Plan(now time.Time, obs Observations, p policies.Policy, st *State) Decisio
 // loadForecast is the forecast of the deployment's load over the longest lead time: per step,
 // the upper bounds of request rate and input/output token rates.
 type loadForecast struct {
-	rate, input, output []forecast.Point
-	names               [numSignals]string
-	bounds              [numSignals]bound // ceilings on each signal's upper bound (bound.go)
+	points [numSignals][]forecast.Point // per signal, one point per step (nil: no forecaster)
+	names  [numSignals]string
+	bounds [numSignals]bound // ceilings on each signal's upper bound (bound.go)
 }
 
 // forecastLoad feeds this interval's observations to the forecasters and forecasts the longest
@@ -96,9 +96,8 @@ func (st *State) forecastLoad(obs Observations, p policies.Policy) loadForecast 
 	minHist := coldHistory(p.Planning.Forecast.Seasonality, p.Planning.Interval)
 	st.cold.newCall()
 	st.points = st.points[:0]
-	fcs := [numSignals]forecast.Forecaster{st.rate, st.input, st.output}
 	for k := range numSignals {
-		f := fcs[k]
+		f := st.forecasters[k]
 		lf.bounds[k] = bound{limit: math.Inf(1)}
 		if f == nil {
 			continue
@@ -112,14 +111,7 @@ func (st *State) forecastLoad(obs Observations, p policies.Policy) loadForecast 
 			pk, have := st.recent.peak(k, steps)
 			lf.bounds[k] = boundFor(u, pk, have, func() bool { return st.cold.cold(k, f, minHist) })
 		}
-		switch k {
-		case 0:
-			lf.rate = pts
-		case 1:
-			lf.input = pts
-		default:
-			lf.output = pts
-		}
+		lf.points[k] = pts
 	}
 	return lf
 }

@@ -19,7 +19,7 @@ import (
 type State struct {
 	// Forecasters of the deployment's load, one per signal. A nil forecaster means "no forecast":
 	// Plan then sizes for the observed load.
-	rate, input, output forecast.Forecaster
+	forecasters [numSignals]forecast.Forecaster
 
 	// profile is the loaded performance profile, if any (immutable).
 	profile    model.Profile
@@ -90,7 +90,10 @@ func NewState(p policies.Policy, opts Options) State {
 		newFC = DefaultForecasterFor(p)
 	}
 	fc, iv := p.Planning.Forecast, p.Planning.Interval
-	st := State{rate: newFC(fc, iv), input: newFC(fc, iv), output: newFC(fc, iv)}
+	var st State
+	for k := range st.forecasters {
+		st.forecasters[k] = newFC(fc, iv)
+	}
 	if opts.Profile != nil {
 		st.profile, st.hasProfile = *opts.Profile, true
 	}
@@ -184,9 +187,9 @@ func (st *State) syncServices(p policies.Policy) {
 // Clone returns an independent deep copy (forecasters cloned, buffers copied).
 func (st State) Clone() State {
 	c := st
-	for _, f := range []*forecast.Forecaster{&c.rate, &c.input, &c.output} {
-		if *f != nil {
-			*f = (*f).Clone()
+	for k, f := range st.forecasters {
+		if f != nil {
+			c.forecasters[k] = f.Clone()
 		}
 	}
 	c.recent = st.recent.clone()

@@ -2,8 +2,6 @@ package planner
 
 import (
 	"math"
-
-	"github.com/tidal-planner/tidal/forecast"
 )
 
 // LoadHistory is a deployment's past load, evenly spaced at the policy's planning interval,
@@ -25,7 +23,6 @@ func (st *State) Warm(h LoadHistory) int {
 	rate := h.RequestRate[len(h.RequestRate)-n:]
 	in := h.InputTokens[len(h.InputTokens)-n:]
 	out := h.OutputTokens[len(h.OutputTokens)-n:]
-	fcs := [numSignals]forecast.Forecaster{st.rate, st.input, st.output}
 	for i := range n {
 		r := rate[i]
 		if r < 0 || math.IsInf(r, 0) {
@@ -33,7 +30,7 @@ func (st *State) Warm(h LoadHistory) int {
 		}
 		vals := [numSignals]float64{r, r * in[i], r * out[i]}
 		for k := range numSignals {
-			if f := fcs[k]; f != nil {
+			if f := st.forecasters[k]; f != nil {
 				f.Observe(vals[k])
 			}
 			if st.growth[k].ring != nil {
