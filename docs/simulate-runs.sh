@@ -98,6 +98,12 @@ world() {
   fast) echo "--world-prefill-speed 1.2 --world-decode-speed 1.2" ;;
   esac
 }
+# simulate_each runs each line of its input, "OUT ARGS...", as `tidal simulate ARGS` with the binary
+# built next to OUT, JOBS at a time on one core each, against the rivals COMPARE names (none by
+# default), writing OUT.json and OUT.txt.
+simulate_each() {
+  xargs -P "$JOBS" -L 1 bash -c 'o=$0; GOMAXPROCS=1 "$(dirname "$o")/.tidal" simulate "$@" --compare "${COMPARE:-}" --quiet --json "$o.json" > "$o.txt" 2>&1 || echo "FAILED: $o.txt"'
+}
 if [ "${1:-}" = "--panel" ]; then
   dir=${2:?--panel needs an output directory}; shift 2
   mkdir -p "$dir"
@@ -105,7 +111,7 @@ if [ "${1:-}" = "--panel" ]; then
   rows=("$@"); [ ${#rows[@]} -gt 0 ] || rows=(day step spike azure mooncake aggregated hybrid m-large m-small)
   for r in "${rows[@]}"; do for w in exact slow fast; do
     echo "$dir/$r-$w $(row "$r") $(world "$w") --seed ${SEED:-1}"
-  done; done | xargs -P "${JOBS:-2}" -L 1 bash -c 'o=$0; "$(dirname "$o")/.tidal" simulate "$@" --compare "" --quiet --json "$o.json" > "$o.txt" 2>&1 || echo "FAILED: $o.txt"'
+  done; done | COMPARE= simulate_each
   line() { awk -v n="$(basename "$1" .txt)" '$1 == "tidal" && $2 ~ /%$/ {print n, $2, $3, $NF; exit}' "$1"; }
   for f in "$dir"/*.txt; do
     now=$(line "$f")
@@ -127,7 +133,7 @@ if [ "${1:-}" = "--days" ]; then
   for d in "${days[@]}"; do
     echo "$dir/m-large-d$d --workload $sg/m-large --format servegen --tokens-from $AZURE --start $(( (d - 1) * 24 ))h --duration 24h --rate-scale 0.5 --seed ${SEED:-1}"
     echo "$dir/m-small-d$d --workload $sg/m-small --format servegen --tokens-from $AZURE --start $(( (d - 1) * 24 ))h --duration 24h --rate-scale 0.1 --seed ${SEED:-1}"
-  done | xargs -P "$JOBS" -L 1 bash -c 'o=$0; GOMAXPROCS=1 "$(dirname "$o")/.tidal" simulate "$@" --compare "${COMPARE:-}" --quiet --json "$o.json" > "$o.txt" 2>&1 || echo "FAILED: $o.txt"'
+  done | simulate_each
   for f in "$dir"/*.txt; do # name, then planner attainment GPU-hours scale-events for each planner
     awk -v n="$(basename "$f" .txt)" 'BEGIN {printf "%s", n} $2 ~ /%$/ && ($1 == "tidal" || $1 == "hpa" || $1 == "static") {printf " %s %s %s %s", $1, $2, $3, $NF} END {print ""}' "$f"
   done | sort -V | column -t | tee "$dir/days.txt"
