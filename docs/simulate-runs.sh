@@ -7,6 +7,7 @@
 #   docs/simulate-runs.sh day azure     # only the rows named
 #   docs/simulate-runs.sh --panel DIR [rows...]   # tidal alone, one seed (SEED, 1), every world
 #   docs/simulate-runs.sh --days DIR [days...]     # ServeGen's 14 days, both models, exact world
+#   docs/simulate-runs.sh --headroom DIR [h...]    # tidal alone at planning.headroom h (0 0.1 0.25 0.5 1)
 #
 # The panel is the quick check docs/planner.md's "panel, tidal alone, seed 1" figures come from:
 # each row and world once, no rival and no hindsight search (about a minute without the ServeGen
@@ -17,6 +18,10 @@
 # ServeGen model; --days replays every day of both (m-large x0.5, m-small x0.1; days 1-14 unless
 # named), tidal alone (COMPARE=hpa,static adds rivals: minutes per day each, not seconds), seed
 # SEED (1), and prints one line per day and the days below the policy's 99% objective.
+# --headroom measures what a standing margin buys: the embedded policy with planning.headroom set to
+# each value (DIR/h<value>.yaml), tidal alone, seed SEED (1), on the built-in day, the step and the
+# spike in every world, and with DAYS="1 2 ..." also those ServeGen days of both models (as --days).
+# It prints one line per run and headroom (attainment, GPU-hours, scale events).
 # Needs the shared data next to the repository (../shared, or SHARED=DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,7 +79,7 @@ SEEDS=${SEEDS:-3}
 # search tens of CPU-minutes: by default one seed and no hindsight (BIG_COMPARE to change).
 BIG_SEEDS=${BIG_SEEDS:-1}
 BIG_COMPARE=${BIG_COMPARE:-static,hpa,dynamo,dynamo-fpm}
-case "${1:-}" in --panel | --days) ;; *) mkdir -p "$OUT"; go build -o "$OUT/.tidal" ./cmd/tidal ;; esac
+case "${1:-}" in --panel | --days | --headroom) ;; *) mkdir -p "$OUT"; go build -o "$OUT/.tidal" ./cmd/tidal ;; esac
 
 AZURE=$S/traces/azure_llm_2023/AzureLLMInferenceTrace_code.csv
 row() {
@@ -138,6 +143,31 @@ if [ "${1:-}" = "--days" ]; then
     awk -v n="$(basename "$f" .txt)" 'BEGIN {printf "%s", n} $2 ~ /%$/ && ($1 == "tidal" || $1 == "hpa" || $1 == "static") {printf " %s %s %s %s", $1, $2, $3, $NF} END {print ""}' "$f"
   done | sort -V | column -t | tee "$dir/days.txt"
   echo "days below 99% (tidal): $(awk '$3 + 0 < 99' "$dir/days.txt" | wc -l) of $(wc -l < "$dir/days.txt")"
+  exit 0
+fi
+
+if [ "${1:-}" = "--headroom" ]; then
+  dir=${2:?--headroom needs an output directory}; shift 2
+  mkdir -p "$dir"
+  go build -o "$dir/.tidal" ./cmd/tidal
+  hs=("$@"); [ ${#hs[@]} -gt 0 ] || hs=(0 0.1 0.25 0.5 1)
+  sg=$S/traces/servegen/data/language
+  for h in "${hs[@]}"; do
+    # The embedded policy with planning.headroom set (the only change).
+    sed "s/^    interval: 60s.*/&\n    headroom: $h/" planner/sim/scenario/default-policy.yaml > "$dir/h$h.yaml"
+    grep -q "^    headroom: $h\$" "$dir/h$h.yaml" || { echo "could not set headroom in $dir/h$h.yaml" >&2; exit 1; }
+    for r in day step spike; do for w in exact slow fast; do
+      echo "$dir/$r-$w-h$h $(row "$r") $(world "$w") --policy $dir/h$h.yaml --seed ${SEED:-1}"
+    done; done
+    [ -z "${DAYS:-}" ] || for d in $DAYS; do
+      echo "$dir/m-large-d$d-h$h --workload $sg/m-large --format servegen --tokens-from $AZURE --start $(( (d - 1) * 24 ))h --duration 24h --rate-scale 0.5 --policy $dir/h$h.yaml --seed ${SEED:-1}"
+      echo "$dir/m-small-d$d-h$h --workload $sg/m-small --format servegen --tokens-from $AZURE --start $(( (d - 1) * 24 ))h --duration 24h --rate-scale 0.1 --policy $dir/h$h.yaml --seed ${SEED:-1}"
+    done
+  done | COMPARE= simulate_each
+  for f in "$dir"/*.txt; do # run, headroom, attainment, GPU-hours, scale events
+    n=$(basename "$f" .txt)
+    awk -v r="${n%-h*}" -v h="${n##*-h}" '$1 == "tidal" && $2 ~ /%$/ {print r, h, $2, $3, $NF; exit}' "$f"
+  done | sort -V -k1,1 -k2,2 | column -t | tee "$dir/headroom.txt"
   exit 0
 fi
 
