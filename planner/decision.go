@@ -59,6 +59,34 @@ type ServiceDecision struct {
 	Need float64
 	// Reasons lists, in pipeline order, what each step saw and changed.
 	Reasons []Reason
+	// Budget is the error-budget controller's state after this decision (errorbudget.go).
+	Budget ErrorBudget
+}
+
+// ErrorBudget is one service's error-budget state after a decision: how loose its margins are,
+// and how its misses compare with its share of the SLO's budget (docs/planner.md, "The error
+// budget"). The zero value is a service the budget does not charge (a frontend) or one that did
+// not reach the controller (no model, held).
+type ErrorBudget struct {
+	// Known is true when the controller ran for the service this interval.
+	Known bool
+	// Risk is the level e, from 0.01 (tightest) to 0.6 (loosest); 0.05 before any evidence.
+	Risk float64
+	// ReserveQuantile is the quantile of load growth the reserve plans at: 1 - e, at most 0.99
+	// and at least 0.7 (past it the level loosens the queue term and decode's ceiling instead).
+	ReserveQuantile float64
+	// Measured is true when the charged attainment was known this interval (false: the level was
+	// frozen, and Burn and Spent are 0).
+	Measured bool
+	// Share is the service's share of the miss budget, as a fraction of requests (0.01 for a
+	// 99% objective that no other service spends).
+	Share float64
+	// Burn is the miss fraction over the last twenty minutes over Share: above 1 the service
+	// burns its budget faster than the objective allows.
+	Burn float64
+	// Spent is the miss fraction over the objective window over Share: at 1 or above, the
+	// window's budget is spent.
+	Spent float64
 }
 
 // Load is the load a service was sized for: each rate is the maximum of the observed value and the

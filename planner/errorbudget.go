@@ -111,6 +111,15 @@ type budgetUpdate struct {
 	starting      bool // would have tightened, but replicas were starting
 }
 
+// state is the update's outcome as a decision reports it.
+func (u budgetUpdate) state(share float64) ErrorBudget {
+	b := ErrorBudget{Known: true, Risk: u.after, ReserveQuantile: 1 - min(u.after, maxRisk), Share: share}
+	if u.code != CodeRiskFrozen {
+		b.Measured, b.Burn, b.Spent = true, u.burn, u.spent
+	}
+	return b
+}
+
 // update charges one interval's attainment a (fraction of n requests within target) against a
 // share of the miss budget and moves e. dt is the interval, window the objective's window.
 // starting says replicas the planner asked for are still starting, or were within the metrics
@@ -191,6 +200,7 @@ func (r *run) errorBudget() {
 	starting = starting || r.stillInWindow(r.ss.startingSeen)
 	role := r.svc.Role
 	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow, starting, maxWaitRisk)
+	r.dec.Budget = u.state(share)
 	note := u.frozenBecause
 	switch {
 	case u.starting:
