@@ -115,6 +115,13 @@ func serviceOf(s planner.ServiceDecision) Service {
 		out.Reasons = append(out.Reasons, Reason{Step: string(r.Step), Code: string(r.Code), Before: r.Before,
 			After: r.After, Value: finite(r.Value), Limit: finite(r.Limit), Note: r.Note, Detail: r.Detail()})
 	}
+	if b := s.Budget; b.Known {
+		out.ErrorBudget = &ErrorBudget{Risk: finite(b.Risk), ReserveQuantile: finite(b.ReserveQuantile), Share: finite(b.Share)}
+		if b.Measured {
+			burn, spent := finite(b.Burn), finite(b.Spent)
+			out.ErrorBudget.Burn, out.ErrorBudget.Spent = &burn, &spent
+		}
+	}
 	return out
 }
 

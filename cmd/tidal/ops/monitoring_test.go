@@ -37,7 +37,7 @@ var dynamoMetrics = []string{
 }
 
 // exportedNames lists every series name tidal run exports, gathered from a Recorder that has seen
-// a tick of a budgeted policy with errors, reasons, a reload and the lease: histograms count as
+// a tick of a budgeted policy with errors, reasons, an error-budget state, a reload and the lease: histograms count as
 // their _bucket, _sum and _count series.
 func exportedNames(t *testing.T) []string {
 	t.Helper()
@@ -56,7 +56,10 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Record(tick(p, t0, 1, 3, planner.TickError{Stage: planner.StageApply, Err: fmt.Errorf("boom")}))
+	tk := tick(p, t0, 1, 3, planner.TickError{Stage: planner.StageApply, Err: fmt.Errorf("boom")})
+	tk.Decision.Services[0].Budget = planner.ErrorBudget{Known: true, Risk: 0.05, ReserveQuantile: 0.95,
+		Share: 0.01, Measured: true, Burn: 0.5, Spent: 0.2}
+	r.Record(tk)
 	r.Reloaded(false)
 	r.SetLeader(true)
 	r.SetPolicies([]string{"b"})

@@ -232,3 +232,37 @@ func TestDebugDecisionRendering(t *testing.T) {
 		t.Errorf("rendered decisions (-want +got):\n%s", diff)
 	}
 }
+
+// TestDebugDecisionErrorBudget: /debug/decisions shows a service's error-budget state when the
+// controller ran, its burn and spend only when they were measured, and a non-finite number as 0.
+func TestDebugDecisionErrorBudget(t *testing.T) {
+	f := func(x float64) *float64 { return &x }
+	tests := []struct {
+		name   string
+		budget planner.ErrorBudget
+		want   *ops.ErrorBudget
+	}{
+		{"not charged", planner.ErrorBudget{}, nil},
+		{"frozen: level only", planner.ErrorBudget{Known: true, Risk: 0.05, ReserveQuantile: 0.95, Share: 0.01},
+			&ops.ErrorBudget{Risk: 0.05, ReserveQuantile: 0.95, Share: 0.01}},
+		{"measured", planner.ErrorBudget{Known: true, Risk: 0.02, ReserveQuantile: 0.98, Share: 0.005, Measured: true, Burn: 2.5, Spent: 0.4},
+			&ops.ErrorBudget{Risk: 0.02, ReserveQuantile: 0.98, Share: 0.005, Burn: f(2.5), Spent: f(0.4)}},
+		{"measured, not finite", planner.ErrorBudget{Known: true, Risk: 0.6, ReserveQuantile: 0.7, Share: 0.01, Measured: true, Burn: math.Inf(1), Spent: math.NaN()},
+			&ops.ErrorBudget{Risk: 0.6, ReserveQuantile: 0.7, Share: 0.01, Burn: f(0), Spent: f(0)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tk := tick(policy(t, "a"), t0, 1, 3)
+			tk.Decision.Services[0].Budget = tc.budget
+			r := ops.NewRecorder(ops.Options{})
+			r.Record(tk)
+			ds := r.Decisions("a", 0)
+			if len(ds) != 1 || len(ds[0].Services) != 1 {
+				t.Fatalf("got %d decisions, want one of one service", len(ds))
+			}
+			if diff := cmp.Diff(tc.want, ds[0].Services[0].ErrorBudget); diff != "" {
+				t.Errorf("errorBudget (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -176,6 +176,20 @@ type Service struct {
 	Need           float64  `json:"need"`
 	Load           Load     `json:"load"`
 	Reasons        []Reason `json:"reasons"`
+	// ErrorBudget is absent for a service the error budget does not charge (a frontend) and when
+	// the controller did not run.
+	ErrorBudget *ErrorBudget `json:"errorBudget,omitempty"`
+}
+
+// ErrorBudget is a service's error-budget state after the decision (planner.ErrorBudget): its
+// level and reserve quantile, its share of the miss budget, and, when the charged attainment was
+// known (measured), its recent burn and its objective window's spend, each over the share.
+type ErrorBudget struct {
+	Risk            float64  `json:"risk"`
+	ReserveQuantile float64  `json:"reserveQuantile"`
+	Share           float64  `json:"share"`
+	Burn            *float64 `json:"burn,omitempty"`
+	Spent           *float64 `json:"spent,omitempty"`
 }
 
 // Load is the load a service was sized for.

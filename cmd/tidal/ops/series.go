@@ -36,6 +36,7 @@ type seriesDescs struct {
 	bounds, plannedLoad, reasons                     *prometheus.Desc
 	observed, missing, gpus, shortfall, lastTick     *prometheus.Desc
 	sloTarget, budget, lastOK, errors, decisions     *prometheus.Desc
+	risk, reserveQuantile, burn, spent               *prometheus.Desc
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -46,25 +47,29 @@ func newPolicyCollector() *policyCollector {
 	svc := serviceLabels
 	with := func(l ...string) []string { return append(append([]string(nil), svc...), l...) }
 	return &policyCollector{policies: map[string]*policySeries{}, interned: map[[2]string]*dto.LabelPair{}, descs: seriesDescs{
-		desired:     desc("desired_replicas", "Replicas the last decision wants.", svc...),
-		current:     desc("current_replicas", "Replicas requested in the cluster (DGDSA spec.replicas) when the decision was made.", svc...),
-		ready:       desc("ready_replicas", "Ready replicas (DGD status) when the decision was made.", svc...),
-		need:        desc("raw_need_replicas", "Replica need from sizing, before guards, stabilisation, budget and clamps.", svc...),
-		held:        desc("held", "1 when missing observations made the planner hold the service's count.", svc...),
-		conflicting: desc("conflicting_writer", "1 while tidal leaves a service alone because another writer changed its replicas (Event ConflictingWriter); 0 otherwise.", svc...),
-		bounds:      desc("replica_bounds", "Effective min and max replicas (schedules applied).", with(lBound)...),
-		plannedLoad: desc("planned_load", "Load the service was sized for: max(observed x reserve, forecast point value) x (1 + headroom); rates per second.", with(lSignal)...),
-		reasons:     desc("decision_reasons_total", "Reasons recorded by decisions, by pipeline step and code.", with(lStep, lCode)...),
-		observed:    desc("observed", "Last observed signal value (seconds, per second, tokens, or 0..1); absent when missing.", lPolicy, lSignal),
-		missing:     desc("observation_missing", "1 when the signal was missing at the last tick.", lPolicy, lSignal),
-		gpus:        desc("desired_gpus", "GPUs the desired replicas use.", lPolicy),
-		shortfall:   desc("budget_shortfall_gpus", "GPUs the services needed beyond the budget.", lPolicy),
-		lastTick:    desc("last_tick_timestamp_seconds", "Unix time of the policy's last tick.", lPolicy),
-		sloTarget:   desc("slo_target_seconds", "The policy's latency target, by the observed signal it bounds (ttftPercentile, itlPercentile) and its percentile.", lPolicy, lSignal, "percentile"),
-		budget:      desc("budget_gpus", "The policy's GPU budget (spec.budget.maxGPUs); absent when unbounded.", lPolicy),
-		lastOK:      desc("last_tick_succeeded", "1 when the policy's last tick decided and nothing it read or wrote failed, else 0.", lPolicy),
-		errors:      desc("errors_total", "Tick errors by stage and kind.", lPolicy, lStage, lKind),
-		decisions:   desc("decisions_total", "Ticks by outcome (applied, no-change, dry-run, follower, failed).", lPolicy, lOutcome),
+		desired:         desc("desired_replicas", "Replicas the last decision wants.", svc...),
+		current:         desc("current_replicas", "Replicas requested in the cluster (DGDSA spec.replicas) when the decision was made.", svc...),
+		ready:           desc("ready_replicas", "Ready replicas (DGD status) when the decision was made.", svc...),
+		need:            desc("raw_need_replicas", "Replica need from sizing, before guards, stabilisation, budget and clamps.", svc...),
+		held:            desc("held", "1 when missing observations made the planner hold the service's count.", svc...),
+		conflicting:     desc("conflicting_writer", "1 while tidal leaves a service alone because another writer changed its replicas (Event ConflictingWriter); 0 otherwise.", svc...),
+		bounds:          desc("replica_bounds", "Effective min and max replicas (schedules applied).", with(lBound)...),
+		plannedLoad:     desc("planned_load", "Load the service was sized for: max(observed x reserve, forecast point value) x (1 + headroom); rates per second.", with(lSignal)...),
+		reasons:         desc("decision_reasons_total", "Reasons recorded by decisions, by pipeline step and code.", with(lStep, lCode)...),
+		observed:        desc("observed", "Last observed signal value (seconds, per second, tokens, or 0..1); absent when missing.", lPolicy, lSignal),
+		missing:         desc("observation_missing", "1 when the signal was missing at the last tick.", lPolicy, lSignal),
+		gpus:            desc("desired_gpus", "GPUs the desired replicas use.", lPolicy),
+		shortfall:       desc("budget_shortfall_gpus", "GPUs the services needed beyond the budget.", lPolicy),
+		lastTick:        desc("last_tick_timestamp_seconds", "Unix time of the policy's last tick.", lPolicy),
+		sloTarget:       desc("slo_target_seconds", "The policy's latency target, by the observed signal it bounds (ttftPercentile, itlPercentile) and its percentile.", lPolicy, lSignal, "percentile"),
+		budget:          desc("budget_gpus", "The policy's GPU budget (spec.budget.maxGPUs); absent when unbounded.", lPolicy),
+		lastOK:          desc("last_tick_succeeded", "1 when the policy's last tick decided and nothing it read or wrote failed, else 0.", lPolicy),
+		errors:          desc("errors_total", "Tick errors by stage and kind.", lPolicy, lStage, lKind),
+		decisions:       desc("decisions_total", "Ticks by outcome (applied, no-change, dry-run, follower, failed).", lPolicy, lOutcome),
+		risk:            desc("error_budget_risk", "The error budget's risk level for the service: 0.01 (tightest margins) to 0.6 (loosest); absent for services it does not charge.", svc...),
+		reserveQuantile: desc("reserve_quantile", "Quantile of load growth over the lead time the service's reserve plans at (1 - risk, 0.7 to 0.99).", svc...),
+		burn:            desc("error_budget_burn_ratio", "Miss fraction of the latency the service drives over the last twenty minutes, over its share of the error budget; above 1 it burns faster than the objective allows. Absent while the attainment is unknown.", svc...),
+		spent:           desc("error_budget_spent_ratio", "Miss fraction over the SLO's objective window, over the service's share of the error budget; at 1 or above the window's budget is spent. Absent while the attainment is unknown.", svc...),
 	}}
 }
 
@@ -103,6 +108,7 @@ type serviceSeries struct {
 	min, max                                         float64
 	load                                             [3]float64 // by loadSignals
 	reasons                                          []count    // a: step, b: code
+	budget                                           planner.ErrorBudget
 }
 
 // loadSignals are tidal_planned_load's signal labels, in serviceSeries.load's order.
@@ -233,6 +239,7 @@ func (s *serviceSeries) record(t planner.Tick, d planner.ServiceDecision) {
 		s.hasBounds, s.min, s.max = true, float64(b.Min), float64(b.Max)
 	}
 	s.load = [3]float64{d.Load.RequestRate, d.Load.InputTokenRate, d.Load.OutputTokenRate}
+	s.budget = d.Budget
 	for _, r := range d.Reasons {
 		s.reasons = inc(s.reasons, string(r.Step), string(r.Code))
 	}

@@ -12,7 +12,7 @@ func (c *policyCollector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.descs
 	for _, x := range []*prometheus.Desc{d.desired, d.current, d.ready, d.need, d.held, d.conflicting,
 		d.bounds, d.plannedLoad, d.reasons, d.observed, d.missing, d.gpus, d.shortfall, d.lastTick,
-		d.sloTarget, d.budget, d.lastOK, d.errors, d.decisions} {
+		d.sloTarget, d.budget, d.lastOK, d.errors, d.decisions, d.risk, d.reserveQuantile, d.burn, d.spent} {
 		ch <- x
 	}
 }
@@ -165,5 +165,13 @@ func (e *emitter) service(pp *dto.LabelPair, s *serviceSeries) {
 	}
 	for _, c := range s.reasons {
 		e.emit(d.reasons, c.n, true, c.created, pp, ns, dep, svc, e.pair(lStep, c.a), e.pair(lCode, c.b))
+	}
+	if b := s.budget; b.Known {
+		e.gauge(d.risk, b.Risk, pp, ns, dep, svc)
+		e.gauge(d.reserveQuantile, b.ReserveQuantile, pp, ns, dep, svc)
+		if b.Measured {
+			e.gauge(d.burn, b.Burn, pp, ns, dep, svc)
+			e.gauge(d.spent, b.Spent, pp, ns, dep, svc)
+		}
 	}
 }

@@ -30,6 +30,7 @@ type vecSeries struct {
 	bounds, plannedLoad, observed, missing           *prometheus.GaugeVec
 	gpus, shortfall, lastTick, sloTarget             *prometheus.GaugeVec
 	budget, lastOK                                   *prometheus.GaugeVec
+	risk, reserveQuantile, burn, spent               *prometheus.GaugeVec
 	reasons, errors, decisions                       *prometheus.CounterVec
 }
 
@@ -43,29 +44,33 @@ func newVecSeries(reg prometheus.Registerer) *vecSeries {
 	svc := serviceLabels
 	with := func(l ...string) []string { return append(append([]string(nil), svc...), l...) }
 	m := &vecSeries{
-		desired:     gauge("desired_replicas", "Replicas the last decision wants.", svc...),
-		current:     gauge("current_replicas", "Replicas requested in the cluster (DGDSA spec.replicas) when the decision was made.", svc...),
-		ready:       gauge("ready_replicas", "Ready replicas (DGD status) when the decision was made.", svc...),
-		need:        gauge("raw_need_replicas", "Replica need from sizing, before guards, stabilisation, budget and clamps.", svc...),
-		held:        gauge("held", "1 when missing observations made the planner hold the service's count.", svc...),
-		conflicting: gauge("conflicting_writer", "1 while tidal leaves a service alone because another writer changed its replicas (Event ConflictingWriter); 0 otherwise.", svc...),
-		bounds:      gauge("replica_bounds", "Effective min and max replicas (schedules applied).", with(lBound)...),
-		plannedLoad: gauge("planned_load", "Load the service was sized for: max(observed x reserve, forecast point value) x (1 + headroom); rates per second.", with(lSignal)...),
-		observed:    gauge("observed", "Last observed signal value (seconds, per second, tokens, or 0..1); absent when missing.", lPolicy, lSignal),
-		missing:     gauge("observation_missing", "1 when the signal was missing at the last tick.", lPolicy, lSignal),
-		gpus:        gauge("desired_gpus", "GPUs the desired replicas use.", lPolicy),
-		shortfall:   gauge("budget_shortfall_gpus", "GPUs the services needed beyond the budget.", lPolicy),
-		lastTick:    gauge("last_tick_timestamp_seconds", "Unix time of the policy's last tick.", lPolicy),
-		sloTarget:   gauge("slo_target_seconds", "The policy's latency target, by the observed signal it bounds (ttftPercentile, itlPercentile) and its percentile.", lPolicy, lSignal, "percentile"),
-		budget:      gauge("budget_gpus", "The policy's GPU budget (spec.budget.maxGPUs); absent when unbounded.", lPolicy),
-		lastOK:      gauge("last_tick_succeeded", "1 when the policy's last tick decided and nothing it read or wrote failed, else 0.", lPolicy),
-		reasons:     counter("decision_reasons_total", "Reasons recorded by decisions, by pipeline step and code.", with(lStep, lCode)...),
-		errors:      counter("errors_total", "Tick errors by stage and kind.", lPolicy, lStage, lKind),
-		decisions:   counter("decisions_total", "Ticks by outcome (applied, no-change, dry-run, follower, failed).", lPolicy, lOutcome),
+		desired:         gauge("desired_replicas", "Replicas the last decision wants.", svc...),
+		current:         gauge("current_replicas", "Replicas requested in the cluster (DGDSA spec.replicas) when the decision was made.", svc...),
+		ready:           gauge("ready_replicas", "Ready replicas (DGD status) when the decision was made.", svc...),
+		need:            gauge("raw_need_replicas", "Replica need from sizing, before guards, stabilisation, budget and clamps.", svc...),
+		held:            gauge("held", "1 when missing observations made the planner hold the service's count.", svc...),
+		conflicting:     gauge("conflicting_writer", "1 while tidal leaves a service alone because another writer changed its replicas (Event ConflictingWriter); 0 otherwise.", svc...),
+		bounds:          gauge("replica_bounds", "Effective min and max replicas (schedules applied).", with(lBound)...),
+		plannedLoad:     gauge("planned_load", "Load the service was sized for: max(observed x reserve, forecast point value) x (1 + headroom); rates per second.", with(lSignal)...),
+		observed:        gauge("observed", "Last observed signal value (seconds, per second, tokens, or 0..1); absent when missing.", lPolicy, lSignal),
+		missing:         gauge("observation_missing", "1 when the signal was missing at the last tick.", lPolicy, lSignal),
+		gpus:            gauge("desired_gpus", "GPUs the desired replicas use.", lPolicy),
+		shortfall:       gauge("budget_shortfall_gpus", "GPUs the services needed beyond the budget.", lPolicy),
+		lastTick:        gauge("last_tick_timestamp_seconds", "Unix time of the policy's last tick.", lPolicy),
+		sloTarget:       gauge("slo_target_seconds", "The policy's latency target, by the observed signal it bounds (ttftPercentile, itlPercentile) and its percentile.", lPolicy, lSignal, "percentile"),
+		budget:          gauge("budget_gpus", "The policy's GPU budget (spec.budget.maxGPUs); absent when unbounded.", lPolicy),
+		lastOK:          gauge("last_tick_succeeded", "1 when the policy's last tick decided and nothing it read or wrote failed, else 0.", lPolicy),
+		reasons:         counter("decision_reasons_total", "Reasons recorded by decisions, by pipeline step and code.", with(lStep, lCode)...),
+		errors:          counter("errors_total", "Tick errors by stage and kind.", lPolicy, lStage, lKind),
+		decisions:       counter("decisions_total", "Ticks by outcome (applied, no-change, dry-run, follower, failed).", lPolicy, lOutcome),
+		risk:            gauge("error_budget_risk", "The error budget's risk level for the service: 0.01 (tightest margins) to 0.6 (loosest); absent for services it does not charge.", svc...),
+		reserveQuantile: gauge("reserve_quantile", "Quantile of load growth over the lead time the service's reserve plans at (1 - risk, 0.7 to 0.99).", svc...),
+		burn:            gauge("error_budget_burn_ratio", "Miss fraction of the latency the service drives over the last twenty minutes, over its share of the error budget; above 1 it burns faster than the objective allows. Absent while the attainment is unknown.", svc...),
+		spent:           gauge("error_budget_spent_ratio", "Miss fraction over the SLO's objective window, over the service's share of the error budget; at 1 or above the window's budget is spent. Absent while the attainment is unknown.", svc...),
 	}
 	reg.MustRegister(m.desired, m.current, m.ready, m.need, m.held, m.conflicting, m.bounds, m.plannedLoad,
 		m.observed, m.missing, m.gpus, m.shortfall, m.lastTick, m.sloTarget, m.budget, m.lastOK, m.reasons,
-		m.errors, m.decisions)
+		m.errors, m.decisions, m.risk, m.reserveQuantile, m.burn, m.spent)
 	return m
 }
 
@@ -130,12 +135,26 @@ func (m *vecSeries) recordService(p policies.Policy, t planner.Tick, s planner.S
 	for _, r := range s.Reasons {
 		m.reasons.WithLabelValues(append(lv, string(r.Step), string(r.Code))...).Inc()
 	}
+	b := s.Budget
+	for _, g := range []struct {
+		vec *prometheus.GaugeVec
+		set bool
+		v   float64
+	}{{m.risk, b.Known, b.Risk}, {m.reserveQuantile, b.Known, b.ReserveQuantile},
+		{m.burn, b.Known && b.Measured, b.Burn}, {m.spent, b.Known && b.Measured, b.Spent}} {
+		if g.set {
+			g.vec.WithLabelValues(lv...).Set(g.v)
+		} else {
+			g.vec.DeleteLabelValues(lv...)
+		}
+	}
 }
 
 func (m *vecSeries) forget(policy string) {
 	l := prometheus.Labels{lPolicy: policy}
 	for _, g := range []*prometheus.GaugeVec{m.desired, m.current, m.ready, m.need, m.held, m.bounds,
-		m.plannedLoad, m.observed, m.missing, m.gpus, m.shortfall, m.lastTick, m.sloTarget, m.budget, m.lastOK, m.conflicting} {
+		m.plannedLoad, m.observed, m.missing, m.gpus, m.shortfall, m.lastTick, m.sloTarget, m.budget, m.lastOK, m.conflicting,
+		m.risk, m.reserveQuantile, m.burn, m.spent} {
 		g.DeletePartialMatch(l)
 	}
 	for _, c := range []*prometheus.CounterVec{m.reasons, m.errors, m.decisions} {
@@ -149,7 +168,8 @@ var seriesNames = []string{"tidal_desired_replicas", "tidal_current_replicas", "
 	"tidal_planned_load", "tidal_observed", "tidal_observation_missing", "tidal_desired_gpus",
 	"tidal_budget_shortfall_gpus", "tidal_last_tick_timestamp_seconds", "tidal_slo_target_seconds",
 	"tidal_budget_gpus", "tidal_last_tick_succeeded", "tidal_decision_reasons_total", "tidal_errors_total",
-	"tidal_decisions_total"}
+	"tidal_decisions_total", "tidal_error_budget_risk", "tidal_reserve_quantile", "tidal_error_budget_burn_ratio",
+	"tidal_error_budget_spent_ratio"}
 
 func seriesPolicy(t testing.TB, name, extra string) policies.Policy {
 	t.Helper()
@@ -180,9 +200,23 @@ func seriesTick(p policies.Policy, m int, outcome planner.Outcome, obs planner.O
 		t.Decision.Services = append(t.Decision.Services, planner.ServiceDecision{Name: s, Current: desired - 1,
 			Ready: desired - 2, Desired: desired + int32(i), Need: float64(desired) - 0.3, Held: i == 1,
 			Load:    planner.Load{RequestRate: float64(m), InputTokenRate: 1000 * float64(m), OutputTokenRate: math.NaN()},
-			Reasons: reasons})
+			Reasons: reasons, Budget: seriesBudget(m, i)})
 	}
 	return t
+}
+
+// seriesBudget is the error-budget state of service i at minute m: charged or not, measured or
+// not, so that the series appear and disappear across a run.
+func seriesBudget(m, i int) planner.ErrorBudget {
+	if (m+i)%3 == 0 {
+		return planner.ErrorBudget{}
+	}
+	b := planner.ErrorBudget{Known: true, Risk: 0.01 * float64(m+1), Share: 0.01}
+	b.ReserveQuantile = 1 - min(b.Risk, 0.3)
+	if (m+i)%2 == 0 {
+		b.Measured, b.Burn, b.Spent = true, float64(m)/4, float64(i)+0.5
+	}
+	return b
 }
 
 // TestSeriesMatchVectors drives the Recorder and the former metric vectors through the same
