@@ -240,11 +240,15 @@ func (r *run) attainment() (Value, float64, bool) {
 // chargedAttainment is the attainment of the latency this service drives: TTFT for prefill, ITL
 // for decode, both for aggregated (misses of either, a request missing both counted twice).
 func (r *run) chargedAttainment() Value {
-	t, i := r.obs.TTFTAttained, r.obs.ITLAttained
+	return chargedAttainment(r.svc.Role, r.obs.TTFTAttained, r.obs.ITLAttained)
+}
+
+// chargedAttainment is the attainment a role is charged with, from the TTFT and ITL attainments.
+func chargedAttainment(role policies.Role, t, i Value) Value {
 	switch {
-	case r.svc.Role == policies.RolePrefill:
+	case role == policies.RolePrefill:
 		return t
-	case r.svc.Role == policies.RoleDecode:
+	case role == policies.RoleDecode:
 		return i
 	case !t.OK:
 		return t
@@ -260,16 +264,19 @@ func (r *run) chargedAttainment() Value {
 // latency misses: decode that never misses lets prefill spend the whole budget rather than hold
 // replicas for a half it could never use. A request missing both targets is charged to both, which
 // errs on the SLO's side.
-func (r *run) share() float64 {
-	m := 1 - r.p.SLO.Objective
+func (r *run) share() float64 { return r.st.shareOf(r.p, r.i) }
+
+// shareOf is service i's share of the miss budget (run.share).
+func (st *State) shareOf(p policies.Policy, i int) float64 {
+	m := 1 - p.SLO.Objective
 	n, others := 0, 0.0
-	for j := range r.st.services {
-		if !charged(r.p.ServiceAt(j).Role) {
+	for j := range st.services {
+		if !charged(p.ServiceAt(j).Role) {
 			continue
 		}
 		n++
-		if j != r.i {
-			others += r.st.services[j].risk.spent()
+		if j != i {
+			others += st.services[j].risk.spent()
 		}
 	}
 	return max(m-others, m/float64(2*max(n, 1)))

@@ -16,8 +16,8 @@ import (
 // way, and the policies now become ready one after another instead of all at the end.
 const DefaultBackfills = 4
 
-// warm backfills the forecasters from the HistoryReader, if any, once one of the loop's
-// backfill slots is free (the tick deadline starts then). A failure is logged and recorded; the
+// warm backfills the forecasters (and replays the error budget over the attainment history,
+// State.WarmBudget) from the HistoryReader, if any, once one of the loop's backfill slots is free (the tick deadline starts then). A failure is logged and recorded; the
 // policy then starts cold. A worker stopped before it warms reads nothing.
 func (l *Loop) warm(ctx context.Context, p policies.Policy, st *State) {
 	if l.cfg.History == nil || ctx.Err() != nil {
@@ -33,6 +33,10 @@ func (l *Loop) warm(ctx context.Context, p policies.Policy, st *State) {
 	defer cancel()
 	h, err := l.cfg.History.History(ctx, p, l.cfg.Clock.Now())
 	n := st.Warm(h)
+	if m := st.WarmBudget(p, h); m > 0 {
+		l.cfg.Logger.Info("replayed the error budget over the attainment history", "policy", p.Name,
+			"intervals", m, "budget", st.BudgetSummary(p))
+	}
 	if err != nil {
 		l.cfg.Logger.Warn("backfilling the forecast history failed; starting with what arrived",
 			"policy", p.Name, "points", n, "err", err)

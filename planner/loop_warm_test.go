@@ -84,3 +84,54 @@ func TestLoopBoundsConcurrentBackfills(t *testing.T) {
 		}))
 	}
 }
+
+// fixedHistory returns the same history for every policy.
+type fixedHistory planner.LoadHistory
+
+func (f fixedHistory) History(context.Context, policies.Policy, time.Time) (planner.LoadHistory, error) {
+	return planner.LoadHistory(f), nil
+}
+
+// TestLoopReplaysTheErrorBudget: the loop replays the error budget over the backfilled
+// attainment before the first tick (State.WarmBudget), so a worker whose history missed its SLO
+// starts tighter than the initial level; a history without attainment leaves that level.
+func TestLoopReplaysTheErrorBudget(t *testing.T) {
+	history := func(attained float64, withAttainment bool) fixedHistory {
+		var h planner.LoadHistory
+		for range 120 {
+			h.RequestRate = append(h.RequestRate, 10)
+			h.InputTokens = append(h.InputTokens, 1000)
+			h.OutputTokens = append(h.OutputTokens, 100)
+			if withAttainment {
+				h.TTFTAttained = append(h.TTFTAttained, attained)
+				h.ITLAttained = append(h.ITLAttained, 1)
+			}
+		}
+		return fixedHistory(h)
+	}
+	tests := []struct {
+		name      string
+		h         fixedHistory
+		wantRisk  func(float64) bool
+		wantWords string
+	}{
+		{"no attainment history: the initial level", history(1, false), func(e float64) bool { return e == 0.05 }, "= 0.05"},
+		{"5% of TTFTs missed: tighter", history(0.95, true), func(e float64) bool { return e < 0.05 }, "< 0.05"},
+		{"every request within target: looser", history(1, true), func(e float64) bool { return e > 0.05 }, "> 0.05"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, inBubble(func(t *testing.T) {
+			h := newHarness(t, func(c *planner.LoopConfig) { c.History = tc.h })
+			h.cluster.desired["p"] = 2
+			h.update(t, loopPolicy(t, "p", "apply", 15*time.Second, 2))
+			tk := h.ticks.next(t)
+			s, ok := tk.Decision.Service("Worker")
+			if !ok {
+				t.Fatalf("no Worker decision in the first tick (outcome %s, errors %v)", tk.Outcome, tk.Errors)
+			}
+			if !s.Budget.Known || !tc.wantRisk(s.Budget.Risk) {
+				t.Errorf("first tick's error budget %+v: want a level %s", s.Budget, tc.wantWords)
+			}
+		}))
+	}
+}

@@ -5,12 +5,17 @@ import (
 )
 
 // LoadHistory is a deployment's past load, evenly spaced at the policy's planning interval,
-// oldest first, ending one interval before the first live tick. The three series have the same
-// length; NaN marks a missing point.
+// oldest first, ending one interval before the first live tick. The three load series have the
+// same length; NaN marks a missing point.
 type LoadHistory struct {
 	RequestRate  []float64 // requests/s
 	InputTokens  []float64 // mean input tokens per request
 	OutputTokens []float64 // mean output tokens per request
+	// TTFTAttained and ITLAttained are the fraction of each interval's requests within the TTFT
+	// and ITL targets (Observations.TTFTAttained, ITLAttained), for the error budget's replay
+	// (WarmBudget). They may be shorter than the load series (the objective window is enough)
+	// and are aligned with them on the newest point; NaN marks an unknown point.
+	TTFTAttained, ITLAttained []float64
 }
 
 // Warm feeds past load to the forecasters and the reserve's growth trackers exactly as Plan feeds

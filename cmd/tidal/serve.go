@@ -261,8 +261,8 @@ func loadProfile(dir string) (model.Profile, error) {
 }
 
 // history adapts metrics.Adapter.Backfill to planner.HistoryReader: the request rate and token
-// lengths over the policy's forecast history, one point per planning interval, ending one
-// interval before now.
+// lengths over the policy's forecast history, and the TTFT and ITL attainment over its objective
+// window, one point per planning interval, ending one interval before now.
 type history struct{ adapter *metrics.Adapter }
 
 // History implements planner.HistoryReader.
@@ -282,5 +282,24 @@ func (h history) History(ctx context.Context, p policies.Policy, now time.Time) 
 			errs = append(errs, err)
 		}
 	}
-	return planner.LoadHistory{RequestRate: out[0], InputTokens: out[1], OutputTokens: out[2]}, errors.Join(errs...)
+	lh := planner.LoadHistory{RequestRate: out[0], InputTokens: out[1], OutputTokens: out[2]}
+	lh.TTFTAttained, lh.ITLAttained = h.attainment(ctx, p, start, end, step)
+	return lh, errors.Join(errs...)
+}
+
+// attainment reads the TTFT and ITL attainment over the objective window (at most the forecast
+// history) for the error budget's replay (planner.State.WarmBudget). It is best effort: a
+// deployment without latency histograms, or a failed read, leaves the series NaN or empty, the
+// replay then freezes the level where it starts, and the live ticks report the missing signals.
+func (h history) attainment(ctx context.Context, p policies.Policy, start, end time.Time, step time.Duration) (ttft, itl []float64) {
+	if from := end.Add(-p.SLO.ObjectiveWindow); from.After(start) {
+		start = from
+	}
+	var out [2][]float64
+	for i, s := range []policies.Signal{metrics.SignalTTFTAttained, metrics.SignalITLAttained} {
+		if series, err := h.adapter.Backfill(ctx, p, s, start, end, step); err == nil {
+			out[i] = series.Values
+		}
+	}
+	return out[0], out[1]
 }
