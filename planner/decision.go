@@ -68,16 +68,11 @@ type ServiceDecision struct {
 // budget"). The zero value is a service the budget does not charge (a frontend) or one that did
 // not reach the controller (no model, held).
 type ErrorBudget struct {
-	// Known is true when the controller ran for the service this interval.
-	Known bool
 	// Risk is the level e, from 0.01 (tightest) to 0.6 (loosest); 0.05 before any evidence.
 	Risk float64
 	// ReserveQuantile is the quantile of load growth the reserve plans at: 1 - e, at most 0.99
 	// and at least 0.7 (past it the level loosens the queue term and decode's ceiling instead).
 	ReserveQuantile float64
-	// Measured is true when the charged attainment was known this interval (false: the level was
-	// frozen, and Burn and Spent are 0).
-	Measured bool
 	// Share is the service's share of the miss budget, as a fraction of requests (0.01 for a
 	// 99% objective that no other service spends).
 	Share float64
@@ -87,6 +82,11 @@ type ErrorBudget struct {
 	// Spent is the miss fraction over the objective window over Share: at 1 or above, the
 	// window's budget is spent.
 	Spent float64
+	// Known is true when the controller ran for the service this interval.
+	Known bool
+	// Measured is true when the charged attainment was known this interval (false: the level was
+	// frozen, and Burn and Spent are 0).
+	Measured bool
 }
 
 // Load is the load a service was sized for: each rate is the maximum of the observed value and the
