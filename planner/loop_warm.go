@@ -16,9 +16,11 @@ import (
 // way, and the policies now become ready one after another instead of all at the end.
 const DefaultBackfills = 4
 
-// warm backfills the forecasters (and replays the error budget over the attainment history,
-// State.WarmBudget) from the HistoryReader, if any, once one of the loop's backfill slots is free (the tick deadline starts then). A failure is logged and recorded; the
-// policy then starts cold. A worker stopped before it warms reads nothing.
+// warm backfills the forecasters from the HistoryReader, if any, and replays the error budget
+// over the attainment history (State.WarmBudget), once one of the loop's backfill slots is free
+// (the tick deadline starts then). A failure is logged and recorded; the policy then starts cold.
+// A worker stopped before it warms reads nothing. Every caller warms a State just built, so the
+// replay never counts the history twice.
 func (l *Loop) warm(ctx context.Context, p policies.Policy, st *State) {
 	if l.cfg.History == nil || ctx.Err() != nil {
 		return
