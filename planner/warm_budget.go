@@ -18,9 +18,10 @@ import (
 // Every charged service is updated per point in Plan's order (decode last, its share read from
 // what the others have spent). The history does not say when replicas were starting, so misses
 // that the live controller held on (the lead time's) tighten here: the replay errs on the tight
-// side. A point whose attainment or rate is unknown freezes the level, as it does live; a policy
-// without an ITL target has no ITL series, and its prefill is replayed alone. Warm first, then
-// WarmBudget, on a State just built; it returns the number of points replayed. It is pure.
+// side. A point whose attainment or rate is unknown freezes the level, as it does live: where one
+// attainment series is missing or shorter (its read failed), the services charged with it keep
+// their level over those points. Warm first, then WarmBudget, on a State just built; it returns
+// the number of points replayed. It is pure.
 func (st *State) WarmBudget(p policies.Policy, h LoadHistory) int {
 	st.syncServices(p)
 	n := min(max(len(h.TTFTAttained), len(h.ITLAttained)), len(h.RequestRate))

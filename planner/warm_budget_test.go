@@ -47,7 +47,7 @@ func TestWarmBudget(t *testing.T) {
 			[3]int{0, 0, 0}, [3]bool{}},
 		{"no attainment history: nothing replayed", budgetHistory(120, nil, nil), 0,
 			[3]int{0, 0, 0}, [3]bool{}},
-		{"no ITL series (no ITL target): prefill replayed alone", func() LoadHistory {
+		{"no ITL series (its read failed): prefill replayed alone", func() LoadHistory {
 			h := budgetHistory(120, constant(0.97), constant(1))
 			h.ITLAttained = nil
 			return h
