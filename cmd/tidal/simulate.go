@@ -76,6 +76,7 @@ type simulateFlags struct {
 	maxContext                          int
 	dropOverContext, quiet              bool
 	world                               worldFlags
+	restart                             restartFlags
 }
 
 func (f *simulateFlags) register(fs *flag.FlagSet) {
@@ -103,6 +104,7 @@ func (f *simulateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.decisions, "decisions", "", "write tidal's every decision (first seed) with its reasons as CSV to `FILE`")
 	fs.StringVar(&f.markdown, "markdown", "", "also write the results as a Markdown table to `FILE` (docs)")
 	f.world.register(fs)
+	f.restart.register(fs)
 }
 
 // runSimulate implements "tidal simulate".
@@ -192,8 +194,9 @@ func buildSimSetup(f simulateFlags) (compete.Setup, report.Workload, error) {
 	info.Policy, info.Profile = polName, describeWorld(prof, truth)
 	info.TTFTms, info.ITLms = float64(dep.TTFT.Microseconds())/1000, float64(dep.ITL.Microseconds())/1000
 	info.Objective = pol.SLO.Objective
+	info.TidalRestarts = f.restart.describe()
 	return compete.Setup{Deployment: dep, Workload: wl, Policy: pol, Profile: prof, StaticGoal: f.staticGoal,
-		History: hist(span, pol.Planning.Interval),
+		History: hist(span, pol.Planning.Interval), TidalRestart: f.restart.restart(simEpoch),
 		Options: sim.Options{Epoch: simEpoch, ScrapeInterval: f.scrape,
 			DropOverContext: f.dropOverContext}}, info, nil
 }

@@ -141,6 +141,7 @@ func TestSimulateRejectsBadFlags(t *testing.T) {
 		{"report under a file", []string{"--report", filepath.Join(file, "report")}, "--report " + filepath.Join(file, "report")},
 		{"decisions in a missing directory", []string{"--decisions", filepath.Join(dir, "nope", "d.csv")}, "--decisions"},
 		{"world speed zero", []string{"--world-decode-speed", "0"}, "--world-decode-speed 0"},
+		{"no replay without a restart", []string{"--restart-no-replay"}, "--restart-no-replay true: want --restart-at too"},
 		{"two bad flags, both named", []string{"--rate", "-1", "--seeds", "-3"}, "--seeds -3"},
 	}
 	for _, tt := range tests {

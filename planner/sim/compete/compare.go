@@ -76,6 +76,9 @@ type Setup struct {
 	// History is the load before the workload, at the policy's planning interval, that tidal's
 	// forecasters are warmed with (the live loop reads it from Prometheus); empty for none.
 	History planner.LoadHistory
+	// TidalRestart restarts tidal's planner during the run (none when its At is empty); its
+	// Epoch is the workload's start, Options.Epoch.
+	TidalRestart Restart
 }
 
 // Contender is one planner ready to run; Run is independent of every other Contender's, so
@@ -97,7 +100,7 @@ func Contenders(s Setup, names []string) ([]Contender, error) {
 	d := WithInitial(s.Deployment, warm)
 	tidal := &onceEntry{run: func(p func(float64)) (report.Entry, error) {
 		t := NewTidal(s.Policy, &s.Profile, s.History)
-		t.OnDecision = s.TidalDecisions
+		t.OnDecision, t.Restart = s.TidalDecisions, s.TidalRestart
 		return runAutoscaler(s, d, NameTidal, t, p)
 	}}
 	var out []Contender

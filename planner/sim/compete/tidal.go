@@ -1,6 +1,7 @@
 package compete
 
 import (
+	"math"
 	"time"
 
 	"github.com/tidal-planner/tidal/planner"
@@ -16,6 +17,7 @@ import (
 // for inspection.
 type Tidal struct {
 	policy policies.Policy
+	opts   planner.Options
 	state  planner.State
 	// Last is the most recent decision.
 	Last planner.Decision
@@ -23,6 +25,24 @@ type Tidal struct {
 	Decisions, Held int
 	// OnDecision, when set, gets every decision.
 	OnDecision func(planner.Decision)
+	// Restart, when set, restarts the planner during the run (Restart.At); Restarted counts the
+	// restarts done.
+	Restart   Restart
+	Restarted int
+	// history is the load (and attainment) a restart backfills: the warm-up history, then every
+	// observation, as Prometheus would hold it.
+	history planner.LoadHistory
+}
+
+// Restart restarts the simulated planner as a new tidal process (an upgrade, a lease taking
+// over) would start: a new State, warmed from the history up to then (the policy's forecast
+// history of load, as the live backfill reads it) and, unless NoReplay, with the error budget
+// replayed over the attainment the run has observed (planner.State.WarmBudget).
+type Restart struct {
+	// Epoch is the workload's start; At are the restart times after it, ascending.
+	Epoch    time.Time
+	At       []time.Duration
+	NoReplay bool
 }
 
 // NewTidal prepares the planner for a policy and the profile it sizes with (nil: learn online).
@@ -39,7 +59,7 @@ func NewTidal(p policies.Policy, prof *profile.Profile, history planner.LoadHist
 	if len(history.RequestRate) > 0 {
 		st.Warm(history)
 	}
-	return &Tidal{policy: p, state: st}
+	return &Tidal{policy: p, opts: opts, state: st, history: history}
 }
 
 // Cadence implements sim.Autoscaler: the policy's planning interval and metrics window, with KV
@@ -50,6 +70,12 @@ func (t *Tidal) Cadence() sim.Cadence {
 
 // Scale implements sim.Autoscaler.
 func (t *Tidal) Scale(now time.Time, obs planner.Observations) map[string]int32 {
+	if len(t.Restart.At) > 0 {
+		if t.Restarted < len(t.Restart.At) && !now.Before(t.Restart.Epoch.Add(t.Restart.At[t.Restarted])) {
+			t.restart()
+		}
+		t.remember(obs)
+	}
 	d := planner.Plan(now, obs, t.policy, &t.state)
 	t.Last = d
 	if t.OnDecision != nil {
@@ -66,4 +92,52 @@ func (t *Tidal) Scale(now time.Time, obs planner.Observations) map[string]int32 
 		t.Held++
 	}
 	return out
+}
+
+// remember appends one interval's observations to the history a restart backfills (NaN where
+// missing), keeping the policy's forecast history of load and its objective window of attainment.
+func (t *Tidal) remember(obs planner.Observations) {
+	v := func(x planner.Value) float64 {
+		if !x.OK {
+			return math.NaN()
+		}
+		return x.V
+	}
+	h := &t.history
+	h.RequestRate = append(h.RequestRate, v(obs.RequestRate))
+	h.InputTokens = append(h.InputTokens, v(obs.InputTokens))
+	h.OutputTokens = append(h.OutputTokens, v(obs.OutputTokens))
+	h.TTFTAttained = append(h.TTFTAttained, v(obs.TTFTAttained))
+	h.ITLAttained = append(h.ITLAttained, v(obs.ITLAttained))
+	step := t.policy.Planning.Interval
+	keep := func(xs []float64, span time.Duration) []float64 {
+		if n := int(span / step); step > 0 && len(xs) > 2*n && n > 0 {
+			return append(xs[:0], xs[len(xs)-n:]...)
+		}
+		return xs
+	}
+	hist, window := t.policy.Planning.Forecast.History, t.policy.SLO.ObjectiveWindow
+	h.RequestRate, h.InputTokens, h.OutputTokens = keep(h.RequestRate, hist), keep(h.InputTokens, hist), keep(h.OutputTokens, hist)
+	h.TTFTAttained, h.ITLAttained = keep(h.TTFTAttained, window), keep(h.ITLAttained, window)
+}
+
+// restart replaces the planner's state as a restarted process would build it, from exactly what
+// its backfill reads: the forecast history of load and the objective window of attainment.
+func (t *Tidal) restart() {
+	step, h := t.policy.Planning.Interval, t.history
+	last := func(xs []float64, span time.Duration) []float64 {
+		if n := int(span / step); step > 0 && n > 0 && len(xs) > n {
+			return xs[len(xs)-n:]
+		}
+		return xs
+	}
+	hist, window := t.policy.Planning.Forecast.History, t.policy.SLO.ObjectiveWindow
+	h.RequestRate, h.InputTokens, h.OutputTokens = last(h.RequestRate, hist), last(h.InputTokens, hist), last(h.OutputTokens, hist)
+	h.TTFTAttained, h.ITLAttained = last(h.TTFTAttained, window), last(h.ITLAttained, window)
+	t.state = planner.NewState(t.policy, t.opts)
+	t.state.Warm(h)
+	if !t.Restart.NoReplay {
+		t.state.WarmBudget(t.policy, h)
+	}
+	t.Restarted++
 }

@@ -30,6 +30,8 @@ type Workload struct {
 	ITLms    float64 `json:"itl_target_ms"`
 	// Objective is the SLO's attainment objective (slo.objective), a fraction.
 	Objective float64 `json:"objective"`
+	// TidalRestarts says when tidal's planner was restarted during the run, and how; "" for never.
+	TidalRestarts string `json:"tidal_restarts,omitempty"`
 }
 
 // Entry is one planner's run.
@@ -83,6 +85,9 @@ func Table(w io.Writer, wl Workload, es []Entry) error {
 		fmt.Fprintf(w, "; over-context: %d rejected (counted as misses), %d filtered", wl.Rejected, wl.Filtered)
 	}
 	fmt.Fprintln(w)
+	if wl.TidalRestarts != "" {
+		fmt.Fprintln(w, wl.TidalRestarts)
+	}
 	if len(es) > 0 && len(es[0].Runs) > 1 {
 		fmt.Fprintf(w, "%d seeds (%v): attainment, GPU-hours and scale events are mean ± sd; latencies, books and notes are seed %d's\n",
 			len(es[0].Runs), es[0].Seeds, es[0].Seeds[0])
