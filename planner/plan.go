@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"iter"
 	"math"
 	"time"
 
@@ -31,19 +32,13 @@ func Plan(now time.Time, obs Observations, p policies.Policy, st *State) Decisio
 	d := Decision{Time: now, Services: make([]ServiceDecision, n)}
 	st.scratch = st.scratch[:0]
 	draining := corrected && obs.RequestRate.V < done // requests in flight fell: completions outran arrivals
-	for pass := range 2 {                             // decode services last: they read what prefill decided (guard_delivery.go)
-		for i := range n {
-			svc := p.ServiceAt(i)
-			if (svc.Role == policies.RoleDecode) != (pass == 1) {
-				continue
-			}
-			r := run{now: now, obs: obs, p: p, st: st, i: i, svc: svc, ss: &st.services[i], dec: &d.Services[i], all: d.Services,
-				draining: draining}
-			r.ss.reasonStart = len(st.scratch)
-			r.noteArrivals(done, corrected)
-			r.pipeline(lf)
-			r.ss.reasonEnd = len(st.scratch)
-		}
+	for i, svc := range planOrder(p) {
+		r := run{now: now, obs: obs, p: p, st: st, i: i, svc: svc, ss: &st.services[i], dec: &d.Services[i], all: d.Services,
+			draining: draining}
+		r.ss.reasonStart = len(st.scratch)
+		r.noteArrivals(done, corrected)
+		r.pipeline(lf)
+		r.ss.reasonEnd = len(st.scratch)
 	}
 	budgetStart := len(st.scratch)
 	d.ShortfallGPUs = st.applyBudget(p, d.Services)
@@ -58,6 +53,26 @@ func Plan(now time.Time, obs Observations, p policies.Policy, st *State) Decisio
 	d.GPUs = totalGPUs(d.Services)
 	st.lastTime = now
 	return d
+}
+
+// planOrder yields a policy's services with their indices in the order Plan decides them: every
+// service but decode first, in file order, then the decode services, which read what this
+// interval decided for prefill (guard_delivery.go). The error budget's replay (WarmBudget) keeps
+// the same order, since a decode service's share reads what prefill has spent.
+func planOrder(p policies.Policy) iter.Seq2[int, policies.Service] {
+	return func(yield func(int, policies.Service) bool) {
+		for pass := range 2 {
+			for i := range p.NumServices() {
+				svc := p.ServiceAt(i)
+				if (svc.Role == policies.RoleDecode) != (pass == 1) {
+					continue
+				}
+				if !yield(i, svc) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // loadForecast is the forecast of the deployment's load over the longest lead time: per step,

@@ -15,8 +15,8 @@ import (
 // running controller had, instead of an empty window at the initial level: an empty window
 // would let the level loosen at once where the day's budget is already spent.
 //
-// Every charged service is updated per point in Plan's order (decode last, its share read from
-// what the others have spent). The history does not say when replicas were starting, so misses
+// Every charged service is updated per point in Plan's order (planOrder: decode last, its share
+// read from what the others have spent). The history does not say when replicas were starting, so misses
 // that the live controller held on (the lead time's) tighten here: the replay errs on the tight
 // side. A point whose attainment or rate is unknown freezes the level, as it does live: where one
 // attainment series is missing or shorter (its read failed), the services charged with it keep
@@ -33,13 +33,9 @@ func (st *State) WarmBudget(p policies.Policy, h LoadHistory) int {
 		if r := h.RequestRate[len(h.RequestRate)-back]; r > 0 && !math.IsInf(r, 0) {
 			reqs = r * dt.Seconds()
 		}
-		for pass := range 2 { // decode last, as Plan orders services
-			for j := range p.NumServices() {
-				role := p.ServiceAt(j).Role
-				if !charged(role) || (role == policies.RoleDecode) != (pass == 1) {
-					continue
-				}
-				a := chargedAttainment(role, t, i)
+		for j, svc := range planOrder(p) {
+			if charged(svc.Role) {
+				a := chargedAttainment(svc.Role, t, i)
 				st.services[j].risk.update(a, reqs, st.shareOf(p, j), dt, p.SLO.ObjectiveWindow, false, maxWaitRisk)
 			}
 		}
