@@ -111,9 +111,9 @@ type budgetUpdate struct {
 	starting      bool // would have tightened, but replicas were starting
 }
 
-// state is the update's outcome as a decision reports it.
-func (u budgetUpdate) state(share float64) ErrorBudget {
-	b := ErrorBudget{Known: true, Risk: u.after, ReserveQuantile: 1 - min(u.after, maxRisk), Share: share}
+// state is the service's error budget after update u, as a decision reports it.
+func (k *risk) state(u budgetUpdate, share float64) ErrorBudget {
+	b := ErrorBudget{Known: true, Risk: k.level(), ReserveQuantile: k.quantile(), Share: share}
 	if u.code != CodeRiskFrozen {
 		b.Measured, b.Burn, b.Spent = true, u.burn, u.spent
 	}
@@ -200,7 +200,7 @@ func (r *run) errorBudget() {
 	starting = starting || r.stillInWindow(r.ss.startingSeen)
 	role := r.svc.Role
 	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow, starting, maxWaitRisk)
-	r.dec.Budget = u.state(share)
+	r.dec.Budget = r.ss.risk.state(u, share)
 	note := u.frozenBecause
 	switch {
 	case u.starting:
