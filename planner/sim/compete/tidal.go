@@ -95,7 +95,8 @@ func (t *Tidal) Scale(now time.Time, obs planner.Observations) map[string]int32 
 }
 
 // remember appends one interval's observations to the history a restart backfills (NaN where
-// missing), keeping the policy's forecast history of load and its objective window of attainment.
+// missing). Past twice what a backfill reads it is cut back to that (backfilled), so a long run
+// holds a bounded history.
 func (t *Tidal) remember(obs planner.Observations) {
 	v := func(x planner.Value) float64 {
 		if !x.OK {
@@ -109,21 +110,16 @@ func (t *Tidal) remember(obs planner.Observations) {
 	h.OutputTokens = append(h.OutputTokens, v(obs.OutputTokens))
 	h.TTFTAttained = append(h.TTFTAttained, v(obs.TTFTAttained))
 	h.ITLAttained = append(h.ITLAttained, v(obs.ITLAttained))
-	step := t.policy.Planning.Interval
-	keep := func(xs []float64, span time.Duration) []float64 {
-		if n := int(span / step); step > 0 && len(xs) > 2*n && n > 0 {
-			return append(xs[:0], xs[len(xs)-n:]...)
-		}
-		return xs
+	if b := t.backfilled(); 2*len(b.RequestRate) < len(h.RequestRate) || 2*len(b.TTFTAttained) < len(h.TTFTAttained) {
+		c := func(xs []float64) []float64 { return append([]float64(nil), xs...) }
+		t.history = planner.LoadHistory{RequestRate: c(b.RequestRate), InputTokens: c(b.InputTokens),
+			OutputTokens: c(b.OutputTokens), TTFTAttained: c(b.TTFTAttained), ITLAttained: c(b.ITLAttained)}
 	}
-	hist, window := t.policy.Planning.Forecast.History, t.policy.SLO.ObjectiveWindow
-	h.RequestRate, h.InputTokens, h.OutputTokens = keep(h.RequestRate, hist), keep(h.InputTokens, hist), keep(h.OutputTokens, hist)
-	h.TTFTAttained, h.ITLAttained = keep(h.TTFTAttained, window), keep(h.ITLAttained, window)
 }
 
-// restart replaces the planner's state as a restarted process would build it, from exactly what
-// its backfill reads: the forecast history of load and the objective window of attainment.
-func (t *Tidal) restart() {
+// backfilled is what a restarted process's backfill reads of the history: the policy's forecast
+// history of load and its objective window of attainment (views of t.history).
+func (t *Tidal) backfilled() planner.LoadHistory {
 	step, h := t.policy.Planning.Interval, t.history
 	last := func(xs []float64, span time.Duration) []float64 {
 		if n := int(span / step); step > 0 && n > 0 && len(xs) > n {
@@ -134,6 +130,13 @@ func (t *Tidal) restart() {
 	hist, window := t.policy.Planning.Forecast.History, t.policy.SLO.ObjectiveWindow
 	h.RequestRate, h.InputTokens, h.OutputTokens = last(h.RequestRate, hist), last(h.InputTokens, hist), last(h.OutputTokens, hist)
 	h.TTFTAttained, h.ITLAttained = last(h.TTFTAttained, window), last(h.ITLAttained, window)
+	return h
+}
+
+// restart replaces the planner's state as a restarted process would build it, from what its
+// backfill reads.
+func (t *Tidal) restart() {
+	h := t.backfilled()
 	t.state = planner.NewState(t.policy, t.opts)
 	t.state.Warm(h)
 	if !t.Restart.NoReplay {
