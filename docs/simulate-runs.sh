@@ -91,10 +91,16 @@ row() {
   mooncake) echo "--workload $S/traces/mooncake_fast25/conversation_trace.jsonl --format mooncake --policy testdata/sim/mooncake-policy.yaml --drop-over-context" ;;
   aggregated) echo "--policy policies/examples/aggregated.yaml --rate 6" ;;
   hybrid) echo "--policy policies/examples/hybrid.yaml --profile $S/profiles/pre_swept_results/h100_sxm/vllm/nvidia/Llama-3.3-70B-Instruct-FP8 --rate 3" ;;
-  m-large) echo "--workload $S/traces/servegen/data/language/m-large --format servegen --tokens-from $AZURE --start 24h --duration 24h --rate-scale 0.5" ;;
-  m-small) echo "--workload $S/traces/servegen/data/language/m-small --format servegen --tokens-from $AZURE --start 24h --duration 24h --rate-scale 0.1" ;;
+  m-large | m-small) day_args "$1" 2 ;;
   *) echo "unknown row $1" >&2; exit 2 ;;
   esac
+}
+# day_args MODEL DAY: one ServeGen day of a model, as the table and --days replay it (m-large x0.5,
+# m-small x0.1, the Azure code trace's token lengths).
+day_args() {
+  local scale=0.5
+  [ "$1" = m-small ] && scale=0.1
+  echo "--workload $S/traces/servegen/data/language/$1 --format servegen --tokens-from $AZURE --start $(( ($2 - 1) * 24 ))h --duration 24h --rate-scale $scale"
 }
 world() {
   case $1 in
@@ -134,11 +140,9 @@ if [ "${1:-}" = "--days" ]; then
   mkdir -p "$dir"
   go build -o "$dir/.tidal" ./cmd/tidal
   days=("$@"); [ ${#days[@]} -gt 0 ] || days=($(seq 1 14))
-  sg=$S/traces/servegen/data/language
-  for d in "${days[@]}"; do
-    echo "$dir/m-large-d$d --workload $sg/m-large --format servegen --tokens-from $AZURE --start $(( (d - 1) * 24 ))h --duration 24h --rate-scale 0.5 --seed ${SEED:-1}"
-    echo "$dir/m-small-d$d --workload $sg/m-small --format servegen --tokens-from $AZURE --start $(( (d - 1) * 24 ))h --duration 24h --rate-scale 0.1 --seed ${SEED:-1}"
-  done | simulate_each
+  for d in "${days[@]}"; do for m in m-large m-small; do
+    echo "$dir/$m-d$d $(day_args $m "$d") --seed ${SEED:-1}"
+  done; done | simulate_each
   for f in "$dir"/*.txt; do # name, then planner attainment GPU-hours scale-events for each planner
     awk -v n="$(basename "$f" .txt)" 'BEGIN {printf "%s", n} $2 ~ /%$/ && ($1 == "tidal" || $1 == "hpa" || $1 == "static") {printf " %s %s %s %s", $1, $2, $3, $NF} END {print ""}' "$f"
   done | sort -V | column -t | tee "$dir/days.txt"
@@ -151,7 +155,6 @@ if [ "${1:-}" = "--headroom" ]; then
   mkdir -p "$dir"
   go build -o "$dir/.tidal" ./cmd/tidal
   hs=("$@"); [ ${#hs[@]} -gt 0 ] || hs=(0 0.1 0.25 0.5 1)
-  sg=$S/traces/servegen/data/language
   for h in "${hs[@]}"; do
     # The embedded policy with planning.headroom set (the only change).
     sed "s/^    interval: 60s.*/&\n    headroom: $h/" planner/sim/scenario/default-policy.yaml > "$dir/h$h.yaml"
@@ -159,10 +162,9 @@ if [ "${1:-}" = "--headroom" ]; then
     for r in day step spike; do for w in exact slow fast; do
       echo "$dir/$r-$w-h$h $(row "$r") $(world "$w") --policy $dir/h$h.yaml --seed ${SEED:-1}"
     done; done
-    [ -z "${DAYS:-}" ] || for d in $DAYS; do
-      echo "$dir/m-large-d$d-h$h --workload $sg/m-large --format servegen --tokens-from $AZURE --start $(( (d - 1) * 24 ))h --duration 24h --rate-scale 0.5 --policy $dir/h$h.yaml --seed ${SEED:-1}"
-      echo "$dir/m-small-d$d-h$h --workload $sg/m-small --format servegen --tokens-from $AZURE --start $(( (d - 1) * 24 ))h --duration 24h --rate-scale 0.1 --policy $dir/h$h.yaml --seed ${SEED:-1}"
-    done
+    [ -z "${DAYS:-}" ] || for d in $DAYS; do for m in m-large m-small; do
+      echo "$dir/$m-d$d-h$h $(day_args $m "$d") --policy $dir/h$h.yaml --seed ${SEED:-1}"
+    done; done
   done | COMPARE= simulate_each
   for f in "$dir"/*.txt; do # run, headroom, attainment, GPU-hours, scale events
     n=$(basename "$f" .txt)
