@@ -220,6 +220,49 @@ func TestMonitoringReadsOnlyExportedMetrics(t *testing.T) {
 // TestAlertRules checks the rule file with promtool (syntax) and runs its unit tests (which alerts
 // fire on which series).
 func TestAlertRules(t *testing.T) {
+	promtool := lookPromtool(t)
+	for _, args := range [][]string{{"check", "rules", alertsFile}, {"test", "rules", alertTestsFile}} {
+		runPromtool(t, promtool, args...)
+	}
+}
+
+// grafanaVariables are the dashboard's template variables, replaced by values Prometheus parses.
+var grafanaVariables = strings.NewReplacer(`$__rate_interval`, `1m`, `$__range`, `6h`, `$policy`, `.*`, `$service`, `.*`)
+
+// TestDashboardQueriesParse checks every dashboard query with Prometheus's own parser: promtool
+// checks a rule file holding each one (Grafana's variables replaced) as a recording rule.
+func TestDashboardQueriesParse(t *testing.T) {
+	promtool := lookPromtool(t)
+	var dash any
+	b, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatalf("%s: %v", dashboardFile, err)
+	}
+	type rule struct {
+		Record string `yaml:"record"`
+		Expr   string `yaml:"expr"`
+	}
+	var rules []rule
+	for i, e := range dashboardExprs(dash) {
+		rules = append(rules, rule{Record: fmt.Sprintf("dashboard:query_%d", i), Expr: grafanaVariables.Replace(e)})
+	}
+	out, err := yaml.Marshal(map[string]any{"groups": []map[string]any{{"name": "dashboard", "rules": rules}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "dashboard-rules.yaml")
+	if err := os.WriteFile(file, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runPromtool(t, promtool, "check", "rules", file)
+}
+
+// lookPromtool returns promtool's path; a test without it fails, unless TIDAL_SKIP_PROMETHEUS=1.
+func lookPromtool(t *testing.T) string {
+	t.Helper()
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
 		if os.Getenv("TIDAL_SKIP_PROMETHEUS") == "1" {
@@ -227,12 +270,15 @@ func TestAlertRules(t *testing.T) {
 		}
 		t.Fatalf("promtool not installed (Debian's prometheus package ships it; run bash .ci/setup): %v", err)
 	}
-	for _, args := range [][]string{{"check", "rules", alertsFile}, {"test", "rules", alertTestsFile}} {
-		cmd := exec.CommandContext(t.Context(), promtool, args...)
-		cmd.WaitDelay = 10 * time.Second
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
+	return promtool
+}
+
+// runPromtool runs promtool with args and reports its output when it fails.
+func runPromtool(t *testing.T, promtool string, args ...string) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), promtool, args...)
+	cmd.WaitDelay = 10 * time.Second
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }

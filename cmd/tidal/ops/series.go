@@ -36,7 +36,7 @@ type seriesDescs struct {
 	bounds, plannedLoad, reasons                     *prometheus.Desc
 	observed, missing, gpus, shortfall, lastTick     *prometheus.Desc
 	sloTarget, budget, lastOK, errors, decisions     *prometheus.Desc
-	risk, reserveQuantile, burn, spent               *prometheus.Desc
+	risk, reserveQuantile, burn, spent, objective    *prometheus.Desc
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -62,6 +62,7 @@ func newPolicyCollector() *policyCollector {
 		shortfall:       desc("budget_shortfall_gpus", "GPUs the services needed beyond the budget.", lPolicy),
 		lastTick:        desc("last_tick_timestamp_seconds", "Unix time of the policy's last tick.", lPolicy),
 		sloTarget:       desc("slo_target_seconds", "The policy's latency target, by the observed signal it bounds (ttftPercentile, itlPercentile) and its percentile.", lPolicy, lSignal, "percentile"),
+		objective:       desc("slo_objective_ratio", objectiveHelp, lPolicy),
 		budget:          desc("budget_gpus", "The policy's GPU budget (spec.budget.maxGPUs); absent when unbounded.", lPolicy),
 		lastOK:          desc("last_tick_succeeded", "1 when the policy's last tick decided and nothing it read or wrote failed, else 0.", lPolicy),
 		errors:          desc("errors_total", "Tick errors by stage and kind.", lPolicy, lStage, lKind),
@@ -79,6 +80,7 @@ type policySeries struct {
 	ticked           bool           // lastTick, lastOK, slo and budget are set
 	lastTick, lastOK float64
 	slo              [2]sloSeries // by sloSignals
+	objective        float64      // spec.slo.objective / 100; absent when 0
 	budget           float64      // absent when 0
 	decided          bool         // gpus, shortfall and the observation series are set
 	gpus, shortfall  float64
@@ -87,6 +89,18 @@ type policySeries struct {
 	services         []*serviceSeries
 	errors           []count // a: stage, b: kind
 	decisions        []count // a: outcome
+}
+
+// objectiveHelp is tidal_slo_objective_ratio's help. The rule file's request-based SLO alerts
+// and the dashboard read the error budget, 1 - this, from it, so each policy's objective holds.
+const objectiveHelp = "The policy's attainment objective (spec.slo.objective) as a ratio: the fraction of requests that must meet both latency targets over spec.slo.objectiveWindow; 1 - it is the error budget."
+
+// objectiveRatio is the policy's objective as a ratio, 0 when unset (a policy not defaulted).
+func objectiveRatio(p policies.Policy) float64 {
+	if o := p.SLO.Objective; o > 0 && o < 100 {
+		return o / 100
+	}
+	return 0
 }
 
 // sloSignals are the observed signals an SLO target bounds, in policySeries.slo's order.
@@ -197,6 +211,7 @@ func (ps *policySeries) recordPolicy(t planner.Tick) {
 				target: slo.Target.Seconds()}
 		}
 	}
+	ps.objective = objectiveRatio(p)
 	ps.budget = float64(max(p.Budget.MaxGPUs, 0))
 	ps.lastOK = boolFloat(tickOK(t))
 }

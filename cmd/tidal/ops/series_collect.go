@@ -12,7 +12,7 @@ func (c *policyCollector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.descs
 	for _, x := range []*prometheus.Desc{d.desired, d.current, d.ready, d.need, d.held, d.conflicting,
 		d.bounds, d.plannedLoad, d.reasons, d.observed, d.missing, d.gpus, d.shortfall, d.lastTick,
-		d.sloTarget, d.budget, d.lastOK, d.errors, d.decisions, d.risk, d.reserveQuantile, d.burn, d.spent} {
+		d.sloTarget, d.objective, d.budget, d.lastOK, d.errors, d.decisions, d.risk, d.reserveQuantile, d.burn, d.spent} {
 		ch <- x
 	}
 }
@@ -118,6 +118,9 @@ func (e *emitter) policy(ps *policySeries) {
 			if s.set {
 				e.gauge(d.sloTarget, s.target, pp, e.pair(lSignal, string(sloSignals[i])), e.pair("percentile", s.percentile))
 			}
+		}
+		if ps.objective > 0 {
+			e.gauge(d.objective, ps.objective, pp)
 		}
 		if ps.budget > 0 {
 			e.gauge(d.budget, ps.budget, pp)

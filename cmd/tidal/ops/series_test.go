@@ -29,7 +29,7 @@ type vecSeries struct {
 	desired, current, ready, need, held, conflicting *prometheus.GaugeVec
 	bounds, plannedLoad, observed, missing           *prometheus.GaugeVec
 	gpus, shortfall, lastTick, sloTarget             *prometheus.GaugeVec
-	budget, lastOK                                   *prometheus.GaugeVec
+	budget, lastOK, objective                        *prometheus.GaugeVec
 	risk, reserveQuantile, burn, spent               *prometheus.GaugeVec
 	reasons, errors, decisions                       *prometheus.CounterVec
 }
@@ -59,6 +59,7 @@ func newVecSeries(reg prometheus.Registerer) *vecSeries {
 		lastTick:        gauge("last_tick_timestamp_seconds", "Unix time of the policy's last tick.", lPolicy),
 		sloTarget:       gauge("slo_target_seconds", "The policy's latency target, by the observed signal it bounds (ttftPercentile, itlPercentile) and its percentile.", lPolicy, lSignal, "percentile"),
 		budget:          gauge("budget_gpus", "The policy's GPU budget (spec.budget.maxGPUs); absent when unbounded.", lPolicy),
+		objective:       gauge("slo_objective_ratio", "The policy's attainment objective (spec.slo.objective) as a ratio: the fraction of requests that must meet both latency targets over spec.slo.objectiveWindow; 1 - it is the error budget.", lPolicy),
 		lastOK:          gauge("last_tick_succeeded", "1 when the policy's last tick decided and nothing it read or wrote failed, else 0.", lPolicy),
 		reasons:         counter("decision_reasons_total", "Reasons recorded by decisions, by pipeline step and code.", with(lStep, lCode)...),
 		errors:          counter("errors_total", "Tick errors by stage and kind.", lPolicy, lStage, lKind),
@@ -70,7 +71,7 @@ func newVecSeries(reg prometheus.Registerer) *vecSeries {
 	}
 	reg.MustRegister(m.desired, m.current, m.ready, m.need, m.held, m.conflicting, m.bounds, m.plannedLoad,
 		m.observed, m.missing, m.gpus, m.shortfall, m.lastTick, m.sloTarget, m.budget, m.lastOK, m.reasons,
-		m.errors, m.decisions, m.risk, m.reserveQuantile, m.burn, m.spent)
+		m.errors, m.decisions, m.risk, m.reserveQuantile, m.burn, m.spent, m.objective)
 	return m
 }
 
@@ -89,6 +90,11 @@ func (m *vecSeries) record(t planner.Tick, classify func(error) string) {
 		m.budget.WithLabelValues(p.Name).Set(float64(p.Budget.MaxGPUs))
 	} else {
 		m.budget.DeleteLabelValues(p.Name)
+	}
+	if o := p.SLO.Objective; o > 0 && o < 100 {
+		m.objective.WithLabelValues(p.Name).Set(o / 100)
+	} else {
+		m.objective.DeleteLabelValues(p.Name)
 	}
 	m.lastOK.WithLabelValues(p.Name).Set(boolFloat(tickOK(t)))
 	for _, e := range t.Errors {
@@ -154,7 +160,7 @@ func (m *vecSeries) forget(policy string) {
 	l := prometheus.Labels{lPolicy: policy}
 	for _, g := range []*prometheus.GaugeVec{m.desired, m.current, m.ready, m.need, m.held, m.bounds,
 		m.plannedLoad, m.observed, m.missing, m.gpus, m.shortfall, m.lastTick, m.sloTarget, m.budget, m.lastOK, m.conflicting,
-		m.risk, m.reserveQuantile, m.burn, m.spent} {
+		m.risk, m.objective, m.reserveQuantile, m.burn, m.spent} {
 		g.DeletePartialMatch(l)
 	}
 	for _, c := range []*prometheus.CounterVec{m.reasons, m.errors, m.decisions} {
@@ -167,7 +173,7 @@ var seriesNames = []string{"tidal_desired_replicas", "tidal_current_replicas", "
 	"tidal_raw_need_replicas", "tidal_held", "tidal_conflicting_writer", "tidal_replica_bounds",
 	"tidal_planned_load", "tidal_observed", "tidal_observation_missing", "tidal_desired_gpus",
 	"tidal_budget_shortfall_gpus", "tidal_last_tick_timestamp_seconds", "tidal_slo_target_seconds",
-	"tidal_budget_gpus", "tidal_last_tick_succeeded", "tidal_decision_reasons_total", "tidal_errors_total",
+	"tidal_slo_objective_ratio", "tidal_budget_gpus", "tidal_last_tick_succeeded", "tidal_decision_reasons_total", "tidal_errors_total",
 	"tidal_decisions_total", "tidal_error_budget_risk", "tidal_reserve_quantile", "tidal_error_budget_burn_ratio",
 	"tidal_error_budget_spent_ratio"}
 
@@ -222,14 +228,14 @@ func seriesBudget(m, i int) planner.ErrorBudget {
 // TestSeriesMatchVectors drives the Recorder and the former metric vectors through the same
 // multi-policy run (applied, failed and error-only ticks, missing and non-finite observations,
 // repeated reasons, a writer back-off, a service not in the policy, a hot update that moves the
-// target and drops the budget and an SLO, failed Prometheus reads, a policy removed) and
+// target, changes the objective and drops the budget and an SLO, failed Prometheus reads, a policy removed) and
 // compares their scrape output after every step.
 func TestSeriesMatchVectors(t *testing.T) {
 	k, u := planner.Known, planner.Unknown
 	a := seriesPolicy(t, "a", "  slo: {ttft: {target: 500ms, percentile: 95}, itl: {target: 30ms}}\n  budget: {maxGPUs: 12}\n")
 	b := seriesPolicy(t, "b", "  slo: {ttft: {target: 2s}, itl: {target: 50ms, percentile: 99.5}}\n")
-	c := seriesPolicy(t, "c", "  slo: {ttft: {target: 1s}, itl: {target: 40ms}}\n")
-	a2 := seriesPolicy(t, "a", "  slo: {ttft: {target: 400ms, percentile: 95}, itl: {target: 30ms}}\n")
+	c := seriesPolicy(t, "c", "  slo: {ttft: {target: 1s}, itl: {target: 40ms}, objective: 99.9}\n")
+	a2 := seriesPolicy(t, "a", "  slo: {ttft: {target: 400ms, percentile: 95}, itl: {target: 30ms}, objective: 98}\n")
 	a2.Target.Deployment = "moved"
 	a2.SLO.ITL.Target = 0 // as a policy without an ITL target would have it
 	obs := planner.Observations{RequestRate: k(12), TTFT: k(0.2), QueueDepth: u("empty result"), KVUsage: k(math.NaN())}
