@@ -80,7 +80,7 @@ type policySeries struct {
 	ticked           bool           // lastTick, lastOK, slo and budget are set
 	lastTick, lastOK float64
 	slo              [2]sloSeries // by sloSignals
-	objective        float64      // spec.slo.objective / 100; absent when 0
+	objective        float64      // Policy.SLO.Objective, a fraction; absent when 0
 	budget           float64      // absent when 0
 	decided          bool         // gpus, shortfall and the observation series are set
 	gpus, shortfall  float64
@@ -95,10 +95,11 @@ type policySeries struct {
 // and the dashboard read the error budget, 1 - this, from it, so each policy's objective holds.
 const objectiveHelp = "The policy's attainment objective (spec.slo.objective) as a ratio: the fraction of requests that must meet both latency targets over spec.slo.objectiveWindow; 1 - it is the error budget."
 
-// objectiveRatio is the policy's objective as a ratio, 0 when unset (a policy not defaulted).
+// objectiveRatio is the policy's objective (a fraction in a Policy), 0 when it is not one in
+// (0, 1): a policy not defaulted has none.
 func objectiveRatio(p policies.Policy) float64 {
-	if o := p.SLO.Objective; o > 0 && o < 100 {
-		return o / 100
+	if o := p.SLO.Objective; o > 0 && o < 1 {
+		return o
 	}
 	return 0
 }

@@ -91,8 +91,8 @@ func (m *vecSeries) record(t planner.Tick, classify func(error) string) {
 	} else {
 		m.budget.DeleteLabelValues(p.Name)
 	}
-	if o := p.SLO.Objective; o > 0 && o < 100 {
-		m.objective.WithLabelValues(p.Name).Set(o / 100)
+	if o := p.SLO.Objective; o > 0 && o < 1 {
+		m.objective.WithLabelValues(p.Name).Set(o)
 	} else {
 		m.objective.DeleteLabelValues(p.Name)
 	}
