@@ -127,8 +127,14 @@ spec:
 // the start-up backfill included) and, at the end, its RSS, the heap in use after a GC and the
 // RSS once debug.FreeOSMemory has returned the free heap to the system. Run
 // each case in its own process (-run '^$' -bench 'BenchmarkLoop500Policies/<case>$'): peak RSS
-// is per process.
+// is per process. The garbage collector runs at tidal run's target (defaultGCPercent) unless GOGC
+// is set.
 func BenchmarkLoop500Policies(b *testing.B) {
+	// tidal run's garbage-collector target (tuneRuntime) unless GOGC is set, so that the RSS
+	// measured is what tidal run holds; GOGC=100 measures the Go default.
+	if pct, _ := gcPercent(os.Getenv); pct > 0 {
+		defer debug.SetGCPercent(debug.SetGCPercent(pct))
+	}
 	for _, tc := range []struct {
 		name     string
 		forecast string // the policies' spec.planning.forecast

@@ -57,3 +57,29 @@ func TestMemoryLimit(t *testing.T) {
 		})
 	}
 }
+
+func TestGCPercent(t *testing.T) {
+	tests := []struct {
+		name, env  string
+		want       int
+		wantInNote string
+	}{
+		{name: "default", want: defaultGCPercent, wantInNote: "tidal's default"},
+		{name: "GOGC wins", env: "200", want: 0, wantInNote: "GOGC=200"},
+		{name: "GOGC off wins", env: "off", want: 0, wantInNote: "GOGC=off"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			getenv := func(k string) string {
+				if k == "GOGC" {
+					return tc.env
+				}
+				return ""
+			}
+			got, note := gcPercent(getenv)
+			if got != tc.want || !strings.Contains(note, tc.wantInNote) {
+				t.Errorf("gcPercent = %d, %q; want %d and a note containing %q", got, note, tc.want, tc.wantInNote)
+			}
+		})
+	}
+}
