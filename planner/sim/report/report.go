@@ -105,6 +105,7 @@ func Table(w io.Writer, wl Workload, es []Entry) error {
 		return fmt.Errorf("writing the comparison table: %w", err)
 	}
 	books(w, es)
+	alerts(w, wl.Objective, es)
 	for _, e := range es {
 		if e.Note != "" {
 			fmt.Fprintf(w, "%s: %s\n", e.Planner, e.Note)
@@ -171,6 +172,17 @@ type jsonResult struct {
 	AttainmentSD float64       `json:"slo_attainment_sd"`
 	GPUHoursSD   float64       `json:"gpu_hours_sd"`
 	PerSeed      []jsonSeed    `json:"per_seed,omitempty"`
+	// Alerts is how often the rule file's burn-rate alerts would have fired (the first seed's run;
+	// absent without an objective).
+	Alerts *jsonAlerts `json:"alerts,omitempty"`
+}
+
+// jsonAlerts is BurnAlerts for each of BurnRules.
+type jsonAlerts struct {
+	Pages         int     `json:"pages"`
+	PageMinutes   float64 `json:"page_minutes"`
+	Tickets       int     `json:"tickets"`
+	TicketMinutes float64 `json:"ticket_minutes"`
 }
 
 type jsonService struct {
@@ -207,7 +219,7 @@ func toMS(p sim.Percentiles) percentiles {
 func JSON(w io.Writer, wl Workload, es []Entry) error {
 	doc := document{Workload: wl}
 	for _, e := range es {
-		doc.Results = append(doc.Results, jsonEntry(e))
+		doc.Results = append(doc.Results, jsonEntry(e, wl.Objective))
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -217,7 +229,7 @@ func JSON(w io.Writer, wl Workload, es []Entry) error {
 	return nil
 }
 
-func jsonEntry(e Entry) jsonResult {
+func jsonEntry(e Entry, objective float64) jsonResult {
 	r := e.Result
 	att, gh, ev := e.Over(attainment), e.Over(gpuHours), e.Over(scaleEvents)
 	j := jsonResult{Planner: e.Planner, GPUHours: round(gh.Mean, 3), SLOAttainment: round(att.Mean, 6),
@@ -234,6 +246,11 @@ func jsonEntry(e Entry) jsonResult {
 	for i, run := range e.Runs {
 		j.PerSeed = append(j.PerSeed, jsonSeed{Seed: e.Seeds[i], SLOAttainment: round(run.Attainment, 6),
 			GPUHours: round(run.GPUHours, 3), ScaleEvents: run.ScaleEvents})
+	}
+	if objective > 0 && objective < 1 {
+		p, t := BurnAlerts(r.Series, objective, BurnRules[0]), BurnAlerts(r.Series, objective, BurnRules[1])
+		j.Alerts = &jsonAlerts{Pages: p.Episodes, PageMinutes: p.Duration.Minutes(),
+			Tickets: t.Episodes, TicketMinutes: t.Duration.Minutes()}
 	}
 	return j
 }
