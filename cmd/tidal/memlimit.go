@@ -13,7 +13,7 @@ import (
 // Prometheus made the same change in v2.53.0 (prometheus/prometheus#14176), having found the
 // extra collections cost little CPU. tidal's loop is idle most of the time (500 policies at 15 s
 // use about 0.1% of a core, README), so the collections are cheap and the peak resident set
-// falls: 500 warm policies 183 -> 162 MB in BenchmarkLoop500Policies (docs/run.md).
+// falls: 500 warm policies 187 -> 172 MB at peak in BenchmarkLoop500Policies (docs/run.md).
 const defaultGCPercent = 75
 
 // gcPercent returns the GC target tidal run sets (0: leave the runtime's) and a note for the

@@ -145,6 +145,20 @@ type ruleFile struct {
 	} `yaml:"groups"`
 }
 
+// readDashboard parses the shipped Grafana dashboard.
+func readDashboard(t *testing.T) any {
+	t.Helper()
+	b, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash any
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatalf("%s: %v", dashboardFile, err)
+	}
+	return dash
+}
+
 // dashboardExprs returns every "expr" string in a Grafana dashboard, wherever it is nested.
 func dashboardExprs(v any) []string {
 	var out []string
@@ -191,14 +205,7 @@ func TestMonitoringReadsOnlyExportedMetrics(t *testing.T) {
 			exprs[alertsFile] = append(exprs[alertsFile], r.Expr)
 		}
 	}
-	var dash any
-	if b, err = os.ReadFile(dashboardFile); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &dash); err != nil {
-		t.Fatalf("%s: %v", dashboardFile, err)
-	}
-	exprs[dashboardFile] = dashboardExprs(dash)
+	exprs[dashboardFile] = dashboardExprs(readDashboard(t))
 	for file, es := range exprs {
 		if len(es) < 10 {
 			t.Errorf("%s: only %d expressions found: the walk misses some", file, len(es))
@@ -233,20 +240,12 @@ var grafanaVariables = strings.NewReplacer(`$__rate_interval`, `1m`, `$__range`,
 // checks a rule file holding each one (Grafana's variables replaced) as a recording rule.
 func TestDashboardQueriesParse(t *testing.T) {
 	promtool := lookPromtool(t)
-	var dash any
-	b, err := os.ReadFile(dashboardFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &dash); err != nil {
-		t.Fatalf("%s: %v", dashboardFile, err)
-	}
 	type rule struct {
 		Record string `yaml:"record"`
 		Expr   string `yaml:"expr"`
 	}
 	var rules []rule
-	for i, e := range dashboardExprs(dash) {
+	for i, e := range dashboardExprs(readDashboard(t)) {
 		rules = append(rules, rule{Record: fmt.Sprintf("dashboard:query_%d", i), Expr: grafanaVariables.Replace(e)})
 	}
 	out, err := yaml.Marshal(map[string]any{"groups": []map[string]any{{"name": "dashboard", "rules": rules}}})

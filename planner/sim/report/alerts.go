@@ -42,10 +42,10 @@ type Firing struct {
 // evaluates tidal's reading of the latency histograms every 30 s, per latency target; this
 // evaluates the simulator's true outcomes, both targets together, per step (a minute by default).
 func BurnAlerts(s sim.Series, objective float64, rule BurnRule) Firing {
-	budget := 1 - objective
-	if s.Step <= 0 || !(budget > 0) {
+	if s.Step <= 0 || !hasObjective(objective) {
 		return Firing{}
 	}
+	budget := 1 - objective
 	steps := func(d time.Duration) int { return max(int(math.Round(float64(d)/float64(s.Step))), 1) }
 	long, short := steps(rule.Long), steps(rule.Short)
 	// Prefix sums: missed[i] and judged[i] total the first i steps.
@@ -80,7 +80,7 @@ func BurnAlerts(s sim.Series, objective float64, rule BurnRule) Firing {
 // alerts writes how often each planner's run (the first seed's) would have fired the rule file's
 // burn-rate alerts; nothing without an objective.
 func alerts(w io.Writer, objective float64, es []Entry) {
-	if !(objective > 0 && objective < 1) || len(es) == 0 {
+	if !hasObjective(objective) || len(es) == 0 {
 		return
 	}
 	var rules []string
@@ -98,6 +98,9 @@ func alerts(w io.Writer, objective float64, es []Entry) {
 		fmt.Fprintf(w, "  %s: %s\n", e.Planner, strings.Join(parts, ", "))
 	}
 }
+
+// hasObjective says whether objective is one the alerts can judge: a fraction in (0, 1).
+func hasObjective(objective float64) bool { return objective > 0 && objective < 1 }
 
 // shortDuration prints a duration in whole minutes without zero units: 1h, 5m, 1h30m, 0m.
 func shortDuration(d time.Duration) string {

@@ -247,7 +247,7 @@ func jsonEntry(e Entry, objective float64) jsonResult {
 		j.PerSeed = append(j.PerSeed, jsonSeed{Seed: e.Seeds[i], SLOAttainment: round(run.Attainment, 6),
 			GPUHours: round(run.GPUHours, 3), ScaleEvents: run.ScaleEvents})
 	}
-	if objective > 0 && objective < 1 {
+	if hasObjective(objective) {
 		p, t := BurnAlerts(r.Series, objective, BurnRules[0]), BurnAlerts(r.Series, objective, BurnRules[1])
 		j.Alerts = &jsonAlerts{Pages: p.Episodes, PageMinutes: p.Duration.Minutes(),
 			Tickets: t.Episodes, TicketMinutes: t.Duration.Minutes()}
