@@ -1,0 +1,116 @@
+package report
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
+)
+
+// alertsFile is the rule file BurnRules claims to mirror.
+var alertsFile = filepath.Join("..", "..", "..", "deploy", "helm", "tidal", "files", "alerts.yaml")
+
+// ruleFile is the part of a Prometheus rule file this test reads.
+type ruleFile struct {
+	Groups []struct {
+		Name  string `yaml:"name"`
+		Rules []struct {
+			Record string `yaml:"record"`
+			Alert  string `yaml:"alert"`
+			Expr   string `yaml:"expr"`
+		} `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+var (
+	// burnCondition is one half of a burn-rate alert: a miss ratio over the budget, above a factor.
+	burnCondition = regexp.MustCompile(`(tidal:slo_miss:ratio_\w+) / on \(policy\) group_left tidal:slo_error_budget:ratio > ([0-9.]+)`)
+	// rangeSelector is a range selector's duration.
+	rangeSelector = regexp.MustCompile(`\[(\w+)\]`)
+)
+
+// TestBurnRulesMirrorTheRuleFile reads the shipped rule file's two burn-rate alerts back into
+// BurnRules' form, so that a threshold or window changed in one place and not the other fails
+// here instead of making tidal simulate's alert counts quietly disagree with what would page.
+// Each alert's windows are read from the recording rules it compares, not from their names.
+func TestBurnRulesMirrorTheRuleFile(t *testing.T) {
+	raw, err := os.ReadFile(alertsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f ruleFile
+	if err := yaml.Unmarshal(raw, &f); err != nil {
+		t.Fatalf("%s: %v", alertsFile, err)
+	}
+	windows := map[string]time.Duration{} // recorded ratio -> the window its range selectors cover
+	exprs := map[string]string{}          // alert -> expression
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				exprs[r.Alert] = r.Expr
+				continue
+			}
+			if w, ok := ratioWindow(t, r.Expr); ok {
+				windows[r.Record] = w
+			}
+		}
+	}
+	names := map[string]string{"TidalSLOBudgetBurningFast": "pages", "TidalSLOBudgetBurningSlowly": "tickets"}
+	var got []BurnRule
+	for _, alert := range []string{"TidalSLOBudgetBurningFast", "TidalSLOBudgetBurningSlowly"} {
+		expr, ok := exprs[alert]
+		if !ok {
+			t.Fatalf("%s has no alert %s", alertsFile, alert)
+		}
+		got = append(got, burnRule(t, names[alert], expr, windows))
+	}
+	if diff := cmp.Diff(BurnRules[:], got); diff != "" {
+		t.Errorf("BurnRules differ from %s (-BurnRules +rule file):\n%s", alertsFile, diff)
+	}
+}
+
+// ratioWindow returns the one window every range selector of expr covers, if it has any.
+func ratioWindow(t *testing.T, expr string) (time.Duration, bool) {
+	t.Helper()
+	var w time.Duration
+	for _, m := range rangeSelector.FindAllStringSubmatch(expr, -1) {
+		d, err := time.ParseDuration(m[1])
+		if err != nil {
+			t.Fatalf("range selector [%s] in %q: %v", m[1], expr, err)
+		}
+		if w != 0 && d != w {
+			t.Fatalf("%q mixes windows %s and %s", expr, w, d)
+		}
+		w = d
+	}
+	return w, w != 0
+}
+
+// burnRule reads one alert's expression: two conditions on recorded ratios with one factor.
+func burnRule(t *testing.T, name, expr string, windows map[string]time.Duration) BurnRule {
+	t.Helper()
+	ms := burnCondition.FindAllStringSubmatch(expr, -1)
+	if len(ms) != 2 {
+		t.Fatalf("%s: want two burn conditions, found %d in %q", name, len(ms), expr)
+	}
+	r := BurnRule{Name: name}
+	var ws []time.Duration
+	for _, m := range ms {
+		w, ok := windows[m[1]]
+		if !ok {
+			t.Fatalf("%s reads %s, which no recording rule with a window records", name, m[1])
+		}
+		factor, err := strconv.ParseFloat(m[2], 64)
+		if err != nil || (r.Factor != 0 && factor != r.Factor) {
+			t.Fatalf("%s: factor %q (err %v), another condition has %g", name, m[2], err, r.Factor)
+		}
+		r.Factor, ws = factor, append(ws, w)
+	}
+	r.Long, r.Short = max(ws[0], ws[1]), min(ws[0], ws[1])
+	return r
+}
