@@ -21,9 +21,10 @@ import "math"
 // inter-arrival times (1 = Poisson); cs is serviceCV.
 
 // serviceCV is the assumed coefficient of variation of prefill service times. A prefill's time is
-// close to linear in its input length, so cs is the CV of input lengths, which Prometheus
-// histograms do not give us cheaply; 0.5 sits between the M/D/c (0) and M/M/c (1) extremes. With
-// Poisson arrivals the variability factor is (1 + 0.25)/2 = 0.625.
+// close to linear in its input length, so cs is the CV of input lengths; 0.5 sits between the
+// M/D/c (0) and M/M/c (1) extremes. With Poisson arrivals the variability factor is
+// (1 + 0.25)/2 = 0.625. A CV read from the input-length histogram was measured and not adopted:
+// the error budget scales this term, which absorbs most of a wrong CV (docs/planner.md, Deferred).
 const serviceCV = 0.5
 
 // maxPlannedUtilisation caps utilisation when the TTFT target is unreachable at any replica count
