@@ -100,6 +100,20 @@ func alerts(w io.Writer, objective float64, es []Entry) {
 	}
 }
 
+// alertCell is a Markdown table cell of how often a run fired each of BurnRules, with the time
+// firing ("1 (5m) / 0 (0m) |"); empty without an objective.
+func alertCell(s sim.Series, objective float64) string {
+	if !hasObjective(objective) {
+		return ""
+	}
+	var parts []string
+	for _, r := range BurnRules {
+		f := BurnAlerts(s, objective, r)
+		parts = append(parts, fmt.Sprintf("%d (%s)", f.Episodes, shortDuration(f.Duration)))
+	}
+	return " " + strings.Join(parts, " / ") + " |"
+}
+
 // hasObjective says whether objective is one the alerts can judge: a fraction in (0, 1).
 func hasObjective(objective float64) bool { return objective > 0 && objective < 1 }
 

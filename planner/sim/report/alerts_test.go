@@ -142,3 +142,45 @@ func TestJSONReportsBurnAlerts(t *testing.T) {
 		})
 	}
 }
+
+func TestMarkdownReportsBurnAlerts(t *testing.T) {
+	es := []Entry{
+		{Planner: "tidal", Result: sim.Result{Attainment: 0.857, GPUHours: 2, Series: minutes([3]float64{60, 1, 10}, [3]float64{20, 0, 10}, [3]float64{60, 1, 10})}},
+		{Planner: "static", Result: sim.Result{Attainment: 1, GPUHours: 3, Series: minutes([3]float64{140, 1, 10})}},
+	}
+	tests := []struct {
+		name      string
+		objective float64
+		want      []string // the table's lines
+	}{
+		{"objective 99%: a column", 0.99, []string{
+			"| planner | SLO attainment | GPU-hours | GPU-hours per service | misses TTFT / ITL / rejected | TTFT p90 / p99 ms | scale events | pages / tickets |",
+			"|---|---:|---:|---|---:|---:|---:|---:|",
+			"| tidal | 85.70% | 2.0 |  | 0 / 0 / 0 | 0.00 / 0.00 | 0 | 1 (16m) / 1 (45m) |",
+			"| static | 100.00% | 3.0 |  | 0 / 0 / 0 | 0.00 / 0.00 | 0 | 0 (0m) / 0 (0m) |",
+		}},
+		{"no objective: no column", 0, []string{
+			"| planner | SLO attainment | GPU-hours | GPU-hours per service | misses TTFT / ITL / rejected | TTFT p90 / p99 ms | scale events |",
+			"|---|---:|---:|---|---:|---:|---:|",
+			"| tidal | 85.70% | 2.0 |  | 0 / 0 / 0 | 0.00 / 0.00 | 0 |",
+			"| static | 100.00% | 3.0 |  | 0 / 0 / 0 | 0.00 / 0.00 | 0 |",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Markdown(&buf, Workload{Name: "w", Objective: tc.objective}, es); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, l := range strings.Split(buf.String(), "\n") {
+				if strings.HasPrefix(l, "|") {
+					got = append(got, l)
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Markdown table (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -265,7 +265,8 @@ func round(v float64, digits int) float64 {
 }
 
 // Markdown writes the comparison as a Markdown table (for docs): attainment and GPU-hours (mean ±
-// sd over seeds), tidal's ratio to each, GPU-hours per service, misses by cause and scale events.
+// sd over seeds), tidal's ratio to each, GPU-hours per service, misses by cause, scale events and,
+// with an objective, the burn-rate alerts the first seed's run would have fired.
 func Markdown(w io.Writer, wl Workload, es []Entry) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d requests over %.1f h (mean %.2f req/s); SLO TTFT <= %g ms and mean ITL <= %g ms; engines: %s",
@@ -276,17 +277,21 @@ func Markdown(w io.Writer, wl Workload, es []Entry) error {
 	if len(es) > 0 && len(es[0].Runs) > 1 {
 		fmt.Fprintf(&b, "; seeds %v (mean ± sd; the rest is seed %d's)", es[0].Seeds, es[0].Seeds[0])
 	}
-	b.WriteString(".\n\n| planner | SLO attainment | GPU-hours | GPU-hours per service | misses TTFT / ITL / rejected | TTFT p90 / p99 ms | scale events |\n")
-	b.WriteString("|---|---:|---:|---|---:|---:|---:|\n")
+	head, rule := "| planner | SLO attainment | GPU-hours | GPU-hours per service | misses TTFT / ITL / rejected | TTFT p90 / p99 ms | scale events |", "|---|---:|---:|---|---:|---:|---:|"
+	if hasObjective(wl.Objective) {
+		head, rule = head+" pages / tickets |", rule+"---:|"
+	}
+	fmt.Fprintf(&b, ".\n\n%s\n%s\n", head, rule)
 	for _, e := range es {
 		r := e.Result
 		var svc []string
 		for _, s := range r.Services {
 			svc = append(svc, fmt.Sprintf("%s %.1f", s.Name, s.GPUHours))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d / %d / %d | %s / %s | %s |\n", e.Planner,
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d / %d / %d | %s / %s | %s |%s\n", e.Planner,
 			stat(e.Over(attainment), 100, "%.2f%%"), stat(e.Over(gpuHours), 1, "%.1f"), strings.Join(svc, ", "),
-			r.Misses.TTFT, r.Misses.ITL, r.Misses.Rejected, ms(r.TTFT.P90), ms(r.TTFT.P99), stat(e.Over(scaleEvents), 1, "%.0f"))
+			r.Misses.TTFT, r.Misses.ITL, r.Misses.Rejected, ms(r.TTFT.P90), ms(r.TTFT.P99), stat(e.Over(scaleEvents), 1, "%.0f"),
+			alertCell(r.Series, wl.Objective))
 	}
 	b.WriteString("\n")
 	for _, e := range es {
