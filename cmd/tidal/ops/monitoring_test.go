@@ -145,6 +145,20 @@ type ruleFile struct {
 	} `yaml:"groups"`
 }
 
+// readRules parses the shipped rule file.
+func readRules(t *testing.T) ruleFile {
+	t.Helper()
+	b, err := os.ReadFile(alertsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules ruleFile
+	if err := yaml.Unmarshal(b, &rules); err != nil {
+		t.Fatalf("%s: %v", alertsFile, err)
+	}
+	return rules
+}
+
 // readDashboard parses the shipped Grafana dashboard.
 func readDashboard(t *testing.T) any {
 	t.Helper()
@@ -188,16 +202,8 @@ func TestMonitoringReadsOnlyExportedMetrics(t *testing.T) {
 	for _, n := range dynamoMetrics {
 		known[n] = "dynamo"
 	}
-	var rules ruleFile
-	b, err := os.ReadFile(alertsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(b, &rules); err != nil {
-		t.Fatalf("%s: %v", alertsFile, err)
-	}
 	exprs := map[string][]string{}
-	for _, g := range rules.Groups {
+	for _, g := range readRules(t).Groups {
 		for _, r := range g.Rules {
 			if r.Record != "" {
 				known[r.Record] = "recording rule"

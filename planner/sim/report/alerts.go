@@ -21,8 +21,8 @@ type BurnRule struct {
 }
 
 // BurnRules are alerts.yaml's two SLO burn-rate alerts: TidalSLOBudgetBurningFast (a page) and
-// TidalSLOBudgetBurningSlowly (a ticket). TestBurnRulesMirrorTheRuleFile reads them back out of the
-// rule file, so a change to one that misses the other fails.
+// TidalSLOBudgetBurningSlowly (a ticket). A test in cmd/tidal/ops (TestBurnRulesMirrorTheRuleFile)
+// reads them back out of the rule file, so a change to one that misses the other fails.
 var BurnRules = [2]BurnRule{
 	{Name: "pages", Factor: 14.4, Long: time.Hour, Short: 5 * time.Minute},
 	{Name: "tickets", Factor: 6, Long: 6 * time.Hour, Short: 30 * time.Minute},

@@ -1,31 +1,15 @@
-package report
+package ops_test
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"go.yaml.in/yaml/v3"
+
+	"github.com/tidal-planner/tidal/planner/sim/report"
 )
-
-// alertsFile is the rule file BurnRules claims to mirror.
-var alertsFile = filepath.Join("..", "..", "..", "deploy", "helm", "tidal", "files", "alerts.yaml")
-
-// ruleFile is the part of a Prometheus rule file this test reads.
-type ruleFile struct {
-	Groups []struct {
-		Name  string `yaml:"name"`
-		Rules []struct {
-			Record string `yaml:"record"`
-			Alert  string `yaml:"alert"`
-			Expr   string `yaml:"expr"`
-		} `yaml:"rules"`
-	} `yaml:"groups"`
-}
 
 var (
 	// burnCondition is one half of a burn-rate alert: a miss ratio over the budget, above a factor.
@@ -34,19 +18,13 @@ var (
 	rangeSelector = regexp.MustCompile(`\[(\w+)\]`)
 )
 
-// TestBurnRulesMirrorTheRuleFile reads the shipped rule file's two burn-rate alerts back into
-// BurnRules' form, so that a threshold or window changed in one place and not the other fails
-// here instead of making tidal simulate's alert counts quietly disagree with what would page.
+// TestBurnRulesMirrorTheRuleFile reads the shipped rule file's two burn-rate alerts back into the
+// form of report.BurnRules (what tidal simulate evaluates), so that a threshold or window changed
+// in one place and not the other fails here instead of making tidal simulate's alert counts
+// quietly disagree with what would page.
 // Each alert's windows are read from the recording rules it compares, not from their names.
 func TestBurnRulesMirrorTheRuleFile(t *testing.T) {
-	raw, err := os.ReadFile(alertsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f ruleFile
-	if err := yaml.Unmarshal(raw, &f); err != nil {
-		t.Fatalf("%s: %v", alertsFile, err)
-	}
+	f := readRules(t)
 	windows := map[string]time.Duration{} // recorded ratio -> the window its range selectors cover
 	exprs := map[string]string{}          // alert -> expression
 	for _, g := range f.Groups {
@@ -61,7 +39,7 @@ func TestBurnRulesMirrorTheRuleFile(t *testing.T) {
 		}
 	}
 	names := map[string]string{"TidalSLOBudgetBurningFast": "pages", "TidalSLOBudgetBurningSlowly": "tickets"}
-	var got []BurnRule
+	var got []report.BurnRule
 	for _, alert := range []string{"TidalSLOBudgetBurningFast", "TidalSLOBudgetBurningSlowly"} {
 		expr, ok := exprs[alert]
 		if !ok {
@@ -69,7 +47,7 @@ func TestBurnRulesMirrorTheRuleFile(t *testing.T) {
 		}
 		got = append(got, burnRule(t, names[alert], expr, windows))
 	}
-	if diff := cmp.Diff(BurnRules[:], got); diff != "" {
+	if diff := cmp.Diff(report.BurnRules[:], got); diff != "" {
 		t.Errorf("BurnRules differ from %s (-BurnRules +rule file):\n%s", alertsFile, diff)
 	}
 }
@@ -92,13 +70,13 @@ func ratioWindow(t *testing.T, expr string) (time.Duration, bool) {
 }
 
 // burnRule reads one alert's expression: two conditions on recorded ratios with one factor.
-func burnRule(t *testing.T, name, expr string, windows map[string]time.Duration) BurnRule {
+func burnRule(t *testing.T, name, expr string, windows map[string]time.Duration) report.BurnRule {
 	t.Helper()
 	ms := burnCondition.FindAllStringSubmatch(expr, -1)
 	if len(ms) != 2 {
 		t.Fatalf("%s: want two burn conditions, found %d in %q", name, len(ms), expr)
 	}
-	r := BurnRule{Name: name}
+	r := report.BurnRule{Name: name}
 	var ws []time.Duration
 	for _, m := range ms {
 		w, ok := windows[m[1]]
