@@ -1,5 +1,5 @@
-// Package tidal_test holds repository-wide checks: the import rules of DESIGN.md §2 and the
-// purity of the decision core.
+// Package tidal_test holds repository-wide checks: the import rules of DESIGN.md §2, the
+// purity of the decision core, and the published result tables against the committed runs.
 package tidal_test
 
 import (
