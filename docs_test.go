@@ -24,6 +24,7 @@ type runResult struct {
 	Attainment   float64 `json:"slo_attainment"`
 	AttainmentSD float64 `json:"slo_attainment_sd"`
 	Seeds        int     `json:"seeds"`
+	ScaleEvents  float64 `json:"scale_events"`
 }
 
 // readRun returns the results of the committed run of one row and world, by planner.
