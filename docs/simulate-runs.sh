@@ -12,8 +12,9 @@
 # The panel is the quick check docs/planner.md's "panel, tidal alone, seed 1" figures come from:
 # each row and world once, no rival and no hindsight search (about a minute without the ServeGen
 # days, two with them, JOBS at a time). It prints one line per run (attainment, GPU-hours, scale
-# events) and keeps each run's JSON and table in DIR; with BASE=an earlier panel's DIR it prints
-# that panel's figures beside them.
+# events, and pages/tickets: how often the burn-rate alerts would have fired) and keeps each run's
+# JSON and table in DIR; with BASE=an earlier panel's DIR it prints that panel's figures beside
+# them.
 # The days are the check against traffic no change was tuned on: the table replays day 2 of each
 # ServeGen model; --days replays every day of both (m-large x0.5, m-small x0.1; days 1-14 unless
 # named), tidal alone (COMPARE=hpa,static adds rivals: minutes per day each, not seconds), seed
@@ -123,7 +124,9 @@ if [ "${1:-}" = "--panel" ]; then
   for r in "${rows[@]}"; do for w in exact slow fast; do
     echo "$dir/$r-$w $(row "$r") $(world "$w") --seed ${SEED:-1}"
   done; done | COMPARE= simulate_each
-  line() { awk -v n="$(basename "$1" .txt)" '$1 == "tidal" && $2 ~ /%$/ {print n, $2, $3, $NF; exit}' "$1"; }
+  # name, attainment, GPU-hours, scale events, then pages/tickets (the burn-rate alerts' counts)
+  line() { awk -v n="$(basename "$1" .txt)" '$1 == "tidal" && $2 ~ /%$/ {r = n " " $2 " " $3 " " $NF}
+    $1 == "tidal:" && $2 == "pages" {a = $3 "/" $6} END {if (r != "") print r, (a == "" ? "-" : a)}' "$1"; }
   for f in "$dir"/*.txt; do
     now=$(line "$f")
     if [ -n "${BASE:-}" ] && [ -f "$BASE/$(basename "$f")" ]; then
