@@ -92,12 +92,25 @@ func alerts(w io.Writer, objective float64, es []Entry) {
 		100*objective, strings.Join(rules, "; "))
 	for _, e := range es {
 		var parts []string
-		for _, r := range BurnRules {
-			f := BurnAlerts(e.Result.Series, objective, r)
-			parts = append(parts, fmt.Sprintf("%s %d (%s)", r.Name, f.Episodes, shortDuration(f.Duration)))
+		for i, f := range burnFirings(e.Result.Series, objective) {
+			parts = append(parts, BurnRules[i].Name+" "+f.String())
 		}
 		fmt.Fprintf(w, "  %s: %s\n", e.Planner, strings.Join(parts, ", "))
 	}
+}
+
+// burnFirings evaluates every one of BurnRules on a run's series (BurnAlerts), in their order.
+func burnFirings(s sim.Series, objective float64) [len(BurnRules)]Firing {
+	var fs [len(BurnRules)]Firing
+	for i, r := range BurnRules {
+		fs[i] = BurnAlerts(s, objective, r)
+	}
+	return fs
+}
+
+// String is how often and how long a rule fired: "1 (5m)".
+func (f Firing) String() string {
+	return fmt.Sprintf("%d (%s)", f.Episodes, shortDuration(f.Duration))
 }
 
 // alertCell is a Markdown table cell of how often a run fired each of BurnRules, with the time
@@ -107,9 +120,8 @@ func alertCell(s sim.Series, objective float64) string {
 		return ""
 	}
 	var parts []string
-	for _, r := range BurnRules {
-		f := BurnAlerts(s, objective, r)
-		parts = append(parts, fmt.Sprintf("%d (%s)", f.Episodes, shortDuration(f.Duration)))
+	for _, f := range burnFirings(s, objective) {
+		parts = append(parts, f.String())
 	}
 	return " " + strings.Join(parts, " / ") + " |"
 }

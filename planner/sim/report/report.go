@@ -248,7 +248,8 @@ func jsonEntry(e Entry, objective float64) jsonResult {
 			GPUHours: round(run.GPUHours, 3), ScaleEvents: run.ScaleEvents})
 	}
 	if hasObjective(objective) {
-		p, t := BurnAlerts(r.Series, objective, BurnRules[0]), BurnAlerts(r.Series, objective, BurnRules[1])
+		f := burnFirings(r.Series, objective)
+		p, t := f[0], f[1]
 		j.Alerts = &jsonAlerts{Pages: p.Episodes, PageMinutes: p.Duration.Minutes(),
 			Tickets: t.Episodes, TicketMinutes: t.Duration.Minutes()}
 	}
