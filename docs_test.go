@@ -20,7 +20,6 @@ var runsDir = filepath.Join("docs", "simulate-runs")
 type runResult struct {
 	Planner      string  `json:"planner"`
 	GPUHours     float64 `json:"gpu_hours"`
-	GPUHoursSD   float64 `json:"gpu_hours_sd"`
 	Attainment   float64 `json:"slo_attainment"`
 	AttainmentSD float64 `json:"slo_attainment_sd"`
 	Seeds        int     `json:"seeds"`

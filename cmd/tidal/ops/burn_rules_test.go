@@ -38,14 +38,15 @@ func TestBurnRulesMirrorTheRuleFile(t *testing.T) {
 			}
 		}
 	}
-	names := map[string]string{"TidalSLOBudgetBurningFast": "pages", "TidalSLOBudgetBurningSlowly": "tickets"}
 	var got []report.BurnRule
-	for _, alert := range []string{"TidalSLOBudgetBurningFast", "TidalSLOBudgetBurningSlowly"} {
-		expr, ok := exprs[alert]
+	for _, a := range []struct{ alert, name string }{
+		{"TidalSLOBudgetBurningFast", "pages"}, {"TidalSLOBudgetBurningSlowly", "tickets"},
+	} {
+		expr, ok := exprs[a.alert]
 		if !ok {
-			t.Fatalf("%s has no alert %s", alertsFile, alert)
+			t.Fatalf("%s has no alert %s", alertsFile, a.alert)
 		}
-		got = append(got, burnRule(t, names[alert], expr, windows))
+		got = append(got, burnRule(t, a.name, expr, windows))
 	}
 	if diff := cmp.Diff(report.BurnRules[:], got); diff != "" {
 		t.Errorf("BurnRules differ from %s (-BurnRules +rule file):\n%s", alertsFile, diff)
