@@ -75,8 +75,24 @@ func (k *risk) level() float64 {
 	return k.e
 }
 
-// quantile is the reserve quantile 1 - e, at most 1 - maxRisk.
-func (k *risk) quantile() float64 { return 1 - min(k.level(), maxRisk) }
+// quantile is the reserve quantile 1 - e of a service in this role, at most 1 - loosestReserve.
+func (k *risk) quantile(role policies.Role) float64 {
+	return 1 - min(k.level(), loosestReserve(role))
+}
+
+// loosestReserve is the loosest level a role's reserve follows: maxRisk (the 70% quantile of
+// growth), but defaultRisk (95%) for decode. Load growth past the reserve overloads a decode
+// batch all at once (every sequence of a saturated batch misses its ITL) for a whole startup,
+// where prefill degrades by its queue; and decode's budget, spent in those rare bursts, reads as
+// unspent between them, so its level loosens until the next one. Decode's level still moves
+// below defaultRisk (a burn tightens its reserve) and past it (its utilisation ceiling), as for
+// every role. Measured on the ServeGen days in the 20%-slow world, docs/planner.md.
+func loosestReserve(role policies.Role) float64 {
+	if role == policies.RoleDecode {
+		return defaultRisk
+	}
+	return maxRisk
+}
 
 // waitScale maps a risk level to the multiplier of the prefill queue's variability factor: 1 up
 // to maxRisk, then falling linearly in log e to minWaitScale at maxWaitRisk. The queue model
@@ -112,8 +128,8 @@ type budgetUpdate struct {
 }
 
 // state is the service's error budget after update u, as a decision reports it.
-func (k *risk) state(u budgetUpdate, share float64) ErrorBudget {
-	b := ErrorBudget{Known: true, Risk: k.level(), ReserveQuantile: k.quantile(), Share: share}
+func (k *risk) state(u budgetUpdate, share float64, role policies.Role) ErrorBudget {
+	b := ErrorBudget{Known: true, Risk: k.level(), ReserveQuantile: k.quantile(role), Share: share}
 	if u.code != CodeRiskFrozen {
 		b.Measured, b.Burn, b.Spent = true, u.burn, u.spent
 	}
@@ -200,7 +216,7 @@ func (r *run) errorBudget() {
 	starting = starting || r.stillInWindow(r.ss.startingSeen)
 	role := r.svc.Role
 	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow, starting, maxWaitRisk)
-	r.dec.Budget = r.ss.risk.state(u, share)
+	r.dec.Budget = r.ss.risk.state(u, share, role)
 	note := u.frozenBecause
 	switch {
 	case u.starting:
@@ -212,7 +228,7 @@ func (r *run) errorBudget() {
 	case u.code == CodeRiskHeld:
 		note = "one window burns and the other does not, or the objective window's budget is spent"
 	}
-	r.add(StepErrorBudget, u.code, r.cur, r.cur, u.burn, 1-min(u.after, maxRisk), note)
+	r.add(StepErrorBudget, u.code, r.cur, r.cur, u.burn, 1-min(u.after, loosestReserve(role)), note)
 	r.burning = u.code == CodeRiskTightened
 	r.refuteReach(r.burning)
 	if u.after <= maxRisk {

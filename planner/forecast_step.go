@@ -58,7 +58,7 @@ func (r *run) forecast(lf loadForecast) {
 // G_q being the growth factor at the service's risk quantile q (reserve.go), and says so. It
 // returns false, changing nothing, while the request rate's reserve is cold.
 func (r *run) reserve(lf loadForecast, h int, rate, in, out *float64) bool {
-	q := r.ss.risk.quantile()
+	q := r.ss.risk.quantile(r.svc.Role)
 	var g [numSignals]float64
 	for k := range numSignals {
 		f, ok := r.st.growth[k].quantile(q)

@@ -229,8 +229,39 @@ func TestWaitScale(t *testing.T) {
 				t.Errorf("waitScale(%g) = %g, want %g", tc.e, got, tc.want)
 			}
 			k := risk{e: tc.e}
-			if got, want := k.quantile(), 1-min(tc.e, maxRisk); got != want {
+			if got, want := k.quantile(policies.RolePrefill), 1-min(tc.e, maxRisk); got != want {
 				t.Errorf("quantile at e = %g: %g, want %g", tc.e, got, want)
+			}
+		})
+	}
+}
+
+// TestReserveQuantileByRole checks each role's reserve quantile over the levels: 1 - e down to
+// 70% for prefill and aggregated workers, down to 95% (the initial level's) for decode, whose
+// level still tightens it.
+func TestReserveQuantileByRole(t *testing.T) {
+	tests := []struct {
+		name string
+		role policies.Role
+		e    float64
+		want float64
+	}{
+		{"prefill, tightest", policies.RolePrefill, minRisk, 1 - minRisk},
+		{"prefill, initial", policies.RolePrefill, defaultRisk, 1 - defaultRisk},
+		{"prefill, between initial and loosest", policies.RolePrefill, 0.2, 0.8},
+		{"prefill, past the loosest", policies.RolePrefill, maxWaitRisk, 1 - maxRisk},
+		{"aggregated, past the loosest", policies.RoleAggregated, maxWaitRisk, 1 - maxRisk},
+		{"decode, tightest", policies.RoleDecode, minRisk, 1 - minRisk},
+		{"decode, tighter than initial", policies.RoleDecode, 0.02, 0.98},
+		{"decode, initial", policies.RoleDecode, defaultRisk, 1 - defaultRisk},
+		{"decode, looser than initial", policies.RoleDecode, 0.2, 1 - defaultRisk},
+		{"decode, past prefill's loosest", policies.RoleDecode, maxWaitRisk, 1 - defaultRisk},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			k := risk{e: tc.e}
+			if got := k.quantile(tc.role); math.Abs(got-tc.want) > 1e-12 {
+				t.Errorf("quantile(%s) at e = %g: %g, want %g", tc.role, tc.e, got, tc.want)
 			}
 		})
 	}
@@ -251,10 +282,11 @@ func TestLooseningPastTheReserve(t *testing.T) {
 		wantMult  float64 // sizing's variability over the observed one
 		wantRaise float64 // the utilisation-raised reason's value; 0: no such reason
 		wantUtil  float64 // sizing's utilisation
+		wantQ     float64 // the reserve quantile the decision reports
 	}{
-		{"prefill", disagg, 1, maxWaitRisk, minWaitScale, minWaitScale, 0, prefillMaxUtilisation},
-		{"decode", disagg, 2, maxWaitRisk, 0, 1, 1, 1},
-		{"aggregated", agg, 0, maxWaitRisk, minWaitScale, minWaitScale, 1, 1},
+		{"prefill", disagg, 1, maxWaitRisk, minWaitScale, minWaitScale, 0, prefillMaxUtilisation, 1 - maxRisk},
+		{"decode", disagg, 2, maxWaitRisk, 0, 1, 1, 1, 1 - defaultRisk},
+		{"aggregated", agg, 0, maxWaitRisk, minWaitScale, minWaitScale, 1, 1, 1 - maxRisk},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -265,9 +297,10 @@ func TestLooseningPastTheReserve(t *testing.T) {
 			ss := &st.services[tc.i]
 			ss.risk = risk{e: maxRisk}
 			var r run
+			var d ServiceDecision
 			for range 500 {
 				st.scratch = st.scratch[:0]
-				var d ServiceDecision
+				d = ServiceDecision{}
 				r = run{now: t0, obs: obs, p: p, st: &st, i: tc.i, svc: p.ServiceAt(tc.i), ss: ss, dec: &d,
 					cur: 6, ready: 6, known: true, want: 6}
 				r.errorBudget()
@@ -293,6 +326,9 @@ func TestLooseningPastTheReserve(t *testing.T) {
 			}
 			if z.utilisation != tc.wantUtil {
 				t.Errorf("sizing utilisation = %g, want %g", z.utilisation, tc.wantUtil)
+			}
+			if got := d.Budget.ReserveQuantile; got != tc.wantQ {
+				t.Errorf("reported reserve quantile = %g, want %g", got, tc.wantQ)
 			}
 		})
 	}
