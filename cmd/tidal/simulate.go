@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidal-planner/tidal/planner"
@@ -249,10 +250,18 @@ func writeJSONFile(path string, info report.Workload, entries []report.Entry, st
 
 // runContenders runs the planners concurrently (at most GOMAXPROCS at once) and returns their
 // entries in the contenders' order. Each run is deterministic, so the order of completion does
-// not matter.
+// not matter. A run cannot be stopped part-way, so when ctx ends (Ctrl-C, SIGTERM) the runs still
+// going are abandoned, not waited for: it returns at once, and they end with the process (a
+// hindsight search can take tens of minutes).
 func runContenders(ctx context.Context, cs []compete.Contender, progress func(int, float64)) ([]report.Entry, error) {
 	entries := make([]report.Entry, len(cs))
 	errs := make([]error, len(cs))
+	var stopped atomic.Bool // no progress drawn once abandoned
+	draw := func(i int, x float64) {
+		if !stopped.Load() {
+			progress(i, x)
+		}
+	}
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	for i, c := range cs {
@@ -264,11 +273,19 @@ func runContenders(ctx context.Context, cs []compete.Contender, progress func(in
 				return
 			}
 			defer func() { <-sem }()
-			entries[i], errs[i] = c.Run(func(x float64) { progress(i, x) })
-			progress(i, 1)
+			entries[i], errs[i] = c.Run(func(x float64) { draw(i, x) })
+			draw(i, 1)
 		})
 	}
-	wg.Wait()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		stopped.Store(true)
+		progress(-1, 1)
+		return nil, fmt.Errorf("interrupted, runs abandoned: %w", ctx.Err())
+	}
 	progress(-1, 1)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
