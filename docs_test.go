@@ -29,7 +29,13 @@ type runResult struct {
 // readRun returns the results of the committed run of one row and world, by planner.
 func readRun(t *testing.T, row, world string) map[string]runResult {
 	t.Helper()
-	path := filepath.Join(runsDir, row+"-"+world+".json")
+	return readRunIn(t, runsDir, row, world)
+}
+
+// readRunIn is readRun for the runs committed in dir.
+func readRunIn(t *testing.T, dir, row, world string) map[string]runResult {
+	t.Helper()
+	path := filepath.Join(dir, row+"-"+world+".json")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("no committed run for %s, %s world: %v", row, world, err)

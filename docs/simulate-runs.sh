@@ -7,6 +7,9 @@
 #   docs/simulate-runs.sh day azure     # only the rows named
 #   docs/simulate-runs.sh --panel DIR [rows...]   # tidal alone, one seed (SEED, 1), every world
 #   docs/simulate-runs.sh --days DIR [days...]     # ServeGen's 14 days, both models, exact world
+#   WORLDS="prefill-slow decode-slow" COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel DIR
+#                                                  # the mixed worlds, with rivals (held-out check)
+#   WORLD=slow docs/simulate-runs.sh --days DIR    # the 28 days in another world
 #   docs/simulate-runs.sh --headroom DIR [h...]    # tidal alone at planning.headroom h (0 0.1 0.25 0.5 1)
 #
 # The panel is the quick check docs/planner.md's "panel, tidal alone, seed 1" figures come from:
@@ -15,10 +18,15 @@
 # events, and pages/tickets: how often the burn-rate alerts would have fired) and keeps each run's
 # JSON and table in DIR; with BASE=an earlier panel's DIR it prints that panel's figures beside
 # them.
+# WORLDS (default "exact slow fast") names the panel's worlds: besides the table's three,
+# prefill-slow (prefill 20% slower than profiled, decode 20% faster) and decode-slow (the reverse),
+# in which no change was measured. COMPARE (default none) adds rivals to the panel; each line then
+# carries every planner's attainment, GPU-hours and scale events.
 # The days are the check against traffic no change was tuned on: the table replays day 2 of each
 # ServeGen model; --days replays every day of both (m-large x0.5, m-small x0.1; days 1-14 unless
 # named), tidal alone (COMPARE=hpa,static adds rivals: minutes per day each, not seconds), seed
-# SEED (1), and prints one line per day and the days below the policy's 99% objective.
+# SEED (1), in world WORLD (exact unless set), and prints one line per day and the days below the
+# policy's 99% objective.
 # --headroom measures what a standing margin buys: the embedded policy with planning.headroom set to
 # each value (DIR/h<value>.yaml), tidal alone, seed SEED (1), on the built-in day, the step and the
 # spike in every world, and with DAYS="1 2 ..." also those ServeGen days of both models (as --days).
@@ -108,6 +116,9 @@ world() {
   exact) echo "" ;;
   slow) echo "--world-prefill-speed 0.8 --world-decode-speed 0.8" ;;
   fast) echo "--world-prefill-speed 1.2 --world-decode-speed 1.2" ;;
+  prefill-slow) echo "--world-prefill-speed 0.8 --world-decode-speed 1.2" ;;
+  decode-slow) echo "--world-prefill-speed 1.2 --world-decode-speed 0.8" ;;
+  *) echo "unknown world $1 (exact, slow, fast, prefill-slow, decode-slow)" >&2; exit 2 ;;
   esac
 }
 # simulate_each runs each line of its input, "OUT ARGS...", as `tidal simulate ARGS` with the binary
@@ -121,12 +132,15 @@ if [ "${1:-}" = "--panel" ]; then
   mkdir -p "$dir"
   go build -o "$dir/.tidal" ./cmd/tidal
   rows=("$@"); [ ${#rows[@]} -gt 0 ] || rows=(day step spike azure mooncake aggregated hybrid m-large m-small)
-  for r in "${rows[@]}"; do for w in exact slow fast; do
+  for r in "${rows[@]}"; do for w in ${WORLDS:-exact slow fast}; do
     echo "$dir/$r-$w $(row "$r") $(world "$w") --seed ${SEED:-1}"
-  done; done | COMPARE= simulate_each
-  # name, attainment, GPU-hours, scale events, then pages/tickets (the burn-rate alerts' counts)
-  line() { awk -v n="$(basename "$1" .txt)" '$1 == "tidal" && $2 ~ /%$/ {r = n " " $2 " " $3 " " $NF}
-    $1 == "tidal:" && $2 == "pages" {a = $3 "/" $6} END {if (r != "") print r, (a == "" ? "-" : a)}' "$1"; }
+  done; done | simulate_each
+  # name, attainment, GPU-hours, scale events, then pages/tickets (the burn-rate alerts' counts);
+  # with rivals, then each rival's attainment, GPU-hours and scale events (ratios: from the JSON)
+  line() { awk -v n="$(basename "$1" .txt)" '$2 ~ /%$/ && $1 == "tidal" {r = n " " $2 " " $3 " " $NF}
+    $2 ~ /%$/ && $1 != "tidal" {o = o " " $1 " " $2 " " $3 " " $NF}
+    $1 == "tidal:" && $2 == "pages" {a = $3 "/" $6}
+    END {if (r != "") print r, (a == "" ? "-" : a) o}' "$1"; }
   for f in "$dir"/*.txt; do
     now=$(line "$f")
     if [ -n "${BASE:-}" ] && [ -f "$BASE/$(basename "$f")" ]; then
@@ -144,7 +158,7 @@ if [ "${1:-}" = "--days" ]; then
   go build -o "$dir/.tidal" ./cmd/tidal
   days=("$@"); [ ${#days[@]} -gt 0 ] || days=($(seq 1 14))
   for d in "${days[@]}"; do for m in m-large m-small; do
-    echo "$dir/$m-d$d $(day_args $m "$d") --seed ${SEED:-1}"
+    echo "$dir/$m-d$d $(day_args $m "$d") $(world "${WORLD:-exact}") --seed ${SEED:-1}"
   done; done | simulate_each
   for f in "$dir"/*.txt; do # name, then planner attainment GPU-hours scale-events for each planner
     awk -v n="$(basename "$f" .txt)" 'BEGIN {printf "%s", n} $2 ~ /%$/ && ($1 == "tidal" || $1 == "hpa" || $1 == "static") {printf " %s %s %s %s", $1, $2, $3, $NF} END {print ""}' "$f"

@@ -1,0 +1,156 @@
+package tidal_test
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The held-out checks of docs/simulate.md ("Beyond the table: worlds no change was measured in"):
+// the mixed worlds (docs/simulate-runs/mixed, written by the panel with WORLDS and COMPARE set)
+// and every ServeGen day in each world (docs/simulate-runs/days/<world>.txt, the summary --days
+// writes). As for the main table, every cell is read back out of the committed runs.
+
+var (
+	mixedDir = filepath.Join(runsDir, "mixed")
+	daysDir  = filepath.Join(runsDir, "days")
+)
+
+func TestMixedWorldsTableMatchesTheRuns(t *testing.T) {
+	rows := tableRows(t, filepath.Join("docs", "simulate.md"), "| workload | mixed world | tidal | hindsight |")
+	if len(rows) != 14 {
+		t.Errorf("docs/simulate.md's mixed-worlds table has %d rows, want 14 (seven workloads, two worlds)", len(rows))
+	}
+	for _, r := range rows {
+		t.Run(r[0]+"-"+r[1], func(t *testing.T) {
+			rs := readRunIn(t, mixedDir, r[0], r[1])
+			want := []string{cell(rs["tidal"], false), cell(rs["hindsight"], false),
+				fmt.Sprintf("%.2f", rs["tidal"].GPUHours/rs["hindsight"].GPUHours),
+				cell(rs["static"], false), cell(rs["hpa"], false)}
+			if got := r[2:]; !equalCells(got, want) {
+				t.Errorf("docs/simulate.md's mixed-worlds row for %s, %s:\n got  %q\n want %q (from %s)", r[0], r[1], got, want, mixedDir)
+			}
+		})
+	}
+}
+
+// dayRun is tidal's line of one day in a days summary.
+type dayRun struct {
+	attainment     float64 // percent
+	gpuHours       string  // as printed, one decimal
+	events         string
+	attainmentText string // as printed: "99.52%"
+}
+
+// String is the table's cell: "99.52% / 291.2 / 106".
+func (d dayRun) String() string {
+	return d.attainmentText + " / " + d.gpuHours + " / " + d.events
+}
+
+// readDays reads docs/simulate-runs/days/<world>.txt: one line per model and day,
+// "m-large-d1 tidal 99.52% 291.2 106", keyed by "m-large-d1".
+func readDays(t *testing.T, world string) map[string]dayRun {
+	t.Helper()
+	path := filepath.Join(daysDir, world+".txt")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("no committed days for the %s world: %v", world, err)
+	}
+	defer f.Close()
+	out := map[string]dayRun{}
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		fs := strings.Fields(sc.Text())
+		if len(fs) < 5 || fs[1] != "tidal" {
+			t.Fatalf("%s:%d: want \"<model>-d<day> tidal <attainment>%% <GPU-hours> <events>\", got %q", path, line, sc.Text())
+		}
+		a, err := strconv.ParseFloat(strings.TrimSuffix(fs[2], "%"), 64)
+		if err != nil {
+			t.Fatalf("%s:%d: attainment %q: %v", path, line, fs[2], err)
+		}
+		out[fs[0]] = dayRun{attainment: a, gpuHours: fs[3], events: fs[4], attainmentText: fs[2]}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 28 {
+		t.Fatalf("%s has %d days, want 28 (14 of each model)", path, len(out))
+	}
+	return out
+}
+
+// dayColumns are the per-day table's columns after the day: model and world.
+var dayColumns = [][2]string{
+	{"m-large", "exact"}, {"m-large", "slow"}, {"m-large", "fast"},
+	{"m-small", "exact"}, {"m-small", "slow"}, {"m-small", "fast"},
+}
+
+func TestDaysTablesMatchTheRuns(t *testing.T) {
+	days := map[string]map[string]dayRun{}
+	for _, w := range tableWorlds {
+		days[w] = readDays(t, w)
+	}
+	md := filepath.Join("docs", "simulate.md")
+	t.Run("exact world, with the rivals", func(t *testing.T) {
+		// Its rivals' cells come from runs of their own; tidal's are columns 1 and 3.
+		for _, r := range tableRows(t, md, "| day | m-large x0.5: tidal |") {
+			for i, m := range map[int]string{1: "m-large", 3: "m-small"} {
+				want := days["exact"][m+"-d"+r[0]].String()
+				if got := strings.Trim(r[i], "*"); got != want {
+					t.Errorf("day %s, %s: got %q, want %q (from %s)", r[0], m, got, want, daysDir)
+				}
+			}
+		}
+	})
+	t.Run("every world", func(t *testing.T) {
+		rows := tableRows(t, md, "| day | m-large, exact | m-large, slow |")
+		if len(rows) != 14 {
+			t.Errorf("the per-world days table has %d rows, want 14", len(rows))
+		}
+		for _, r := range rows {
+			want := []string{}
+			for _, c := range dayColumns {
+				want = append(want, days[c[1]][c[0]+"-d"+r[0]].String())
+			}
+			if got := r[1:]; !equalCells(got, want) {
+				t.Errorf("day %s:\n got  %q\n want %q (from %s)", r[0], got, want, daysDir)
+			}
+		}
+	})
+	t.Run("summary", func(t *testing.T) {
+		for _, r := range tableRows(t, md, "| world | model | days at or above 99% |") {
+			want := daySummary(days[r[0]], r[1])
+			if got := r[2:]; !equalCells(got, want) {
+				t.Errorf("%s world, %s:\n got  %q\n want %q (from %s)", r[0], r[1], got, want, daysDir)
+			}
+		}
+	})
+}
+
+// daySummary is one summary row: days at or above the 99% objective, the median attainment,
+// the lowest day, and the GPU-hours over the 14 days.
+func daySummary(days map[string]dayRun, model string) []string {
+	var att []float64
+	gpu, low, lowDay, met := 0.0, 101.0, "", 0
+	for d := 1; d <= 14; d++ {
+		r := days[fmt.Sprintf("%s-d%d", model, d)]
+		att = append(att, r.attainment)
+		g, _ := strconv.ParseFloat(r.gpuHours, 64)
+		gpu += g
+		if r.attainment >= 99 {
+			met++
+		}
+		if r.attainment < low {
+			low, lowDay = r.attainment, fmt.Sprintf("day %d", d)
+		}
+	}
+	sort.Float64s(att)
+	median := (att[6] + att[7]) / 2
+	return []string{fmt.Sprintf("%d of 14", met), fmt.Sprintf("%.2f%%", median),
+		fmt.Sprintf("%.2f%% (%s)", low, lowDay), fmt.Sprintf("%.1f", gpu)}
+}
