@@ -228,7 +228,8 @@ func (r *run) errorBudget() {
 	case u.code == CodeRiskHeld:
 		note = "one window burns and the other does not, or the objective window's budget is spent"
 	}
-	r.add(StepErrorBudget, u.code, r.cur, r.cur, u.burn, 1-min(u.after, loosestReserve(role)), note)
+	// Limit: the reserve quantile the level gives after the update.
+	r.add(StepErrorBudget, u.code, r.cur, r.cur, u.burn, r.ss.risk.quantile(role), note)
 	r.burning = u.code == CodeRiskTightened
 	r.refuteReach(r.burning)
 	if u.after <= maxRisk {
