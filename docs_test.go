@@ -100,7 +100,13 @@ var rivals = []string{"static", "hpa", "dynamo", "dynamo-fpm"}
 // over hindsight's, then the rivals.
 func expectedRow(t *testing.T, row, world string, withSD bool) []string {
 	t.Helper()
-	rs := readRun(t, row, world)
+	return expectedRowIn(t, runsDir, row, world, withSD, rivals)
+}
+
+// expectedRowIn is expectedRow for the runs committed in dir, with the rivals named.
+func expectedRowIn(t *testing.T, dir, row, world string, withSD bool, rivals []string) []string {
+	t.Helper()
+	rs := readRunIn(t, dir, row, world)
 	want := []string{cell(rs["tidal"], withSD), cell(rs["hindsight"], withSD),
 		fmt.Sprintf("%.2f", rs["tidal"].GPUHours/rs["hindsight"].GPUHours)}
 	for _, p := range rivals {
