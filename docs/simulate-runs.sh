@@ -132,11 +132,14 @@ if [ "${1:-}" = "--panel" ]; then
   mkdir -p "$dir"
   go build -o "$dir/.tidal" ./cmd/tidal
   rows=("$@"); [ ${#rows[@]} -gt 0 ] || rows=(day step spike azure mooncake aggregated hybrid m-large m-small)
+  # Names checked here: in the $(...) below a bad one would only end that subshell.
+  for r in "${rows[@]}"; do row "$r" > /dev/null; done
+  for w in ${WORLDS:-exact slow fast}; do world "$w" > /dev/null; done
   for r in "${rows[@]}"; do for w in ${WORLDS:-exact slow fast}; do
     echo "$dir/$r-$w $(row "$r") $(world "$w") --seed ${SEED:-1}"
   done; done | simulate_each
   # name, attainment, GPU-hours, scale events, then pages/tickets (the burn-rate alerts' counts);
-  # with rivals, then each rival's attainment, GPU-hours and scale events (ratios: from the JSON)
+  # with rivals, then each rival's attainment, GPU-hours and scale events
   line() { awk -v n="$(basename "$1" .txt)" '$2 ~ /%$/ && $1 == "tidal" {r = n " " $2 " " $3 " " $NF}
     $2 ~ /%$/ && $1 != "tidal" {o = o " " $1 " " $2 " " $3 " " $NF}
     $1 == "tidal:" && $2 == "pages" {a = $3 "/" $6}
@@ -157,6 +160,7 @@ if [ "${1:-}" = "--days" ]; then
   mkdir -p "$dir"
   go build -o "$dir/.tidal" ./cmd/tidal
   days=("$@"); [ ${#days[@]} -gt 0 ] || days=($(seq 1 14))
+  world "${WORLD:-exact}" > /dev/null # checked here, as the panel's names are
   for d in "${days[@]}"; do for m in m-large m-small; do
     echo "$dir/$m-d$d $(day_args $m "$d") $(world "${WORLD:-exact}") --seed ${SEED:-1}"
   done; done | simulate_each
