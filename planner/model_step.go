@@ -15,7 +15,7 @@ func (r *run) modelOf(ss *serviceState, role policies.Role) (Model, bool) {
 		if !r.p.PerformanceModel.Learn {
 			return r.st.profile, true
 		}
-		m := calibrated(r.st.profile, ss.ttftCal.Factor(), ss.itlCal.Factor(), role)
+		m := calibrated(r.st.profile, ss.ttftCal.Factor(), ss.itlCal.Factor(), role).WithITLSeen(ss.itlReach.Max())
 		if r.reachHolds(ss) {
 			m = m.WithITLReach(ss.itlReach.Max())
 		}

@@ -1,8 +1,12 @@
 package planner
 
 import (
+	"math"
 	"testing"
 	"time"
+
+	"github.com/tidal-planner/tidal/planner/model"
+	"github.com/tidal-planner/tidal/planner/profile"
 )
 
 // TestITLReachRefuted: an ITL factor below 1 (the steady observations read decode's ITL at 0.67 of
@@ -53,5 +57,64 @@ func TestITLReachRefuted(t *testing.T) {
 	refuted, kept := capacity[tests[0].name], capacity[tests[1].name]
 	if !(refuted > 0) || !(refuted < kept) {
 		t.Errorf("decode capacity per replica %g after the refutation, want above 0 and below the credited %g", refuted, kept)
+	}
+}
+
+// TestDecodePlansAlongTheLinePastWhatWasSeen: a decode service that reads its engine faster than
+// a profile whose curve flattens (10 ms at KV usage 0.1, 20 at 0.3, 30 at 0.5, 40 at 0.9) plans,
+// past the KV usage it read that at, along the line through what it saw
+// (model.Profile.WithITLSeen), not along the profile's flattening curve.
+func TestDecodePlansAlongTheLinePastWhatWasSeen(t *testing.T) {
+	pre, err := profile.NewPrefill([]float64{1000, 8000}, []float64{50, 400}, []float64{20000, 20000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := func(kv, ctx float64) float64 { return kv * 500000 / ctx }
+	var kvs, ctxs, itls, thpts []float64
+	for _, ctx := range []float64{1000, 4000} {
+		for i, kv := range []float64{0.1, 0.3, 0.5, 0.9} {
+			itl := []float64{10, 20, 30, 40}[i]
+			kvs, ctxs, itls = append(kvs, kv), append(ctxs, ctx), append(itls, itl)
+			thpts = append(thpts, seqs(kv, ctx)/(itl/1000))
+		}
+	}
+	dec, err := profile.NewDecode(kvs, ctxs, itls, thpts, 500000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof := model.FromProfile(profile.Profile{Source: "concave", Prefill: pre, Decode: dec,
+		Config: profile.Config{GPUs: 1, ThroughputGPUs: 1}})
+	p := mustPolicy(t, disaggYAML)
+	st := NewState(p, Options{Profile: &prof, NewForecaster: lastValueForecasters(0)})
+	var d Decision
+	for i := range 3 { // steady() reads ITL 10 ms at KV usage 0.3: half the profile's 20 ms
+		now := t0.Add(time.Duration(i) * time.Minute)
+		d = Plan(now, at(20, reps(1, 2, 1))(now), p, &st)
+	}
+	sd, ok := d.Service("Decode")
+	if !ok {
+		t.Fatal("no decision for Decode")
+	}
+	var ki, capacity float64
+	for _, r := range sd.Reasons {
+		switch r.Code {
+		case CodeCalibrated:
+			ki = r.Limit
+		case CodeSized:
+			capacity = r.Limit
+		}
+	}
+	if !(ki > 0 && ki < 1) {
+		t.Fatalf("ITL factor %g, want below 1; reasons:\n%s", ki, reasonLines(sd))
+	}
+	const isl, osl, target = 2000.0, 200.0, 0.02
+	alone, _ := prof.Calibrated(1, ki).Decode(isl, osl, target, 2)
+	line, _ := prof.Calibrated(1, ki).WithITLSeen(0.3).Decode(isl, osl, target, 2)
+	if !(line.TokensPerSecond < 0.8*alone.TokensPerSecond) {
+		t.Fatalf("fixture: the line credits %.0f tokens/s, not well below the factor alone's %.0f", line.TokensPerSecond, alone.TokensPerSecond)
+	}
+	if math.Abs(capacity-line.TokensPerSecond) > 1e-6*line.TokensPerSecond {
+		t.Errorf("decode capacity per replica %.1f tokens/s, want the line's %.1f (the factor alone: %.1f); reasons:\n%s",
+			capacity, line.TokensPerSecond, alone.TokensPerSecond, reasonLines(sd))
 	}
 }

@@ -38,6 +38,9 @@ type Profile struct {
 	// says it applies.
 	itlReach float64
 	reachSet bool
+	// itlSeen is the KV usage the ITL factor was observed up to (WithITLSeen), the anchor of the
+	// affine bound past it; 0 means none.
+	itlSeen float64
 }
 
 // FromProfile wraps a loaded profile.
@@ -68,6 +71,43 @@ func (m Profile) Calibrated(ttftScale, itlScale float64) Profile {
 func (m Profile) WithITLReach(kv float64) Profile {
 	m.itlReach, m.reachSet = kv, true
 	return m
+}
+
+// WithITLSeen returns a copy that bounds an ITL factor below 1 past KV usage kv, the highest at
+// which the factor was observed (Reach), by an affine continuation: past kv the calibrated ITL
+// grows at least along the straight line from the profile's lone-sequence ITL through the
+// calibrated ITL at kv (ITL affine in the batch: the form of Dynamo's decode regression,
+// components/src/dynamo/planner/core/perf_model/decode.py). A factor below 1 then credits the
+// faster engine past what was seen only where the profile's own curve is no flatter than that
+// line. Unlike WithITLReach it needs no burn: an engine whose iteration time is affine in its
+// batch, as a decode engine's is while bandwidth bound, is not refuted by it.
+//
+// Why: a profile's curve can be flatter than the engine's where the profile interpolates. The
+// embedded profile blends its context rows at equal KV usage, so at a 1,560-token context its ITL
+// bends from 30 ms at usage 0.3 to 37 ms at 0.6, while an engine whose iteration time is affine
+// in its batch reads 0.65 of it up to 0.3 and reaches the 25 ms target at about 0.41. The factor
+// alone then plans at 0.68 and credits one replica with 1.6x the output tokens it carries at the
+// target (docs/planner.md, "An engine faster than profiled").
+func (m Profile) WithITLSeen(kv float64) Profile {
+	m.itlSeen = kv
+	return m
+}
+
+// affineKV is the KV usage at which the affine continuation past itlSeen (WithITLSeen) reaches
+// itlTarget at context ctx, and whether it applies: a factor below 1, a seen usage above the
+// profile's lowest, and a profile rising between them.
+func (m Profile) affineKV(itlTarget, ctx float64) (float64, bool) {
+	u0 := m.p.Decode.MinKVUsage(ctx)
+	r := min(m.itlSeen, m.p.Decode.MaxKVUsage(ctx))
+	if !(m.itlScale < 1) || !(r > u0) {
+		return 0, false
+	}
+	a, pr := m.p.Decode.ITL(u0, ctx), m.p.Decode.ITL(r, ctx)
+	if !(pr > a) || !(itlTarget/m.itlScale >= pr) {
+		return 0, false
+	}
+	u := u0 + (r-u0)*(itlTarget/m.itlScale-a)/(pr-a)
+	return min(u, m.p.Decode.MaxKVUsage(ctx)), true
 }
 
 // ITLReachLimits reports whether the reach (WithITLReach) keeps Decode, for the same lengths and
@@ -139,23 +179,42 @@ func (m Profile) Decode(isl, osl, itlTarget float64, gpus int32) (Decode, bool) 
 	if !ok {
 		return Decode{}, false
 	}
-	engines := m.replicaScale(gpus)
 	speed := 1.0
 	if !m.shared {
 		speed = 1 / m.itlScale
 	}
-	if m.reachSet && m.itlScale < 1 && kv > m.itlReach {
-		// Credit the faster engine only as far as it was seen: the calibrated curve up to the
-		// reach, the profile's own beyond it, whichever plans the higher KV usage.
-		kv = max(m.itlReach, m.p.Decode.MinKVUsage(ctx))
-		if kv0, ok0 := m.p.Decode.KVUsageAt(itlTarget, ctx); ok0 && kv0 >= kv {
-			kv, speed = kv0, 1
-		}
+	ka, affine := m.affineKV(itlTarget, ctx)
+	if affine = affine && ka < kv; affine {
+		kv = ka
 	}
-	engineTokens := m.p.Decode.Throughput(kv, ctx) * float64(max(m.p.Config.ThroughputGPUs, 1))
+	if m.reachSet && m.itlScale < 1 && kv > m.itlReach {
+		kv, speed, affine = m.withinReach(itlTarget, ctx, speed)
+	}
+	seqs := kv * m.p.Decode.MaxKVTokens() / ctx
+	engineTokens := m.p.Decode.Throughput(kv, ctx) * float64(max(m.p.Config.ThroughputGPUs, 1)) * speed
+	if affine && !m.shared {
+		// On the line the ITL at kv is the target, and a batch of B sequences yields B tokens
+		// per ITL. The profile's throughput column, blended between context rows at equal KV
+		// usage like its ITL, can credit more: at a 1,560-token context it reads 12,600
+		// tokens/s at usage 0.3, where the batch that usage holds at its ITL yields 6,000.
+		engineTokens = min(engineTokens, seqs/itlTarget)
+	}
+	engines := m.replicaScale(gpus)
 	return Decode{
-		TokensPerSecond: engineTokens * engines * speed,
-		MaxConcurrency:  kv * m.p.Decode.MaxKVTokens() / ctx * engines,
+		TokensPerSecond: engineTokens * engines,
+		MaxConcurrency:  seqs * engines,
 		KVUsage:         kv,
 	}, true
+}
+
+// withinReach credits the faster engine only as far as it was seen (WithITLReach): the
+// calibrated curve up to the reach at the calibrated speed, or the profile's own operating point
+// at its own speed where that plans the higher KV usage. It returns the KV usage, the speed and
+// false (the affine continuation no longer applies).
+func (m Profile) withinReach(itlTarget, ctx, speed float64) (float64, float64, bool) {
+	kv := max(m.itlReach, m.p.Decode.MinKVUsage(ctx))
+	if kv0, ok := m.p.Decode.KVUsageAt(itlTarget, ctx); ok && kv0 >= kv {
+		return kv0, 1, false
+	}
+	return kv, speed, false
 }

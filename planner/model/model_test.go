@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/tidal-planner/tidal/planner/profile"
 )
 
@@ -269,5 +271,82 @@ func TestReach(t *testing.T) {
 	r.Observe(3)
 	if r.Max() != 1 {
 		t.Errorf("Max() = %g after a reading above 1, want 1", r.Max())
+	}
+}
+
+// TestDecodeAffineBeyondSeen: an ITL factor below 1 is credited past the KV usage it was seen at
+// only as far as the straight line from the profile's lone-sequence ITL through the calibrated ITL
+// there allows (WithITLSeen). The 1,560-token case is the chat-like workload of docs/planner.md:
+// the simulated engine (iteration time affine in its batch at that context) reads 0.65 of the
+// profile up to usage 0.3 and reaches 25 ms at usage 0.41, about 9,900 output tokens/s
+// (planner/sim's decode surface), where the factor alone plans at 0.68 and credits 20,900.
+func TestDecodeAffineBeyondSeen(t *testing.T) {
+	base := FromProfile(h200(t))
+	const isl, osl, target = 1320.0, 480.0, 0.025
+	tests := []struct {
+		name         string
+		factor, seen float64
+		shared       bool
+		alone        bool    // want exactly what the factor alone plans
+		kvLo, kvHi   float64 // else the KV usage planned lies in [kvLo, kvHi]
+		tpsLo, tpsHi float64 // and the tokens/s credited in [tpsLo, tpsHi]
+	}{
+		{name: "flat profile past the seen usage: the line", factor: 0.65, seen: 0.30,
+			kvLo: 0.38, kvHi: 0.45, tpsLo: 9000, tpsHi: 10900},
+		{name: "nothing seen: the factor alone", factor: 0.65, seen: 0, alone: true},
+		{name: "seen past the factor's operating point: the factor alone", factor: 0.65, seen: 0.9, alone: true},
+		{name: "slower than profiled: the factor whatever was seen", factor: 1.25, seen: 0.05, alone: true},
+		{name: "shared engine: the line's usage at the profile's throughput", factor: 0.65, seen: 0.30, shared: true,
+			kvLo: 0.38, kvHi: 0.45, tpsLo: 0, tpsHi: 20000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base.Calibrated(1, tc.factor)
+			if tc.shared {
+				m = m.SharedEngine()
+			}
+			alone, ok := m.Decode(isl, osl, target, 1)
+			if !ok {
+				t.Fatal("decode infeasible")
+			}
+			got, ok := m.WithITLSeen(tc.seen).Decode(isl, osl, target, 1)
+			if !ok {
+				t.Fatal("decode infeasible")
+			}
+			if tc.alone {
+				if diff := cmp.Diff(alone, got); diff != "" {
+					t.Errorf("differs from the factor alone (-alone +got):\n%s", diff)
+				}
+				return
+			}
+			if got.KVUsage < tc.kvLo || got.KVUsage > tc.kvHi {
+				t.Errorf("KV usage %.3f, want within [%g, %g] (the factor alone: %.3f)", got.KVUsage, tc.kvLo, tc.kvHi, alone.KVUsage)
+			}
+			if got.TokensPerSecond < tc.tpsLo || got.TokensPerSecond > tc.tpsHi {
+				t.Errorf("%.0f tokens/s, want within [%g, %g] (the factor alone: %.0f)", got.TokensPerSecond, tc.tpsLo, tc.tpsHi, alone.TokensPerSecond)
+			}
+			if got.KVUsage >= alone.KVUsage || got.TokensPerSecond >= alone.TokensPerSecond {
+				t.Errorf("credits no less than the factor alone: %.3f at %.0f tokens/s against %.3f at %.0f",
+					got.KVUsage, got.TokensPerSecond, alone.KVUsage, alone.TokensPerSecond)
+			}
+		})
+	}
+}
+
+// TestDecodeAffineLeavesLinearProfiles: where the profile's own curve is affine in the batch (the
+// measured 2,997-token row) and the engine is uniformly faster, the line through the seen point is
+// no tighter than the profile's shape, so a factor below 1 keeps its credit (within 1%), and the
+// line never credits more tokens/s than the factor alone.
+func TestDecodeAffineLeavesLinearProfiles(t *testing.T) {
+	base := FromProfile(h200(t)).Calibrated(1, 1/1.2)
+	for _, seen := range []float64{0.05, 0.1, 0.2} {
+		alone, _ := base.Decode(2997, 100, 0.025, 1)
+		got, _ := base.WithITLSeen(seen).Decode(2997, 100, 0.025, 1)
+		if math.Abs(got.KVUsage-alone.KVUsage) > 0.01*alone.KVUsage {
+			t.Errorf("seen at %g: KV usage %.4f, want the factor's own %.4f within 1%%", seen, got.KVUsage, alone.KVUsage)
+		}
+		if got.TokensPerSecond > alone.TokensPerSecond || got.TokensPerSecond < 0.99*alone.TokensPerSecond {
+			t.Errorf("seen at %g: %.0f tokens/s, want at most the factor's own %.0f and within 1%%", seen, got.TokensPerSecond, alone.TokensPerSecond)
+		}
 	}
 }
