@@ -186,7 +186,11 @@ func runHindsight(s Setup, d sim.Deployment, goal float64, progress func(float64
 	}
 	note := fmt.Sprintf("cheapest of %d miss prices reaching tidal's %.2f%%: %.3g GPU-s per miss (%d window trials; tried %s)",
 		len(hr.Tried), 100*goal, hr.Price, h.Runs, strings.Join(tried, ", "))
-	if !hr.Reached {
+	switch {
+	case hr.Unstopped:
+		note = fmt.Sprintf("no miss price tried reached tidal's %.2f%%, each stopped at the miss that made it short; shown: the highest, %.3g GPU-s per miss, run to the end (%d window trials)",
+			100*goal, hr.Price, h.Runs)
+	case !hr.Reached:
 		note = fmt.Sprintf("no miss price tried reached tidal's %.2f%%; shown: the best attainment found (%d window trials)", 100*goal, h.Runs)
 	}
 	return report.Entry{Planner: NameHindsight, Result: hr.Result, Note: note}, nil

@@ -69,8 +69,12 @@ type HindsightResult struct {
 	Price float64
 	// Tried lists every pass's price, attainment and GPU-hours.
 	Tried []HindsightPass
-	// Reached is false when no pass reached the goal (Result is then the best attainment found).
+	// Reached is false when no pass reached the goal. Result is then the best attainment a pass
+	// found, or, when every pass stopped short, the highest price tried run to the end.
 	Reached bool
+	// Unstopped says every pass stopped short of the goal and Result is the highest price tried,
+	// Price, run to the end (unstopped).
+	Unstopped bool
 }
 
 // HindsightPass is one pass of the price search. An aborted pass stopped once its misses made
@@ -118,6 +122,21 @@ func (h *Hindsight) Search(goal float64, progress func(float64)) (HindsightResul
 			price = math.Sqrt(lo * hi)
 		}
 	}
+	if !out.Reached && out.Result.Requests == 0 {
+		return h.unstopped(out, lo)
+	}
+	return out, nil
+}
+
+// unstopped completes a search whose every pass stopped short of the goal (a goal of 100% stops
+// at the first unavoidable miss): it runs the highest price tried to the end, allowing any miss,
+// so the result shown is a whole run, not an empty one.
+func (h *Hindsight) unstopped(out HindsightResult, price float64) (HindsightResult, error) {
+	r, err := h.pass(price, 0, func(float64) {})
+	if err != nil {
+		return HindsightResult{}, err
+	}
+	out.Result, out.Price, out.Unstopped = r, price, true
 	return out, nil
 }
 

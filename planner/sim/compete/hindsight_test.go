@@ -59,3 +59,32 @@ func TestHindsightMeetsTheGoalCheaperThanStatic(t *testing.T) {
 		t.Errorf("hindsight %.2f GPU-h, static %.2f (%v): want fewer", hr.Result.GPUHours, st.Result.GPUHours, st.Replicas)
 	}
 }
+
+// TestHindsightShowsAWholeRunWhenEveryPassStops: with a goal no schedule can reach (100%, and
+// one prompt whose prefill alone outlasts the TTFT target), every pass stops at that miss; the
+// search then shows the highest price tried run to the end, not an empty result.
+func TestHindsightShowsAWholeRunWhenEveryPassStops(t *testing.T) {
+	d := deployment(t)
+	wl := sim.Workload{Name: "one-too-long", Duration: 20 * time.Minute}
+	for ms := 0; ms < 20*60*1000; ms += 1000 {
+		wl.Requests = append(wl.Requests, sim.Request{Arrival: time.Duration(ms) * time.Millisecond, InputTokens: 3000, OutputTokens: 150})
+	}
+	wl.Requests = append(wl.Requests, sim.Request{Arrival: 10*time.Minute + 500*time.Millisecond, InputTokens: 16000, OutputTokens: 100})
+	sortRequests(wl.Requests)
+	hr, err := NewHindsight(d, wl, sim.Options{}, HindsightOptions{}).Search(1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range hr.Tried {
+		if !p.Aborted {
+			t.Fatalf("fixture: a pass at %g ran to the end (%+v); want every pass stopped", p.Price, p)
+		}
+	}
+	if hr.Reached || !hr.Unstopped {
+		t.Errorf("Reached %v, Unstopped %v; want false, true", hr.Reached, hr.Unstopped)
+	}
+	if hr.Result.Requests != len(wl.Requests) || !(hr.Result.Attainment > 0.99) || !(hr.Result.GPUHours > 0) {
+		t.Errorf("result %d requests, %.4f attainment, %.2f GPU-h; want all %d requests run, above 99%%, some GPU-hours",
+			hr.Result.Requests, hr.Result.Attainment, hr.Result.GPUHours, len(wl.Requests))
+	}
+}
