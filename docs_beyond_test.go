@@ -18,8 +18,9 @@ import (
 // writes). As for the main table, every cell is read back out of the committed runs.
 
 var (
-	mixedDir = filepath.Join(runsDir, "mixed")
-	daysDir  = filepath.Join(runsDir, "days")
+	mixedDir       = filepath.Join(runsDir, "mixed")
+	daysDir        = filepath.Join(runsDir, "days")
+	decodeHeavyDir = filepath.Join(runsDir, "decode-heavy")
 )
 
 func TestMixedWorldsTableMatchesTheRuns(t *testing.T) {
@@ -32,6 +33,23 @@ func TestMixedWorldsTableMatchesTheRuns(t *testing.T) {
 			want := expectedRowIn(t, mixedDir, r[0], r[1], false, []string{"static", "hpa"})
 			if got := r[2:]; !equalCells(got, want) {
 				t.Errorf("docs/simulate.md's mixed-worlds row for %s, %s:\n got  %q\n want %q (from %s)", r[0], r[1], got, want, mixedDir)
+			}
+		})
+	}
+}
+
+// TestDecodeHeavyTableMatchesTheRuns: docs/simulate.md's decode-heavy table (the built-in day
+// with chat and reasoning lengths, docs/simulate-runs/decode-heavy) against its runs.
+func TestDecodeHeavyTableMatchesTheRuns(t *testing.T) {
+	rows := tableRows(t, filepath.Join("docs", "simulate.md"), "| lengths | world | tidal | hindsight |")
+	if len(rows) != 6 {
+		t.Errorf("docs/simulate.md's decode-heavy table has %d rows, want 6 (two lengths, three worlds)", len(rows))
+	}
+	for _, r := range rows {
+		t.Run(r[0]+"-"+r[1], func(t *testing.T) {
+			want := expectedRowIn(t, decodeHeavyDir, r[0], r[1], false, []string{"static", "hpa"})
+			if got := r[2:]; !equalCells(got, want) {
+				t.Errorf("docs/simulate.md's decode-heavy row for %s, %s:\n got  %q\n want %q (from %s)", r[0], r[1], got, want, decodeHeavyDir)
 			}
 		})
 	}

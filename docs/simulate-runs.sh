@@ -10,6 +10,8 @@
 #   WORLDS="prefill-slow decode-slow" COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel DIR
 #                                                  # the mixed worlds, with rivals (held-out check)
 #   WORLD=slow docs/simulate-runs.sh --days DIR    # the 28 days in another world
+#   COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel docs/simulate-runs/decode-heavy chat reasoning
+#                                                  # the built-in day with decode-heavy lengths (held-out)
 #   docs/simulate-runs.sh --headroom DIR [h...]    # tidal alone at planning.headroom h (0 0.1 0.25 0.5 1)
 #
 # The panel is the quick check docs/planner.md's "panel, tidal alone, seed 1" figures come from:
@@ -101,6 +103,8 @@ row() {
   aggregated) echo "--policy policies/examples/aggregated.yaml --rate 6" ;;
   hybrid) echo "--policy policies/examples/hybrid.yaml --profile $S/profiles/pre_swept_results/h100_sxm/vllm/nvidia/Llama-3.3-70B-Instruct-FP8 --rate 3" ;;
   m-large | m-small) day_args "$1" 2 ;;
+  chat) echo "--tokens-from testdata/sim/chat-tokens.csv" ;;
+  reasoning) echo "--tokens-from testdata/sim/reasoning-tokens.csv --rate 5" ;;
   *) echo "unknown row $1" >&2; exit 2 ;;
   esac
 }
