@@ -66,11 +66,11 @@ func calibrated(p model.Profile, ttft, itl float64, role policies.Role) model.Pr
 // only along the line through it (model.Profile.WithITLSeen), nearer the profile than the factor
 // alone would plan.
 func (r *run) itlPastSeen() {
-	m, ok := r.modelQuiet()
-	p, isProfile := m.(model.Profile)
-	if !ok || !isProfile || !decodes(r.svc.Role) {
+	ki := r.ss.itlCal.Factor()
+	if !(ki < 1) || !decodes(r.svc.Role) {
 		return
 	}
+	p := calibrated(r.st.profile, r.ss.ttftCal.Factor(), ki, r.svc.Role).WithITLSeen(r.ss.itlReach.Max())
 	if seen, alone, limited := p.ITLPastSeen(r.load.InputTokens, r.load.OutputTokens, r.p.SLO.ITL.Target.Seconds()); limited {
 		r.add(StepSize, CodeITLPastSeen, r.cur, r.cur, seen, alone, "a faster engine is credited past the KV usage it was seen at only along the line through it")
 	}
