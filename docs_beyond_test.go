@@ -24,35 +24,15 @@ var (
 )
 
 func TestMixedWorldsTableMatchesTheRuns(t *testing.T) {
-	rows := tableRows(t, filepath.Join("docs", "simulate.md"), "| workload | mixed world | tidal | hindsight |")
-	if len(rows) != 14 {
-		t.Errorf("docs/simulate.md's mixed-worlds table has %d rows, want 14 (seven workloads, two worlds)", len(rows))
-	}
-	for _, r := range rows {
-		t.Run(r[0]+"-"+r[1], func(t *testing.T) {
-			want := expectedRowIn(t, mixedDir, r[0], r[1], false, []string{"static", "hpa"})
-			if got := r[2:]; !equalCells(got, want) {
-				t.Errorf("docs/simulate.md's mixed-worlds row for %s, %s:\n got  %q\n want %q (from %s)", r[0], r[1], got, want, mixedDir)
-			}
-		})
-	}
+	checkRunsTable(t, runsTable{header: "| workload | mixed world | tidal | hindsight |", name: "mixed-worlds",
+		rows: 14, shape: "seven workloads, two worlds", dir: mixedDir, rivals: []string{"static", "hpa"}})
 }
 
 // TestDecodeHeavyTableMatchesTheRuns: docs/simulate.md's decode-heavy table (the built-in day
 // with chat and reasoning lengths, docs/simulate-runs/decode-heavy) against its runs.
 func TestDecodeHeavyTableMatchesTheRuns(t *testing.T) {
-	rows := tableRows(t, filepath.Join("docs", "simulate.md"), "| lengths | world | tidal | hindsight |")
-	if len(rows) != 6 {
-		t.Errorf("docs/simulate.md's decode-heavy table has %d rows, want 6 (two lengths, three worlds)", len(rows))
-	}
-	for _, r := range rows {
-		t.Run(r[0]+"-"+r[1], func(t *testing.T) {
-			want := expectedRowIn(t, decodeHeavyDir, r[0], r[1], false, []string{"static", "hpa"})
-			if got := r[2:]; !equalCells(got, want) {
-				t.Errorf("docs/simulate.md's decode-heavy row for %s, %s:\n got  %q\n want %q (from %s)", r[0], r[1], got, want, decodeHeavyDir)
-			}
-		})
-	}
+	checkRunsTable(t, runsTable{header: "| lengths | world | tidal | hindsight |", name: "decode-heavy",
+		rows: 6, shape: "two lengths, three worlds", dir: decodeHeavyDir, rivals: []string{"static", "hpa"}})
 }
 
 // dayRun is tidal's line of one day in a days summary, as printed (two and one decimals).

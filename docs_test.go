@@ -116,15 +116,32 @@ func expectedRowIn(t *testing.T, dir, row, world string, withSD bool, rivals []s
 }
 
 func TestSimulateTableMatchesTheRuns(t *testing.T) {
-	rows := tableRows(t, filepath.Join("docs", "simulate.md"), "| workload | world | tidal | hindsight |")
-	if len(rows) != 27 {
-		t.Errorf("docs/simulate.md's results table has %d rows, want 27 (nine workloads, three worlds)", len(rows))
+	checkRunsTable(t, runsTable{header: "| workload | world | tidal | hindsight |", name: "results",
+		rows: 27, shape: "nine workloads, three worlds", dir: runsDir, withSD: true, rivals: rivals})
+}
+
+// runsTable is a docs/simulate.md table of runs: rows "| row | world | tidal | hindsight | tidal /
+// hindsight | rivals... |", each read back out of the runs committed in dir.
+type runsTable struct {
+	header, name, shape string // the header's start; what the table is, and why it has rows rows
+	rows                int
+	dir                 string
+	withSD              bool // cells carry the spread over seeds
+	rivals              []string
+}
+
+// checkRunsTable checks every row of docs/simulate.md's table tb against its runs.
+func checkRunsTable(t *testing.T, tb runsTable) {
+	t.Helper()
+	rows := tableRows(t, filepath.Join("docs", "simulate.md"), tb.header)
+	if len(rows) != tb.rows {
+		t.Errorf("docs/simulate.md's %s table has %d rows, want %d (%s)", tb.name, len(rows), tb.rows, tb.shape)
 	}
 	for _, r := range rows {
 		t.Run(r[0]+"-"+r[1], func(t *testing.T) {
-			want := expectedRow(t, r[0], r[1], true)
+			want := expectedRowIn(t, tb.dir, r[0], r[1], tb.withSD, tb.rivals)
 			if got := r[2:]; !equalCells(got, want) {
-				t.Errorf("docs/simulate.md's row for %s, %s world:\n got  %q\n want %q (from %s)", r[0], r[1], got, want, runsDir)
+				t.Errorf("docs/simulate.md's %s row for %s, %s:\n got  %q\n want %q (from %s)", tb.name, r[0], r[1], got, want, tb.dir)
 			}
 		})
 	}
