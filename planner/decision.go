@@ -166,6 +166,7 @@ const (
 	CodeNeedAboveMax      Code = "need-above-max"       // size: raw need exceeds maxReplicas
 	CodeCalibrated        Code = "calibrated"           // size: Value = TTFT factor, Limit = ITL factor
 	CodeITLPastSeen       Code = "itl-past-seen"        // size: Value = KV usage the ITL factor was seen up to, Limit = KV usage the factor alone would plan at
+	CodeITLReach          Code = "itl-beyond-reach"     // size: Value = KV usage the ITL factor was seen up to, Limit = KV usage the factor alone would plan at
 	CodeLearnedModel      Code = "learned-model"        // size: the online model was used
 	CodeNoTraffic         Code = "no-traffic"           // size: zero load; the floor applies
 )

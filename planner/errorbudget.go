@@ -231,6 +231,7 @@ func (r *run) errorBudget() {
 	// Limit: the reserve quantile the level gives after the update.
 	r.add(StepErrorBudget, u.code, r.cur, r.cur, u.burn, r.ss.risk.quantile(role), note)
 	r.burning = u.code == CodeRiskTightened
+	r.refuteReach(r.burning)
 	if u.after <= maxRisk {
 		return
 	}

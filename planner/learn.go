@@ -116,7 +116,7 @@ func serviceScale(ttft float64, c int, lambda, s, v float64) float64 {
 
 // calibrateDecode compares the observed mean ITL with the profile's ITL at the observed KV usage
 // (the service's, else the deployment's) and mean context length, and records that KV usage as
-// the factor's reach (model.Profile.WithITLSeen).
+// the factor's reach (model.Profile.WithITLReach).
 func (r *run) calibrateDecode(isl, osl float64) {
 	if !r.st.hasProfile || !r.obs.ITL.OK {
 		return

@@ -15,7 +15,11 @@ func (r *run) modelOf(ss *serviceState, role policies.Role) (Model, bool) {
 		if !r.p.PerformanceModel.Learn {
 			return r.st.profile, true
 		}
-		return calibrated(r.st.profile, ss.ttftCal.Factor(), ss.itlCal.Factor(), role).WithITLSeen(ss.itlReach.Max()), true
+		m := calibrated(r.st.profile, ss.ttftCal.Factor(), ss.itlCal.Factor(), role).WithITLSeen(ss.itlReach.Max())
+		if r.reachHolds(ss) {
+			m = m.WithITLReach(ss.itlReach.Max())
+		}
+		return m, true
 	}
 	if r.p.PerformanceModel.Learn {
 		return learnedModel{ttft: &ss.ttft, itl: &ss.itl, ttftTarget: r.p.SLO.TTFT.Target.Seconds()}, true
@@ -44,6 +48,7 @@ func (r *run) model() (Model, bool) {
 		if kt, ki := r.ss.ttftCal.Factor(), r.ss.itlCal.Factor(); learn && (kt != 1 || ki != 1) {
 			r.add(StepSize, CodeCalibrated, r.cur, r.cur, kt, ki, r.st.profile.Source())
 			r.itlPastSeen()
+			r.itlReach(ki)
 		}
 	case learn:
 		r.modelName = "learned online"
@@ -73,6 +78,48 @@ func (r *run) itlPastSeen() {
 	p := calibrated(r.st.profile, r.ss.ttftCal.Factor(), ki, r.svc.Role).WithITLSeen(r.ss.itlReach.Max())
 	if seen, alone, limited := p.ITLPastSeen(r.load.InputTokens, r.load.OutputTokens, r.p.SLO.ITL.Target.Seconds()); limited {
 		r.add(StepSize, CodeITLPastSeen, r.cur, r.cur, seen, alone, "a faster engine is credited past the KV usage it was seen at only along the line through it")
+	}
+}
+
+// itlReach says when an ITL factor ki below 1 is credited only up to the KV usage it was observed
+// at (model.Profile.WithITLReach): decode then plans nearer the profile than the factor alone would.
+func (r *run) itlReach(ki float64) {
+	if !(ki < 1) || !r.reachHolds(r.ss) || !decodes(r.svc.Role) {
+		return
+	}
+	if reach, kv, limited := r.pastReach(ki, r.load.InputTokens, r.load.OutputTokens); limited {
+		r.add(StepSize, CodeITLReach, r.cur, r.cur, reach, kv, "the error budget burned with a faster engine credited past where it was seen")
+	}
+}
+
+// pastReach reports whether ITL factor ki plans this service's decode past the KV usage the
+// factor was observed at, for mean lengths isl and osl: the reach and the KV usage planned.
+func (r *run) pastReach(ki, isl, osl float64) (reach, kv float64, past bool) {
+	p := r.st.profile.Calibrated(1, ki).WithITLReach(r.ss.itlReach.Max())
+	return p.ITLReachLimits(isl, osl, r.p.SLO.ITL.Target.Seconds())
+}
+
+// reachHolds reports whether a service's ITL factor is credited only up to its reach: within the
+// objective window after its error budget burned while the factor planned past the reach
+// (refuteReach). Until then the factor is a hypothesis the service has no evidence against.
+func (r *run) reachHolds(ss *serviceState) bool {
+	return !ss.refuted.IsZero() && r.now.Sub(ss.refuted) < r.p.SLO.ObjectiveWindow
+}
+
+// refuteReach records, when this interval tightened the error budget of a service that decodes
+// (decode: its ITL misses; aggregated: its TTFT and ITL misses) with an ITL factor below 1
+// planning past its reach, that the factor's extrapolation was wrong: the service then plans
+// within its reach for the objective window (reachHolds).
+func (r *run) refuteReach(tightened bool) {
+	if !tightened || !decodes(r.svc.Role) || !r.st.hasProfile || !r.p.PerformanceModel.Learn {
+		return
+	}
+	ki := r.ss.itlCal.Factor()
+	if !(ki < 1) || !r.obs.InputTokens.OK || !r.obs.OutputTokens.OK {
+		return
+	}
+	if _, _, past := r.pastReach(ki, r.obs.InputTokens.V, r.obs.OutputTokens.V); past {
+		r.ss.refuted = r.now
 	}
 }
 

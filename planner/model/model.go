@@ -34,6 +34,10 @@ type Profile struct {
 	ttftScale, itlScale float64
 	// shared marks a worker that prefills as well as decodes (SharedEngine).
 	shared bool
+	// itlReach is the highest KV usage the ITL factor was observed at (WithITLReach); reachSet
+	// says it applies.
+	itlReach float64
+	reachSet bool
 	// itlSeen is the KV usage the ITL factor was observed up to (WithITLSeen), the anchor of the
 	// affine bound past it; 0 means none.
 	itlSeen float64
@@ -49,14 +53,34 @@ func (m Profile) Calibrated(ttftScale, itlScale float64) Profile {
 	return m
 }
 
+// WithITLReach returns a copy that credits an ITL factor below 1 (an engine faster than profiled)
+// only up to KV usage kv, the highest at which the factor was observed (Reach); the planner asks
+// for it once a burn has refuted the factor's extrapolation (docs/planner.md). Past it the
+// evidence is absent, and the decode capacity is the profile's own, or the calibrated one at kv
+// where that is higher. A factor above 1 applies everywhere: pessimism needs no evidence.
+//
+// A factor read at one KV usage need not hold at another: where the profile's decode curve
+// differs in shape from the engine's (the profile blends its two context rows around a mean
+// context at equal KV usage; an engine's iteration time follows its batch), the ratio moves with
+// the load. On the ServeGen m-large day at full rate (Azure code token lengths, context about
+// 2,000 tokens, between the embedded profile's rows at 350 and 2,997) decode read 0.69-0.83 at
+// two replicas. Near its ITL target the profile's curve is flat, so a factor of 0.72 moved the
+// planned KV usage from 0.30 to 0.62 and doubled the sequences one replica was credited with: the
+// service scaled down to one replica at a planned 73% of capacity and its ITL reached 38 ms
+// against a 25 ms target, seven times in the day (docs/planner.md).
+func (m Profile) WithITLReach(kv float64) Profile {
+	m.itlReach, m.reachSet = kv, true
+	return m
+}
+
 // WithITLSeen returns a copy that bounds an ITL factor below 1 past KV usage kv, the highest at
 // which the factor was observed (Reach), by an affine continuation: past kv the calibrated ITL
 // grows at least along the straight line from the profile's lone-sequence ITL through the
 // calibrated ITL at kv (ITL affine in the batch: the form of Dynamo's decode regression,
 // components/src/dynamo/planner/core/perf_model/decode.py). A factor below 1 then credits the
 // faster engine past what was seen only where the profile's own curve is no flatter than that
-// line, and where the engine's own curve is affine in its batch (as a bandwidth-bound decode
-// engine's is) the line is the engine.
+// line. Unlike WithITLReach it needs no burn: an engine whose iteration time is affine in its
+// batch, as a decode engine's is while bandwidth bound, is not refuted by it.
 //
 // Why: a profile's curve can be flatter than the engine's where the profile interpolates. The
 // embedded profile blends its context rows at equal KV usage, so at a 1,560-token context its ITL
@@ -84,6 +108,17 @@ func (m Profile) affineKV(itlTarget, ctx float64) (float64, bool) {
 	}
 	u := u0 + (r-u0)*(itlTarget/m.itlScale-a)/(pr-a)
 	return min(u, m.p.Decode.MaxKVUsage(ctx)), true
+}
+
+// ITLReachLimits reports whether the reach (WithITLReach) keeps Decode, for the same lengths and
+// target, below the KV usage the calibrated factor alone would plan at: the reach and that KV
+// usage, for the decision's reasons.
+func (m Profile) ITLReachLimits(isl, osl, itlTarget float64) (reach, calibrated float64, limited bool) {
+	if !m.reachSet || !(m.itlScale < 1) || !(isl >= 0) || !(osl > 0) || !(itlTarget > 0) {
+		return 0, 0, false
+	}
+	kv, ok := m.p.Decode.KVUsageAt(itlTarget/m.itlScale, isl+osl/2)
+	return m.itlReach, kv, ok && kv > m.itlReach
 }
 
 // ITLPastSeen reports whether the line past the seen KV usage (WithITLSeen) keeps Decode, for the
@@ -165,6 +200,9 @@ func (m Profile) Decode(isl, osl, itlTarget float64, gpus int32) (Decode, bool) 
 	if affine = affine && ka < kv; affine {
 		kv = ka
 	}
+	if m.reachSet && m.itlScale < 1 && kv > m.itlReach {
+		kv, speed, affine = m.withinReach(itlTarget, ctx, speed)
+	}
 	seqs := kv * m.p.Decode.MaxKVTokens() / ctx
 	engineTokens := m.p.Decode.Throughput(kv, ctx) * float64(max(m.p.Config.ThroughputGPUs, 1)) * speed
 	if affine && !m.shared {
@@ -180,4 +218,16 @@ func (m Profile) Decode(isl, osl, itlTarget float64, gpus int32) (Decode, bool) 
 		MaxConcurrency:  seqs * engines,
 		KVUsage:         kv,
 	}, true
+}
+
+// withinReach credits the faster engine only as far as it was seen (WithITLReach): the
+// calibrated curve up to the reach at the calibrated speed, or the profile's own operating point
+// at its own speed where that plans the higher KV usage. It returns the KV usage, the speed and
+// false (the affine continuation no longer applies).
+func (m Profile) withinReach(itlTarget, ctx, speed float64) (float64, float64, bool) {
+	kv := max(m.itlReach, m.p.Decode.MinKVUsage(ctx))
+	if kv0, ok := m.p.Decode.KVUsageAt(itlTarget, ctx); ok && kv0 >= kv {
+		return kv0, 1, false
+	}
+	return kv, speed, false
 }

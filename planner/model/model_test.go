@@ -211,6 +211,54 @@ func TestDecodeCalibratedThroughput(t *testing.T) {
 	}
 }
 
+// TestDecodeITLReach: an ITL factor below 1 is credited only up to the KV usage it was observed
+// at; past it decode plans at the profile's own operating point, or at the reach where that is
+// higher. A factor above 1 applies whatever the reach.
+func TestDecodeITLReach(t *testing.T) {
+	base := FromProfile(h200(t))
+	const isl, osl, target = 2000.0, 30.0, 0.025
+	prof, ok := base.Decode(isl, osl, target, 1)
+	if !ok {
+		t.Fatal("profile decode infeasible")
+	}
+	fast, _ := base.Calibrated(1, 0.7).Decode(isl, osl, target, 1)
+	slow, _ := base.Calibrated(1, 1.25).Decode(isl, osl, target, 1)
+	if !(fast.KVUsage > prof.KVUsage+0.1) {
+		t.Fatalf("fixture: calibrated KV usage %g not well past the profile's %g", fast.KVUsage, prof.KVUsage)
+	}
+	mid := (prof.KVUsage + fast.KVUsage) / 2
+	tests := []struct {
+		name            string
+		factor, reach   float64
+		wantKV, wantTPS float64
+	}{
+		{name: "seen only at low usage: the profile's operating point", factor: 0.7, reach: 0.05,
+			wantKV: prof.KVUsage, wantTPS: prof.TokensPerSecond},
+		{name: "seen between the two: the reach, at the calibrated speed", factor: 0.7, reach: mid,
+			wantKV: mid, wantTPS: base.p.Decode.Throughput(mid, isl+osl/2) / 0.7},
+		{name: "seen past the calibrated point: the calibrated one", factor: 0.7, reach: 0.95,
+			wantKV: fast.KVUsage, wantTPS: fast.TokensPerSecond},
+		{name: "slower than profiled: the factor whatever the reach", factor: 1.25, reach: 0.01,
+			wantKV: slow.KVUsage, wantTPS: slow.TokensPerSecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base.Calibrated(1, tc.factor).WithITLReach(tc.reach)
+			got, ok := m.Decode(isl, osl, target, 1)
+			if !ok {
+				t.Fatal("decode infeasible")
+			}
+			wantLimited := tc.factor < 1 && tc.reach < fast.KVUsage
+			if _, _, limited := m.ITLReachLimits(isl, osl, target); limited != wantLimited {
+				t.Errorf("ITLReachLimits says limited = %v, want %v", limited, wantLimited)
+			}
+			if math.Abs(got.KVUsage-tc.wantKV) > 1e-9 || math.Abs(got.TokensPerSecond-tc.wantTPS) > 1e-6*tc.wantTPS {
+				t.Errorf("KV usage %g at %g tokens/s, want %g at %g", got.KVUsage, got.TokensPerSecond, tc.wantKV, tc.wantTPS)
+			}
+		})
+	}
+}
+
 // TestReach: the reach is the highest KV usage seen, decaying per sample, and ignores nonsense.
 func TestReach(t *testing.T) {
 	var r Reach
