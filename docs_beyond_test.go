@@ -32,7 +32,7 @@ func TestMixedWorldsTableMatchesTheRuns(t *testing.T) {
 // with chat and reasoning lengths, docs/simulate-runs/decode-heavy) against its runs.
 func TestDecodeHeavyTableMatchesTheRuns(t *testing.T) {
 	checkRunsTable(t, runsTable{header: "| lengths | world | tidal | hindsight |", name: "decode-heavy",
-		rows: 6, shape: "two lengths, three worlds", dir: decodeHeavyDir, rivals: []string{"static", "hpa"}})
+		rows: 9, shape: "chat, reasoning at 5 and at 15 req/s, three worlds each", dir: decodeHeavyDir, rivals: []string{"static", "hpa"}})
 }
 
 // dayRun is tidal's line of one day in a days summary, as printed (two and one decimals).

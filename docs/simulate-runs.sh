@@ -10,7 +10,7 @@
 #   WORLDS="prefill-slow decode-slow" COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel DIR
 #                                                  # the mixed worlds, with rivals (held-out check)
 #   WORLD=slow docs/simulate-runs.sh --days DIR    # the 28 days in another world
-#   COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel docs/simulate-runs/decode-heavy chat reasoning
+#   COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel docs/simulate-runs/decode-heavy chat reasoning reasoning-busy
 #                                                  # the built-in day with decode-heavy lengths (held-out)
 #   docs/simulate-runs.sh --headroom DIR [h...]    # tidal alone at planning.headroom h (0 0.1 0.25 0.5 1)
 #
@@ -105,6 +105,7 @@ row() {
   m-large | m-small) day_args "$1" 2 ;;
   chat) echo "--tokens-from testdata/sim/chat-tokens.csv" ;;
   reasoning) echo "--tokens-from testdata/sim/reasoning-tokens.csv --rate 5" ;;
+  reasoning-busy) echo "--tokens-from testdata/sim/reasoning-tokens.csv --rate 15" ;;
   *) echo "unknown row $1" >&2; exit 2 ;;
   esac
 }
