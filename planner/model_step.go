@@ -15,7 +15,7 @@ func (r *run) modelOf(ss *serviceState, role policies.Role) (Model, bool) {
 		if !r.p.PerformanceModel.Learn {
 			return r.st.profile, true
 		}
-		m := calibrated(r.st.profile, ss.ttftCal.Factor(), ss.itlCal.Factor(), role).WithITLSeen(ss.itlReach.Max())
+		m := r.calibratedOf(ss, role)
 		if r.reachHolds(ss) {
 			m = m.WithITLReach(ss.itlReach.Max())
 		}
@@ -57,6 +57,14 @@ func (r *run) model() (Model, bool) {
 	return r.modelQuiet()
 }
 
+// calibratedOf is the profile as a service with state ss and role knows it before any
+// refutation: calibrated by its factors, its ITL factor bounded past the KV usage it was seen at
+// (model.Profile.WithITLSeen). A value, not a Model, so a caller that needs its reasons does not
+// box it.
+func (r *run) calibratedOf(ss *serviceState, role policies.Role) model.Profile {
+	return calibrated(r.st.profile, ss.ttftCal.Factor(), ss.itlCal.Factor(), role).WithITLSeen(ss.itlReach.Max())
+}
+
 // calibrated is the profile with the service's calibration factors, as a shared engine for a
 // worker that prefills and decodes (model.Profile.SharedEngine).
 func calibrated(p model.Profile, ttft, itl float64, role policies.Role) model.Profile {
@@ -71,11 +79,10 @@ func calibrated(p model.Profile, ttft, itl float64, role policies.Role) model.Pr
 // only along the line through it (model.Profile.WithITLSeen), nearer the profile than the factor
 // alone would plan.
 func (r *run) itlPastSeen() {
-	ki := r.ss.itlCal.Factor()
-	if !(ki < 1) || !decodes(r.svc.Role) {
+	if !(r.ss.itlCal.Factor() < 1) || !decodes(r.svc.Role) {
 		return
 	}
-	p := calibrated(r.st.profile, r.ss.ttftCal.Factor(), ki, r.svc.Role).WithITLSeen(r.ss.itlReach.Max())
+	p := r.calibratedOf(r.ss, r.svc.Role)
 	if seen, alone, limited := p.ITLPastSeen(r.load.InputTokens, r.load.OutputTokens, r.p.SLO.ITL.Target.Seconds()); limited {
 		r.add(StepSize, CodeITLPastSeen, r.cur, r.cur, seen, alone, "a faster engine is credited past the KV usage it was seen at only along the line through it")
 	}

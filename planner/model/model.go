@@ -110,14 +110,26 @@ func (m Profile) affineKV(itlTarget, ctx float64) (float64, bool) {
 	return min(u, m.p.Decode.MaxKVUsage(ctx)), true
 }
 
+// factorKV is the mean context over a request's decode for lengths isl and osl, and the KV usage
+// at which the calibrated ITL (the factor alone) meets itlTarget there; false for lengths or a
+// target Decode cannot size, or a target no measured usage meets.
+func (m Profile) factorKV(isl, osl, itlTarget float64) (ctx, kv float64, ok bool) {
+	if !(isl >= 0) || !(osl > 0) || !(itlTarget > 0) {
+		return 0, 0, false
+	}
+	ctx = isl + osl/2
+	kv, ok = m.p.Decode.KVUsageAt(itlTarget/m.itlScale, ctx)
+	return ctx, kv, ok
+}
+
 // ITLReachLimits reports whether the reach (WithITLReach) keeps Decode, for the same lengths and
 // target, below the KV usage the calibrated factor alone would plan at: the reach and that KV
 // usage, for the decision's reasons.
 func (m Profile) ITLReachLimits(isl, osl, itlTarget float64) (reach, calibrated float64, limited bool) {
-	if !m.reachSet || !(m.itlScale < 1) || !(isl >= 0) || !(osl > 0) || !(itlTarget > 0) {
+	if !m.reachSet || !(m.itlScale < 1) {
 		return 0, 0, false
 	}
-	kv, ok := m.p.Decode.KVUsageAt(itlTarget/m.itlScale, isl+osl/2)
+	_, kv, ok := m.factorKV(isl, osl, itlTarget)
 	return m.itlReach, kv, ok && kv > m.itlReach
 }
 
@@ -125,13 +137,12 @@ func (m Profile) ITLReachLimits(isl, osl, itlTarget float64) (reach, calibrated 
 // same lengths and target, below the KV usage the calibrated factor alone would plan at: the seen
 // usage and that KV usage, for the decision's reasons.
 func (m Profile) ITLPastSeen(isl, osl, itlTarget float64) (seen, alone float64, limited bool) {
-	if !(isl >= 0) || !(osl > 0) || !(itlTarget > 0) {
+	ctx, kv, ok := m.factorKV(isl, osl, itlTarget)
+	if !ok {
 		return 0, 0, false
 	}
-	ctx := isl + osl/2
-	kv, ok := m.p.Decode.KVUsageAt(itlTarget/m.itlScale, ctx)
 	ka, affine := m.affineKV(itlTarget, ctx)
-	return m.itlSeen, kv, ok && affine && ka < kv
+	return m.itlSeen, kv, affine && ka < kv
 }
 
 // SharedEngine returns a copy for a worker that prefills as well as decodes (aggregated, hybrid).
@@ -184,11 +195,7 @@ func (m Profile) PredictITL(kvUsage, ctx float64) float64 {
 // profile's x s yields the profile's tokens/s / s at that usage (but see SharedEngine). The
 // sequences that usage holds are the cache's, whatever the speed: only the GPUs scale them.
 func (m Profile) Decode(isl, osl, itlTarget float64, gpus int32) (Decode, bool) {
-	if !(isl >= 0) || !(osl > 0) || !(itlTarget > 0) {
-		return Decode{}, false
-	}
-	ctx := isl + osl/2
-	kv, ok := m.p.Decode.KVUsageAt(itlTarget/m.itlScale, ctx)
+	ctx, kv, ok := m.factorKV(isl, osl, itlTarget)
 	if !ok {
 		return Decode{}, false
 	}
@@ -201,7 +208,8 @@ func (m Profile) Decode(isl, osl, itlTarget float64, gpus int32) (Decode, bool) 
 		kv = ka
 	}
 	if m.reachSet && m.itlScale < 1 && kv > m.itlReach {
-		kv, speed, affine = m.withinReach(itlTarget, ctx, speed)
+		kv, speed = m.withinReach(itlTarget, ctx, speed)
+		affine = false
 	}
 	seqs := kv * m.p.Decode.MaxKVTokens() / ctx
 	engineTokens := m.p.Decode.Throughput(kv, ctx) * float64(max(m.p.Config.ThroughputGPUs, 1)) * speed
@@ -222,12 +230,11 @@ func (m Profile) Decode(isl, osl, itlTarget float64, gpus int32) (Decode, bool) 
 
 // withinReach credits the faster engine only as far as it was seen (WithITLReach): the
 // calibrated curve up to the reach at the calibrated speed, or the profile's own operating point
-// at its own speed where that plans the higher KV usage. It returns the KV usage, the speed and
-// false (the affine continuation no longer applies).
-func (m Profile) withinReach(itlTarget, ctx, speed float64) (float64, float64, bool) {
+// at its own speed where that plans the higher KV usage. It returns the KV usage and the speed.
+func (m Profile) withinReach(itlTarget, ctx, speed float64) (float64, float64) {
 	kv := max(m.itlReach, m.p.Decode.MinKVUsage(ctx))
 	if kv0, ok := m.p.Decode.KVUsageAt(itlTarget, ctx); ok && kv0 >= kv {
-		return kv0, 1, false
+		return kv0, 1
 	}
-	return kv, speed, false
+	return kv, speed
 }
