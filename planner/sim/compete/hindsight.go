@@ -122,8 +122,8 @@ func (h *Hindsight) Search(goal float64, progress func(float64)) (HindsightResul
 			price = math.Sqrt(lo * hi)
 		}
 	}
-	if !out.Reached && out.Result.Requests == 0 {
-		return h.unstopped(out, lo)
+	if !slices.ContainsFunc(out.Tried, func(p HindsightPass) bool { return !p.Aborted }) {
+		return h.unstopped(out, lo) // lo: every pass fell short, so the highest price tried
 	}
 	return out, nil
 }
