@@ -167,6 +167,7 @@ const (
 	CodeCalibrated        Code = "calibrated"           // size: Value = TTFT factor, Limit = ITL factor
 	CodeITLPastSeen       Code = "itl-past-seen"        // size: Value = KV usage the ITL factor was seen up to, Limit = KV usage the factor alone would plan at
 	CodeITLReach          Code = "itl-beyond-reach"     // size: Value = KV usage the ITL factor was seen up to, Limit = KV usage the factor alone would plan at
+	CodeDecodeContext     Code = "decode-context"       // size: Value = decode batch's mean context measured (tokens), Limit = input + output / 2
 	CodeLearnedModel      Code = "learned-model"        // size: the online model was used
 	CodeNoTraffic         Code = "no-traffic"           // size: zero load; the floor applies
 )

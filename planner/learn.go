@@ -35,6 +35,7 @@ func (r *run) learn() {
 		if v := r.obs.ITLPercentile; v.OK {
 			r.ss.itl.Observe(rate*osl*perReplica, v.V)
 		}
+		r.measureContext(isl, osl)
 		r.calibrateDecode(isl, osl)
 	}
 }
@@ -114,21 +115,57 @@ func serviceScale(ttft float64, c int, lambda, s, v float64) float64 {
 	return math.Exp((lo + hi) / 2)
 }
 
+// measureContext reads how much longer the decode batch's mean context is than input + output / 2
+// (model.BatchContext): the KV tokens this service's ready replicas hold (their KV usage, else
+// the deployment's, x the profile's capacity) over the sequences past their first token (in
+// flight - queued, the frontend's gauges). Those gauges count the whole deployment, so it
+// measures only where this is the one service that decodes.
+func (r *run) measureContext(isl, osl float64) {
+	if !r.st.hasProfile || !r.obs.Inflight.OK || !r.obs.QueueDepth.OK || !r.soleDecoder() {
+		return
+	}
+	kv, ok := r.decodeKV()
+	if !ok {
+		return
+	}
+	kvTokens := kv * float64(r.ready) * r.st.profile.KVTokens(r.dec.GPUsPerReplica)
+	r.ss.batchCtx.Observe(kvTokens, r.obs.Inflight.V-r.obs.QueueDepth.V, isl, osl)
+}
+
+// soleDecoder reports whether this is the policy's only service that decodes.
+func (r *run) soleDecoder() bool {
+	n := 0
+	for i := range r.p.NumServices() {
+		if role := r.p.ServiceAt(i).Role; role != policies.RolePrefill && role != policies.RoleFrontend {
+			n++
+		}
+	}
+	return n == 1
+}
+
 // calibrateDecode compares the observed mean ITL with the profile's ITL at the observed KV usage
-// (the service's, else the deployment's) and mean context length, and records that KV usage as
+// (the service's, else the deployment's) and the batch's mean context length (measureContext), and records that KV usage as
 // the factor's reach (model.Profile.WithITLReach).
 func (r *run) calibrateDecode(isl, osl float64) {
 	if !r.st.hasProfile || !r.obs.ITL.OK {
 		return
 	}
+	kv, ok := r.decodeKV()
+	if !ok {
+		return
+	}
+	p := r.st.profile.WithBatchContext(r.ss.batchCtx.Ratio())
+	if r.ss.itlCal.Observe(r.obs.ITL.V, p.PredictITL(kv, p.Context(isl, osl))) {
+		r.ss.itlReach.Observe(kv)
+	}
+}
+
+// decodeKV is this service's observed KV usage, else the deployment's (the mean over the workers
+// that decode), and whether either is known.
+func (r *run) decodeKV() (float64, bool) {
 	kv := r.obs.KVUsage
 	if so, ok := r.obs.Service(r.svc.Name); ok && so.KVUsage.OK {
 		kv = so.KVUsage
 	}
-	if !kv.OK {
-		return
-	}
-	if r.ss.itlCal.Observe(r.obs.ITL.V, r.st.profile.PredictITL(kv.V, isl+osl/2)) {
-		r.ss.itlReach.Observe(kv.V)
-	}
+	return kv.V, kv.OK
 }

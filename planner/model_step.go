@@ -50,6 +50,7 @@ func (r *run) model() (Model, bool) {
 			r.itlPastSeen()
 			r.itlReach(ki)
 		}
+		r.decodeContext()
 	case learn:
 		r.modelName = "learned online"
 		r.add(StepSize, CodeLearnedModel, r.cur, r.cur, float64(r.ss.ttft.Samples()), float64(r.ss.itl.Samples()), "")
@@ -62,7 +63,8 @@ func (r *run) model() (Model, bool) {
 // (model.Profile.WithITLSeen). A value, not a Model, so a caller that needs its reasons does not
 // box it.
 func (r *run) calibratedOf(ss *serviceState, role policies.Role) model.Profile {
-	return calibrated(r.st.profile, ss.ttftCal.Factor(), ss.itlCal.Factor(), role).WithITLSeen(ss.itlReach.Max())
+	return calibrated(r.st.profile, ss.ttftCal.Factor(), ss.itlCal.Factor(), role).
+		WithITLSeen(ss.itlReach.Max()).WithBatchContext(ss.batchCtx.Ratio())
 }
 
 // calibrated is the profile with the service's calibration factors, as a shared engine for a
@@ -73,6 +75,18 @@ func calibrated(p model.Profile, ttft, itl float64, role policies.Role) model.Pr
 		m = m.SharedEngine()
 	}
 	return m
+}
+
+// decodeContext says when decode is sized at a measured batch context (model.BatchContext)
+// rather than at input + output / 2.
+func (r *run) decodeContext() {
+	k := r.ss.batchCtx.Ratio()
+	if k == 1 || !r.p.PerformanceModel.Learn || !decodes(r.svc.Role) {
+		return
+	}
+	isl, osl := r.load.InputTokens, r.load.OutputTokens
+	ctx := r.st.profile.WithBatchContext(k).Context(isl, osl)
+	r.add(StepSize, CodeDecodeContext, r.cur, r.cur, ctx, isl+osl/2, "sized at the decode batch's measured mean context: it holds long outputs longer")
 }
 
 // itlPastSeen says when decode's ITL factor below 1 is credited past the KV usage it was seen at
@@ -102,7 +116,7 @@ func (r *run) itlReach(ki float64) {
 // pastReach reports whether ITL factor ki plans this service's decode past the KV usage the
 // factor was observed at, for mean lengths isl and osl: the reach and the KV usage planned.
 func (r *run) pastReach(ki, isl, osl float64) (reach, kv float64, past bool) {
-	p := r.st.profile.Calibrated(1, ki).WithITLReach(r.ss.itlReach.Max())
+	p := r.st.profile.Calibrated(1, ki).WithITLReach(r.ss.itlReach.Max()).WithBatchContext(r.ss.batchCtx.Ratio())
 	return p.ITLReachLimits(isl, osl, r.p.SLO.ITL.Target.Seconds())
 }
 

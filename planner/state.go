@@ -46,9 +46,10 @@ type serviceState struct {
 	ttft, itl    model.Learned
 	ttftCal      model.Calibrator
 	itlCal       model.Calibrator
-	itlReach     model.Reach // the highest KV usage itlCal's samples came from (decaying)
-	refuted      time.Time   // when the error budget last burned with a faster engine credited past its reach (zero: never)
-	reasonStart  int         // this decision's reasons in the scratch buffer: [reasonStart, reasonEnd)
+	itlReach     model.Reach        // the highest KV usage itlCal's samples came from (decaying)
+	batchCtx     model.BatchContext // decode's batch context over input + output / 2 (learn.go)
+	refuted      time.Time          // when the error budget last burned with a faster engine credited past its reach (zero: never)
+	reasonStart  int                // this decision's reasons in the scratch buffer: [reasonStart, reasonEnd)
 	reasonEnd    int
 	gpus         int32          // GPUs per replica last read from the DGD (0: never)
 	gpusUnknown  bool           // this decision: a worker's GPUs per replica are unknown

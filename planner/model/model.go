@@ -1,6 +1,8 @@
 package model
 
 import (
+	"math"
+
 	"github.com/tidal-planner/tidal/planner/profile"
 )
 
@@ -41,6 +43,8 @@ type Profile struct {
 	// itlSeen is the KV usage the ITL factor was observed up to (WithITLSeen), the anchor of the
 	// affine bound past it; 0 means none.
 	itlSeen float64
+	// ctxRatio is the decode batch's mean context over isl + osl/2 (WithBatchContext); 0 means 1.
+	ctxRatio float64
 }
 
 // FromProfile wraps a loaded profile.
@@ -93,6 +97,30 @@ func (m Profile) WithITLSeen(kv float64) Profile {
 	return m
 }
 
+// WithBatchContext returns a copy whose decode batch holds sequences of mean context
+// r x (isl + osl/2) rather than isl + osl/2 (r <= 0 or not finite means 1). A batch holds each
+// sequence for as long as it decodes, so a long output is in it longer than a short one. A
+// request of output o spends o iterations in the batch at contexts isl, isl + 1, ..., so averaged
+// over the batch's sequence-iterations the context is isl + E[o^2] / (2 E[o]) (with input and
+// output lengths independent; when they are not, the inputs of long outputs weigh more too). On
+// testdata/sim/reasoning-tokens.csv that is 2,020 tokens where input + output / 2 is 1,658, a
+// ratio of 1.22. The planner measures the ratio from the KV the batch holds and the sequences in
+// flight (BatchContext).
+func (m Profile) WithBatchContext(r float64) Profile {
+	m.ctxRatio = r
+	return m
+}
+
+// Context is the decode batch's mean context length for mean lengths isl and osl: r x (isl +
+// osl/2), with r the ratio measured (WithBatchContext; 1 by default).
+func (m Profile) Context(isl, osl float64) float64 {
+	r := m.ctxRatio
+	if !(r > 0) || math.IsInf(r, 0) {
+		r = 1
+	}
+	return r * (isl + osl/2)
+}
+
 // affineKV is the KV usage at which the affine continuation past itlSeen (WithITLSeen) reaches
 // itlTarget at context ctx, and whether it applies: a factor below 1, a seen usage above the
 // profile's lowest, and a profile rising between them.
@@ -110,14 +138,14 @@ func (m Profile) affineKV(itlTarget, ctx float64) (float64, bool) {
 	return min(u, m.p.Decode.MaxKVUsage(ctx)), true
 }
 
-// factorKV is the mean context over a request's decode for lengths isl and osl, and the KV usage
+// factorKV is the decode batch's mean context for lengths isl and osl (Context), and the KV usage
 // at which the calibrated ITL (the factor alone) meets itlTarget there; false for lengths or a
 // target Decode cannot size, or a target no measured usage meets.
 func (m Profile) factorKV(isl, osl, itlTarget float64) (ctx, kv float64, ok bool) {
 	if !(isl >= 0) || !(osl > 0) || !(itlTarget > 0) {
 		return 0, 0, false
 	}
-	ctx = isl + osl/2
+	ctx = m.Context(isl, osl)
 	kv, ok = m.p.Decode.KVUsageAt(itlTarget/m.itlScale, ctx)
 	return ctx, kv, ok
 }
@@ -180,15 +208,21 @@ func (m Profile) Prefill(isl float64, gpus int32) (Prefill, bool) {
 	return Prefill{ServiceTime: s, TokensPerSecond: isl / s}, true
 }
 
+// KVTokens is the KV-cache capacity, in tokens, of one replica with gpus GPUs (the profiled
+// engine's, scaled by the engines per replica).
+func (m Profile) KVTokens(gpus int32) float64 {
+	return m.p.Decode.MaxKVTokens() * m.replicaScale(gpus)
+}
+
 // PredictITL returns the profile's ITL (seconds, calibrated) at a KV usage and mean context length.
 func (m Profile) PredictITL(kvUsage, ctx float64) float64 {
 	return m.p.Decode.ITL(kvUsage, ctx) * m.itlScale
 }
 
 // Decode returns one replica's decode capacity at the ITL target (seconds) for mean input and
-// output lengths: the largest measured KV usage whose calibrated ITL meets the target at context
-// isl + osl/2 (the mean context over a request's decode), the throughput there, and the sequences
-// that KV usage holds. It reports false when the target cannot be met at any measured usage.
+// output lengths: the largest measured KV usage whose calibrated ITL meets the target at the
+// batch's mean context (Context: isl + osl/2 unless a ratio was measured, WithBatchContext), the
+// throughput there, and the sequences that KV usage holds. It reports false when the target cannot be met at any measured usage.
 //
 // The throughput is calibrated with the ITL: a KV usage holds the same batch whatever the engine's
 // speed, and a batch of B sequences yields B tokens per ITL, so an engine whose ITL is the

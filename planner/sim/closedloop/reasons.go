@@ -22,7 +22,7 @@ var knownCodes = []planner.Code{
 	planner.CodeScheduleFloor, planner.CodeScheduleCeiling, planner.CodeStarting, planner.CodeDrained, planner.CodeStartupTimeout,
 	planner.CodeWindow, planner.CodeSLOBlocksDown, planner.CodeTolerance, planner.CodeObjectiveBlocks, planner.CodeBurnedHere, planner.CodeCooldown, planner.CodeMaxStepUp,
 	planner.CodeMaxStepDown, planner.CodeBudgetCut, planner.CodeMin, planner.CodeMax, planner.CodeNeedAboveMax,
-	planner.CodeCalibrated, planner.CodeITLPastSeen, planner.CodeITLReach, planner.CodeLearnedModel, planner.CodeNoTraffic,
+	planner.CodeCalibrated, planner.CodeITLPastSeen, planner.CodeITLReach, planner.CodeDecodeContext, planner.CodeLearnedModel, planner.CodeNoTraffic,
 }
 
 // reason: reason CODE [on SUBJECT] [with value OP X] (never appears | appears at most|at least|exactly N times)
