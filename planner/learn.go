@@ -144,8 +144,8 @@ func (r *run) soleDecoder() bool {
 }
 
 // calibrateDecode compares the observed mean ITL with the profile's ITL at the observed KV usage
-// (the service's, else the deployment's) and the batch's mean context length (measureContext), and records that KV usage as
-// the factor's reach (model.Profile.WithITLReach).
+// (the service's, else the deployment's) and the batch's mean context length (measureContext),
+// and records that KV usage as the factor's reach (model.Profile.WithITLReach).
 func (r *run) calibrateDecode(isl, osl float64) {
 	if !r.st.hasProfile || !r.obs.ITL.OK {
 		return
