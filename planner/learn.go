@@ -136,7 +136,7 @@ func (r *run) measureContext(isl, osl float64) {
 func (r *run) soleDecoder() bool {
 	n := 0
 	for i := range r.p.NumServices() {
-		if role := r.p.ServiceAt(i).Role; role != policies.RolePrefill && role != policies.RoleFrontend {
+		if decodes(r.p.ServiceAt(i).Role) {
 			n++
 		}
 	}
@@ -154,7 +154,7 @@ func (r *run) calibrateDecode(isl, osl float64) {
 	if !ok {
 		return
 	}
-	p := r.st.profile.WithBatchContext(r.ss.batchCtx.Ratio())
+	p := r.profileOf(r.ss)
 	if r.ss.itlCal.Observe(r.obs.ITL.V, p.PredictITL(kv, p.Context(isl, osl))) {
 		r.ss.itlReach.Observe(kv)
 	}

@@ -63,8 +63,14 @@ func (r *run) model() (Model, bool) {
 // (model.Profile.WithITLSeen). A value, not a Model, so a caller that needs its reasons does not
 // box it.
 func (r *run) calibratedOf(ss *serviceState, role policies.Role) model.Profile {
-	return calibrated(r.st.profile, ss.ttftCal.Factor(), ss.itlCal.Factor(), role).
-		WithITLSeen(ss.itlReach.Max()).WithBatchContext(ss.batchCtx.Ratio())
+	return calibrated(r.profileOf(ss), ss.ttftCal.Factor(), ss.itlCal.Factor(), role).
+		WithITLSeen(ss.itlReach.Max())
+}
+
+// profileOf is the profile read at the decode batch context a service with state ss measured
+// (model.Profile.WithBatchContext): the one place the measured ratio is applied.
+func (r *run) profileOf(ss *serviceState) model.Profile {
+	return r.st.profile.WithBatchContext(ss.batchCtx.Ratio())
 }
 
 // calibrated is the profile with the service's calibration factors, as a shared engine for a
@@ -85,7 +91,7 @@ func (r *run) decodeContext() {
 		return
 	}
 	isl, osl := r.load.InputTokens, r.load.OutputTokens
-	ctx := r.st.profile.WithBatchContext(k).Context(isl, osl)
+	ctx := r.profileOf(r.ss).Context(isl, osl)
 	r.add(StepSize, CodeDecodeContext, r.cur, r.cur, ctx, isl+osl/2, "sized at the decode batch's measured mean context: it holds long outputs longer")
 }
 
@@ -116,7 +122,7 @@ func (r *run) itlReach(ki float64) {
 // pastReach reports whether ITL factor ki plans this service's decode past the KV usage the
 // factor was observed at, for mean lengths isl and osl: the reach and the KV usage planned.
 func (r *run) pastReach(ki, isl, osl float64) (reach, kv float64, past bool) {
-	p := r.st.profile.Calibrated(1, ki).WithITLReach(r.ss.itlReach.Max()).WithBatchContext(r.ss.batchCtx.Ratio())
+	p := r.profileOf(r.ss).Calibrated(1, ki).WithITLReach(r.ss.itlReach.Max())
 	return p.ITLReachLimits(isl, osl, r.p.SLO.ITL.Target.Seconds())
 }
 

@@ -222,7 +222,8 @@ func (m Profile) PredictITL(kvUsage, ctx float64) float64 {
 // Decode returns one replica's decode capacity at the ITL target (seconds) for mean input and
 // output lengths: the largest measured KV usage whose calibrated ITL meets the target at the
 // batch's mean context (Context: isl + osl/2 unless a ratio was measured, WithBatchContext), the
-// throughput there, and the sequences that KV usage holds. It reports false when the target cannot be met at any measured usage.
+// throughput there, and the sequences that KV usage holds. It reports false when the target
+// cannot be met at any measured usage.
 //
 // The throughput is calibrated with the ITL: a KV usage holds the same batch whatever the engine's
 // speed, and a batch of B sequences yields B tokens per ITL, so an engine whose ITL is the
