@@ -7,8 +7,8 @@ import (
 )
 
 // planMinutes plans n steady minutes on the concave profile (1 decode replica of 2 GPUs: 1,000,000
-// KV tokens; steady() lengths 2,000 in and 200 out), minute i changed by mod, and returns
-// Decode's last decision.
+// KV tokens; steady() lengths 2,000 in and 200 out, and ITL 10 ms at KV usage 0.3: half the
+// profile's 20 ms), minute i changed by mod, and returns Decode's last decision.
 func planMinutes(t *testing.T, n int, mod func(i int, o *Observations)) ServiceDecision {
 	t.Helper()
 	prof := concaveProfile(t)

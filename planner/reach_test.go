@@ -66,7 +66,7 @@ func TestITLReachRefuted(t *testing.T) {
 // (model.Profile.WithITLSeen), not along the profile's flattening curve.
 func TestDecodePlansAlongTheLinePastWhatWasSeen(t *testing.T) {
 	prof := concaveProfile(t)
-	sd := planConcave(t, prof, nil)
+	sd := planMinutes(t, 3, func(int, *Observations) {})
 	ki := reasonLimit(t, sd, CodeCalibrated)
 	if !(ki > 0 && ki < 1) {
 		t.Fatalf("ITL factor %g, want below 1; reasons:\n%s", ki, reasonLines(sd))
@@ -108,28 +108,6 @@ func concaveProfile(t *testing.T) model.Profile {
 	}
 	return model.FromProfile(profile.Profile{Source: "concave", Prefill: pre, Decode: dec,
 		Config: profile.Config{GPUs: 1, ThroughputGPUs: 1}})
-}
-
-// planConcave plans three steady minutes on prof (steady() reads ITL 10 ms at KV usage 0.3: half
-// the profile's 20 ms), the last two changed by later, and returns Decode's last decision.
-func planConcave(t *testing.T, prof model.Profile, later func(*Observations)) ServiceDecision {
-	t.Helper()
-	p := mustPolicy(t, disaggYAML)
-	st := NewState(p, Options{Profile: &prof, NewForecaster: lastValueForecasters(0)})
-	var d Decision
-	for i := range 3 {
-		now := t0.Add(time.Duration(i) * time.Minute)
-		var mods []func(*Observations)
-		if i > 0 && later != nil {
-			mods = append(mods, later)
-		}
-		d = Plan(now, at(20, reps(1, 2, 1), mods...)(now), p, &st)
-	}
-	sd, ok := d.Service("Decode")
-	if !ok {
-		t.Fatal("no decision for Decode")
-	}
-	return sd
 }
 
 // reasonLimit is the Limit of the decision's first reason with code c.
