@@ -36,11 +36,11 @@ Dynamo profile and policy.
 
 Planners: tidal (always); hindsight (knows every arrival: the cheapest allocation per window
 that reaches tidal's attainment, the price of not knowing the future); static (smallest fixed
-allocation meeting --static-goal, searched); hpa (the Kubernetes HPA on input tokens/s and KV
-usage per replica, targets tuned in hindsight; alias reactive); dynamo (Dynamo's SLA planner:
-interpolation, correction factors, ARIMA-style predictor, 180 s); dynamo-fpm (Dynamo's
-forward-pass regression planner, learned online); oracle (the old look-ahead heuristic, only when
-named). A request meets the SLO when its TTFT and its mean ITL meet the policy's targets.
+allocation meeting --static-goal, by default the policy's objective, searched); hpa (the
+Kubernetes HPA on input tokens/s and KV usage per replica, targets tuned in hindsight for the same
+goal; alias reactive); dynamo (Dynamo's SLA planner: interpolation, correction factors,
+ARIMA-style predictor, 180 s); dynamo-fpm (Dynamo's forward-pass regression planner, learned
+online); oracle (the old look-ahead heuristic, only when named). A request meets the SLO when its TTFT and its mean ITL meet the policy's targets.
 
 Flags:
 `
@@ -93,7 +93,7 @@ func (f *simulateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.policy, "policy", "", "policy `FILE` (default: the embedded policy)")
 	fs.StringVar(&f.profile, "profile", "", "Dynamo profile `DIR` (default: the embedded H200 Llama-3.1-8B profile)")
 	fs.StringVar(&f.compare, "compare", compete.DefaultCompare, "planners to compare with tidal (reactive: alias of hpa)")
-	fs.Float64Var(&f.staticGoal, "static-goal", 0.99, "SLO attainment the static search must reach")
+	fs.Float64Var(&f.staticGoal, "static-goal", 0, "SLO attainment static's search and hpa's tuning must reach (0: the policy's slo.objective, 99% unless it sets one)")
 	fs.IntVar(&f.maxContext, "max-context", sim.DefaultMaxContext, "longest request (input + output tokens) the engines accept")
 	fs.BoolVar(&f.dropOverContext, "drop-over-context", false, "filter over-context requests out instead of counting them as rejected SLO misses")
 	fs.DurationVar(&f.scrape, "scrape-interval", 15*time.Second, "Prometheus scrape interval of the simulated metrics")

@@ -128,7 +128,7 @@ func TestSimulateRejectsBadFlags(t *testing.T) {
 		{"zero rate scale", []string{"--rate-scale", "0"}, "--rate-scale 0"},
 		{"negative rate scale", []string{"--rate-scale", "-2"}, "--rate-scale -2"},
 		{"static goal above 1", []string{"--static-goal", "1.5"}, "--static-goal 1.5"},
-		{"static goal zero", []string{"--static-goal", "0"}, "--static-goal 0"},
+		{"negative static goal", []string{"--static-goal", "-0.5"}, "--static-goal -0.5"},
 		{"negative duration", []string{"--duration", "-1h"}, "--duration -1h0m0s"},
 		{"negative start", []string{"--start", "-5m"}, "--start -5m0s"},
 		{"zero scrape interval", []string{"--scrape-interval", "0s"}, "--scrape-interval 0s"},

@@ -129,3 +129,28 @@ func TestParseNames(t *testing.T) {
 		})
 	}
 }
+
+func TestRivalGoalIsThePolicysObjective(t *testing.T) {
+	withObjective := func(o float64) policies.Policy {
+		var p policies.Policy
+		p.SLO.Objective = o
+		return p
+	}
+	tests := []struct {
+		name string
+		s    Setup
+		want float64
+	}{
+		{"the policy's objective", Setup{Policy: withObjective(0.95)}, 0.95},
+		{"a stricter objective", Setup{Policy: withObjective(0.999)}, 0.999},
+		{"an explicit goal wins", Setup{Policy: withObjective(0.95), StaticGoal: 0.97}, 0.97},
+		{"no objective: the default", Setup{}, 0.99},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := RivalGoal(tt.s); got != tt.want {
+				t.Errorf("RivalGoal = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
