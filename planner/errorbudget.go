@@ -22,7 +22,8 @@ import (
 // multi-window burn-rate alerts of the Google SRE workbook (ch. 5, "Alerting on SLOs") do:
 //
 //	both windows burn (> s):                 e <- e x exp(-tightenGain x min(long/s - 1, 4))
-//	both within s, and the window's spend < s: e <- e x exp(loosenGain x (1 - long/s))
+//	both within s, and the window's spend < s and < what the others left of m*:
+//	                                         e <- e x exp(loosenGain x (1 - long/s))
 //	the short window within s, e tighter than e0: e <- min(e x exp(loosenGain), e0)
 //	otherwise: e unchanged
 //
@@ -136,16 +137,19 @@ func (k *risk) state(u budgetUpdate, share float64, role policies.Role) ErrorBud
 	return b
 }
 
-// update charges one interval's attainment a (fraction of n requests within target) against a
-// share of the miss budget and moves e. dt is the interval, window the objective's window.
+// update charges one interval's attainment a (fraction of n requests within target) against the
+// service's part b of the miss budget and moves e: weighed against b.charged, loosened only while
+// the objective window's spend is also below b.left. dt is the interval, window the objective's
+// window.
 // starting says replicas the planner asked for are still starting, or were within the metrics
 // window just read (errorBudget): misses then are the lead time's (the load outgrew the replicas
 // before the new ones could serve), which a tighter margin on the replicas already asked for
 // would not have prevented, so they are charged but do not tighten; the reserve learns the growth
 // that caused them from the load itself (reserve.go).
 // ceiling is the loosest level this service may reach (maxWaitRisk for every worker).
-func (k *risk) update(a Value, n, share float64, dt, window time.Duration, starting bool, ceiling float64) budgetUpdate {
+func (k *risk) update(a Value, n float64, b budgetShare, dt, window time.Duration, starting bool, ceiling float64) budgetUpdate {
 	u := budgetUpdate{before: k.level()}
+	share := b.charged
 	if !a.OK || !(a.V >= 0) || a.V > 1 || !(n > 0) || !(share > 0) {
 		u.code, u.after = CodeRiskFrozen, u.before
 		u.frozenBecause = "attainment unknown"
@@ -175,7 +179,7 @@ func (k *risk) update(a Value, n, share float64, dt, window time.Duration, start
 	case u.burn > 1 && shortBurn > 1:
 		e *= math.Exp(-tightenGain * min(u.burn-1, 4))
 		u.code = CodeRiskTightened
-	case u.burn <= 1 && shortBurn <= 1 && u.spent < 1:
+	case u.burn <= 1 && shortBurn <= 1 && u.spent < 1 && k.misses/k.reqs < b.left:
 		e *= math.Exp(loosenGain * (1 - u.burn))
 		u.code = CodeRiskLoosened
 	case shortBurn <= 1 && e < defaultRisk:
@@ -216,7 +220,7 @@ func (r *run) errorBudget() {
 	starting = starting || r.stillInWindow(r.ss.startingSeen)
 	role := r.svc.Role
 	u := r.ss.risk.update(a, n, share, r.p.Planning.Interval, r.p.SLO.ObjectiveWindow, starting, maxWaitRisk)
-	r.dec.Budget = r.ss.risk.state(u, share, role)
+	r.dec.Budget = r.ss.risk.state(u, share.charged, role)
 	note := u.frozenBecause
 	switch {
 	case u.starting:
@@ -247,9 +251,9 @@ func (r *run) errorBudget() {
 
 // attainment is the latency attainment this service is charged with and its share of the miss
 // budget; false for services that drive no latency (frontends).
-func (r *run) attainment() (Value, float64, bool) {
+func (r *run) attainment() (Value, budgetShare, bool) {
 	if !charged(r.svc.Role) {
-		return Value{}, 0, false
+		return Value{}, budgetShare{}, false
 	}
 	return r.chargedAttainment(), r.share(), true
 }
@@ -281,10 +285,21 @@ func chargedAttainment(role policies.Role, t, i Value) Value {
 // latency misses: decode that never misses lets prefill spend the whole budget rather than hold
 // replicas for a half it could never use. A request missing both targets is charged to both, which
 // errs on the SLO's side.
-func (r *run) share() float64 { return r.st.shareOf(r.p, r.i) }
+func (r *run) share() budgetShare { return r.st.shareOf(r.p, r.i) }
+
+// budgetShare is one service's part of the miss budget m* = 1 - objective (run.share).
+type budgetShare struct {
+	// charged is what its misses are weighed against: what the other charged services have not
+	// spent, at least half an equal split, so one service's misses do not tighten another.
+	charged float64
+	// left is what the other services have left of m* (negative once they overspent it): a
+	// service loosens only while its own spend is below it. The floor on charged keeps it from
+	// tightening for another's misses; it is not budget to spend once the whole is gone.
+	left float64
+}
 
 // shareOf is service i's share of the miss budget (run.share).
-func (st *State) shareOf(p policies.Policy, i int) float64 {
+func (st *State) shareOf(p policies.Policy, i int) budgetShare {
 	m := 1 - p.SLO.Objective
 	n, others := 0, 0.0
 	for j := range st.services {
@@ -296,7 +311,7 @@ func (st *State) shareOf(p policies.Policy, i int) float64 {
 			others += st.services[j].risk.spent()
 		}
 	}
-	return max(m-others, m/float64(2*max(n, 1)))
+	return budgetShare{charged: max(m-others, m/float64(2*max(n, 1))), left: m - others}
 }
 
 // charged reports whether a role drives a latency the error budget charges (workers).

@@ -167,6 +167,7 @@ func TestRiskUpdate(t *testing.T) {
 		ticks     int
 		starting  bool    // replicas the planner asked for are still starting
 		ceiling   float64 // 0: maxRisk
+		overspent bool    // the other services spent the whole budget: none left (budgetShare.left < 0)
 		wantCode  Code
 		wantCmp   int // sign of e_after - e_before
 		wantBound float64
@@ -181,6 +182,8 @@ func TestRiskUpdate(t *testing.T) {
 		{name: "loosening stops at the loosest level", start: 0.05, a: Known(1), n: 100, ticks: 5000, wantCode: CodeRiskLoosened, wantCmp: 1, wantBound: maxRisk},
 		{name: "prefill loosens past the reserve's loosest level", start: maxRisk, a: Known(1), n: 100, ticks: 5000, ceiling: maxWaitRisk, wantCode: CodeRiskLoosened, wantCmp: 1, wantBound: maxWaitRisk},
 		{name: "burning from the loosest prefill level tightens", start: maxWaitRisk, a: Known(0.98), n: 100, ticks: 1, ceiling: maxWaitRisk, wantCode: CodeRiskTightened, wantCmp: -1},
+		{name: "under-spent with the whole budget spent elsewhere holds", start: 0.05, a: Known(1), n: 100, ticks: 5, overspent: true, wantCode: CodeRiskHeld, wantCmp: 0},
+		{name: "the whole budget spent elsewhere: back to the initial level, no looser", start: 0.02, a: Known(1), n: 100, ticks: 500, overspent: true, wantCode: CodeRiskHeld, wantCmp: 1, wantBound: defaultRisk},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,7 +194,11 @@ func TestRiskUpdate(t *testing.T) {
 			}
 			var u budgetUpdate
 			for range tc.ticks {
-				u = k.update(tc.a, tc.n, share, time.Minute, 24*time.Hour, tc.starting, ceiling)
+				b := budgetShare{charged: share, left: share}
+				if tc.overspent {
+					b.left = -share
+				}
+				u = k.update(tc.a, tc.n, b, time.Minute, 24*time.Hour, tc.starting, ceiling)
 			}
 			if u.code != tc.wantCode {
 				t.Errorf("code = %s, want %s", u.code, tc.wantCode)
@@ -382,7 +389,8 @@ func TestUtilisation(t *testing.T) {
 }
 
 // TestShare checks a service's part of the miss budget: what the other charged services have left
-// of it, at least half an equal split, and all of it for a service alone.
+// of it, at least half an equal split, and all of it for a service alone; and what they have left
+// of the whole, which is negative once they overspent it.
 func TestShare(t *testing.T) {
 	disagg, agg := mustPolicy(t, disaggYAML), mustPolicy(t, aggYAML("60s", "2m"))
 	const m = 0.01 // objective 99%, the default
@@ -391,14 +399,14 @@ func TestShare(t *testing.T) {
 		p     policies.Policy
 		i     int
 		spent []float64 // each service's miss fraction over the objective window
-		want  float64
+		want  budgetShare
 	}{
-		{"decode spent nothing: prefill may spend it all", disagg, 1, []float64{0, 0, 0}, m},
-		{"decode spent 0.3%: prefill gets the rest", disagg, 1, []float64{0, 0, 0.003}, 0.007},
-		{"decode overspent: prefill keeps half an equal split", disagg, 1, []float64{0, 0, 0.03}, m / 4},
-		{"prefill overspent: decode keeps half an equal split", disagg, 2, []float64{0, 0.05, 0}, m / 4},
-		{"a frontend is not charged", disagg, 2, []float64{0.5, 0.002, 0}, 0.008},
-		{"one aggregated worker: the whole budget, whatever it spent", agg, 0, []float64{0.02}, m},
+		{"decode spent nothing: prefill may spend it all", disagg, 1, []float64{0, 0, 0}, budgetShare{m, m}},
+		{"decode spent 0.3%: prefill gets the rest", disagg, 1, []float64{0, 0, 0.003}, budgetShare{0.007, 0.007}},
+		{"decode overspent: prefill keeps half an equal split, with none left", disagg, 1, []float64{0, 0, 0.03}, budgetShare{m / 4, -0.02}},
+		{"prefill overspent: decode keeps half an equal split, with none left", disagg, 2, []float64{0, 0.05, 0}, budgetShare{m / 4, -0.04}},
+		{"a frontend is not charged", disagg, 2, []float64{0.5, 0.002, 0}, budgetShare{0.008, 0.008}},
+		{"one aggregated worker: the whole budget, whatever it spent", agg, 0, []float64{0.02}, budgetShare{m, m}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -407,8 +415,9 @@ func TestShare(t *testing.T) {
 				st.services[j].risk = risk{reqs: 1000, misses: 1000 * f}
 			}
 			r := run{p: tc.p, st: &st, i: tc.i}
-			if got := r.share(); math.Abs(got-tc.want) > 1e-12 {
-				t.Errorf("share = %g, want %g", got, tc.want)
+			got := r.share()
+			if math.Abs(got.charged-tc.want.charged) > 1e-12 || math.Abs(got.left-tc.want.left) > 1e-12 {
+				t.Errorf("share = %+v, want %+v", got, tc.want)
 			}
 		})
 	}
@@ -419,7 +428,7 @@ func TestShare(t *testing.T) {
 func TestRiskHeldDriftsBack(t *testing.T) {
 	k := risk{e: minRisk, reqs: 1000, misses: 100, long: 0, short: 0, haveRecent: true}
 	for range 500 {
-		u := k.update(Known(1), 10, 0.005, time.Minute, 24*time.Hour, false, maxRisk)
+		u := k.update(Known(1), 10, budgetShare{0.005, 0.005}, time.Minute, 24*time.Hour, false, maxRisk)
 		if u.code != CodeRiskHeld && u.code != CodeRiskLoosened {
 			t.Fatalf("code %s, want risk-held while the window is spent", u.code)
 		}
@@ -466,7 +475,7 @@ func TestGrowthColdIsAnHour(t *testing.T) {
 func TestRiskChargesMissesWhileStarting(t *testing.T) {
 	k := risk{e: defaultRisk}
 	for range 5 {
-		k.update(Known(0.9), 100, 0.005, time.Minute, 24*time.Hour, true, maxRisk)
+		k.update(Known(0.9), 100, budgetShare{0.005, 0.005}, time.Minute, 24*time.Hour, true, maxRisk)
 	}
 	if got := k.spent(); got < 0.09 {
 		t.Fatalf("after five intervals at 90%% attainment while starting, spent = %g, want 0.1", got)
@@ -474,7 +483,7 @@ func TestRiskChargesMissesWhileStarting(t *testing.T) {
 	if k.level() != defaultRisk {
 		t.Fatalf("level moved to %g while replicas started, want it held at %g", k.level(), defaultRisk)
 	}
-	if u := k.update(Known(0.9), 100, 0.005, time.Minute, 24*time.Hour, false, maxRisk); u.code != CodeRiskTightened {
+	if u := k.update(Known(0.9), 100, budgetShare{0.005, 0.005}, time.Minute, 24*time.Hour, false, maxRisk); u.code != CodeRiskTightened {
 		t.Fatalf("burning with every replica ready: code %s, want %s", u.code, CodeRiskTightened)
 	}
 }

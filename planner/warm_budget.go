@@ -70,7 +70,7 @@ func (st *State) BudgetSummary(p policies.Policy) string {
 			b.WriteString("; ")
 		}
 		fmt.Fprintf(&b, "%s: level %.3g (reserve quantile %.3g), objective window %.2fx its share spent",
-			svc.Name, k.level(), k.quantile(svc.Role), k.spent()/st.shareOf(p, j))
+			svc.Name, k.level(), k.quantile(svc.Role), k.spent()/st.shareOf(p, j).charged)
 	}
 	return b.String()
 }

@@ -41,8 +41,10 @@ func TestWarmBudget(t *testing.T) {
 	}{
 		{"every request within target: both loosen", budgetHistory(120, constant(1), constant(1)), 120,
 			[3]int{0, 1, 1}, [3]bool{}},
-		{"prefill misses 3% of TTFTs: it tightens and spends the window", budgetHistory(120, constant(0.97), constant(1)), 120,
-			[3]int{0, -1, 1}, [3]bool{false, true, false}},
+		{"prefill misses 3% of TTFTs: it tightens and spends the window; decode, with none of the budget left, holds", budgetHistory(120, constant(0.97), constant(1)), 120,
+			[3]int{0, -1, 0}, [3]bool{false, true, false}},
+		{"prefill misses 0.5% of TTFTs: half the budget is left, and both loosen", budgetHistory(120, constant(0.995), constant(1)), 120,
+			[3]int{0, 1, 1}, [3]bool{}},
 		{"attainment unknown: frozen at the initial level", budgetHistory(120, constant(math.NaN()), constant(math.NaN())), 120,
 			[3]int{0, 0, 0}, [3]bool{}},
 		{"no attainment history: nothing replayed", budgetHistory(120, nil, nil), 0,
@@ -69,9 +71,9 @@ func TestWarmBudget(t *testing.T) {
 				if got := sign(k.level() - defaultRisk); got != tc.wantLevel[j] {
 					t.Errorf("%s: level %g, want sign %d against %g", p.ServiceAt(j).Name, k.level(), tc.wantLevel[j], defaultRisk)
 				}
-				if got := k.spent() >= st.shareOf(p, j); got != tc.wantSpent[j] {
+				if got := k.spent() >= st.shareOf(p, j).charged; got != tc.wantSpent[j] {
 					t.Errorf("%s: window spend %g against share %g: spent %v, want %v", p.ServiceAt(j).Name,
-						k.spent(), st.shareOf(p, j), got, tc.wantSpent[j])
+						k.spent(), st.shareOf(p, j).charged, got, tc.wantSpent[j])
 				}
 			}
 		})
