@@ -12,6 +12,9 @@
 #   WORLD=slow docs/simulate-runs.sh --days DIR    # the 28 days in another world
 #   COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel docs/simulate-runs/decode-heavy chat reasoning reasoning-busy
 #                                                  # the built-in day with decode-heavy lengths (held-out)
+#   COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel docs/simulate-runs/slo slo-ttft-150ms slo-ttft-600ms \
+#     slo-itl-15ms slo-itl-40ms slo-objective-95 slo-objective-99.9
+#                                                  # the built-in day under other SLOs (held-out)
 #   docs/simulate-runs.sh --headroom DIR [h...]    # tidal alone at planning.headroom h (0 0.1 0.25 0.5 1)
 #
 # The panel is the quick check docs/planner.md's "panel, tidal alone, seed 1" figures come from:
@@ -106,6 +109,9 @@ row() {
   chat) echo "--tokens-from testdata/sim/chat-tokens.csv" ;;
   reasoning) echo "--tokens-from testdata/sim/reasoning-tokens.csv --rate 5" ;;
   reasoning-busy) echo "--tokens-from testdata/sim/reasoning-tokens.csv --rate 15" ;;
+  slo-*) # the built-in day under another policy's SLO (testdata/sim/slo)
+    [ -f "testdata/sim/slo/${1#slo-}.yaml" ] || { echo "unknown row $1: no testdata/sim/slo/${1#slo-}.yaml" >&2; exit 2; }
+    echo "--policy testdata/sim/slo/${1#slo-}.yaml" ;;
   *) echo "unknown row $1" >&2; exit 2 ;;
   esac
 }
