@@ -179,7 +179,7 @@ func (k *risk) update(a Value, n float64, b budgetShare, dt, window time.Duratio
 	case u.burn > 1 && shortBurn > 1:
 		e *= math.Exp(-tightenGain * min(u.burn-1, 4))
 		u.code = CodeRiskTightened
-	case u.burn <= 1 && shortBurn <= 1 && u.spent < 1 && k.misses/k.reqs < b.left:
+	case u.burn <= 1 && shortBurn <= 1 && u.spent < 1 && k.spent() < b.left:
 		e *= math.Exp(loosenGain * (1 - u.burn))
 		u.code = CodeRiskLoosened
 	case shortBurn <= 1 && e < defaultRisk:

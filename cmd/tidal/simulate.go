@@ -40,7 +40,8 @@ allocation meeting --static-goal, by default the policy's objective, searched); 
 Kubernetes HPA on input tokens/s and KV usage per replica, targets tuned in hindsight for the same
 goal; alias reactive); dynamo (Dynamo's SLA planner: interpolation, correction factors,
 ARIMA-style predictor, 180 s); dynamo-fpm (Dynamo's forward-pass regression planner, learned
-online); oracle (the old look-ahead heuristic, only when named). A request meets the SLO when its TTFT and its mean ITL meet the policy's targets.
+online); oracle (the old look-ahead heuristic, only when named). A request meets the SLO when its
+TTFT and its mean ITL meet the policy's targets.
 
 Flags:
 `
