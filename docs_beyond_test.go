@@ -148,3 +148,10 @@ func daySummary(days map[string]dayRun, model string) []string {
 	return []string{fmt.Sprintf("%d of 14", met), fmt.Sprintf("%.2f%%", median),
 		fmt.Sprintf("%.2f%% (%s)", low, lowDay), fmt.Sprintf("%.1f", gpu)}
 }
+
+// TestSLOTableMatchesTheRuns: docs/simulate.md's table of the built-in day under other SLOs
+// (testdata/sim/slo, docs/simulate-runs/slo) against its runs.
+func TestSLOTableMatchesTheRuns(t *testing.T) {
+	checkRunsTable(t, runsTable{header: "| policy | world | tidal | hindsight |", name: "SLOs",
+		rows: 18, shape: "six policies, three worlds each", dir: filepath.Join(runsDir, "slo"), rivals: []string{"static", "hpa"}})
+}
