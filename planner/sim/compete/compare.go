@@ -70,7 +70,7 @@ type Setup struct {
 	Profile    profile.Profile
 	Options    sim.Options
 	// StaticGoal is the attainment static's search and hpa's tuning must reach. 0 means the
-	// policy's objective (slo.objective, Policy.SLO.Objective), else DefaultGoal: a competent
+	// policy's objective (slo.objective, Policy.SLO.Objective), else defaultGoal: a competent
 	// operator sizes a fixed allocation, and tunes an HPA, for the attainment the team is judged
 	// by, so a policy asking 95% gets rivals tuned for 95%, not for 99%.
 	StaticGoal float64
@@ -96,7 +96,7 @@ type Contender struct {
 // load of the moment), so no planner is judged on a cold start. hindsight needs tidal's attainment:
 // whichever of the two runs first runs tidal (once), so contenders may run in any order.
 func Contenders(s Setup, names []string) ([]Contender, error) {
-	s.StaticGoal = RivalGoal(s)
+	s.StaticGoal = rivalGoal(s)
 	warm := NewOracle(s.Deployment, s.Workload, OracleOptions{Epoch: s.Options.Epoch}).At(0)
 	d := WithInitial(s.Deployment, warm)
 	tidal := &onceEntry{run: func(p func(float64)) (report.Entry, error) {
@@ -197,20 +197,20 @@ func runHindsight(s Setup, d sim.Deployment, goal float64, progress func(float64
 	return report.Entry{Planner: NameHindsight, Result: hr.Result, Note: note}, nil
 }
 
-// DefaultGoal is the attainment static and hpa are tuned for when neither Setup.StaticGoal nor
+// defaultGoal is the attainment static and hpa are tuned for when neither Setup.StaticGoal nor
 // the policy sets one: the policies package's default objective, 99%.
-const DefaultGoal = policies.DefaultObjective / 100
+const defaultGoal = policies.DefaultObjective / 100
 
-// RivalGoal is the attainment static's search and hpa's tuning aim at in s: Setup.StaticGoal
-// when set, else the policy's objective, else DefaultGoal.
-func RivalGoal(s Setup) float64 {
+// rivalGoal is the attainment static's search and hpa's tuning aim at in s: Setup.StaticGoal
+// when set, else the policy's objective, else defaultGoal.
+func rivalGoal(s Setup) float64 {
 	switch {
 	case s.StaticGoal > 0:
 		return s.StaticGoal
 	case s.Policy.SLO.Objective > 0:
 		return s.Policy.SLO.Objective
 	}
-	return DefaultGoal
+	return defaultGoal
 }
 
 // runHPA tunes the HPA's targets in hindsight, then runs it.

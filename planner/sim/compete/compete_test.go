@@ -148,8 +148,8 @@ func TestRivalGoalIsThePolicysObjective(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := RivalGoal(tt.s); got != tt.want {
-				t.Errorf("RivalGoal = %v, want %v", got, tt.want)
+			if got := rivalGoal(tt.s); got != tt.want {
+				t.Errorf("rivalGoal = %v, want %v", got, tt.want)
 			}
 		})
 	}
