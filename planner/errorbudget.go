@@ -22,7 +22,7 @@ import (
 // multi-window burn-rate alerts of the Google SRE workbook (ch. 5, "Alerting on SLOs") do:
 //
 //	both windows burn (> s):                 e <- e x exp(-tightenGain x min(long/s - 1, 4))
-//	both within s, and the window's spend < s and < what the others left of m*:
+//	both within s, and the window's spend < what the others left of m* (at most s):
 //	                                         e <- e x exp(loosenGain x (1 - long/s))
 //	the short window within s, e tighter than e0: e <- min(e x exp(loosenGain), e0)
 //	otherwise: e unchanged
@@ -179,7 +179,8 @@ func (k *risk) update(a Value, n float64, b budgetShare, dt, window time.Duratio
 	case u.burn > 1 && shortBurn > 1:
 		e *= math.Exp(-tightenGain * min(u.burn-1, 4))
 		u.code = CodeRiskTightened
-	case u.burn <= 1 && shortBurn <= 1 && u.spent < 1 && k.spent() < b.left:
+	case u.burn <= 1 && shortBurn <= 1 && k.spent() < b.left:
+		// b.left <= b.charged, so this is also the window's spend within the share.
 		e *= math.Exp(loosenGain * (1 - u.burn))
 		u.code = CodeRiskLoosened
 	case shortBurn <= 1 && e < defaultRisk:
