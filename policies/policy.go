@@ -81,6 +81,10 @@ type Metrics struct {
 	DynamoNamespace string
 	// Window is the range of the windowed queries (rate, increase, histogram_quantile).
 	Window time.Duration
+	// ScrapeInterval is how often Prometheus scrapes the Dynamo frontend, as tidal measured it
+	// (0: not measured). It is not read from the file: FitScrape sets it, and widens Window to
+	// cover WindowScrapes scrapes.
+	ScrapeInterval time.Duration
 }
 
 // Planning sets the cadence and forecast.
