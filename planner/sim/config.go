@@ -61,6 +61,9 @@ const (
 	KVBlockSize = 16
 )
 
+// DefaultScrapeInterval is the simulated Prometheus's scrape interval when Options sets none.
+const DefaultScrapeInterval = 15 * time.Second
+
 // Validate checks the deployment can be simulated.
 func (d Deployment) Validate() error {
 	var errs []error

@@ -12,7 +12,8 @@ import (
 type Options struct {
 	// Epoch is the wall-clock time of the workload's start, as the Autoscaler sees it.
 	Epoch time.Time
-	// ScrapeInterval is how often the observed metrics advance (Prometheus' scrape); 15 s if 0.
+	// ScrapeInterval is how often the observed metrics advance (Prometheus' scrape);
+	// DefaultScrapeInterval if 0.
 	ScrapeInterval time.Duration
 	// SeriesStep is the resolution of the recorded time series; 60 s if 0.
 	SeriesStep time.Duration
@@ -88,7 +89,7 @@ func newWorld(d Deployment, wl Workload, as Autoscaler, opt Options) (*world, er
 		return nil, err
 	}
 	if opt.ScrapeInterval <= 0 {
-		opt.ScrapeInterval = 15 * time.Second
+		opt.ScrapeInterval = DefaultScrapeInterval
 	}
 	if opt.SeriesStep <= 0 {
 		opt.SeriesStep = time.Minute

@@ -10,7 +10,7 @@ import (
 )
 
 // defaultSetup is the built-in scenario of tidal simulate, as the command builds it.
-func defaultSetup(b *testing.B) Setup {
+func defaultSetup(b testing.TB) Setup {
 	b.Helper()
 	pol, err := scenario.Policy()
 	if err != nil {

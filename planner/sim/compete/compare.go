@@ -100,9 +100,12 @@ func Contenders(s Setup, names []string) ([]Contender, error) {
 	warm := NewOracle(s.Deployment, s.Workload, OracleOptions{Epoch: s.Options.Epoch}).At(0)
 	d := WithInitial(s.Deployment, warm)
 	tidal := &onceEntry{run: func(p func(float64)) (report.Entry, error) {
-		t := NewTidal(s.Policy, &s.Profile, s.History)
+		tp, _ := tidalPolicy(s)
+		t := NewTidal(tp, &s.Profile, s.History)
 		t.OnDecision, t.Restart = s.TidalDecisions, s.TidalRestart
-		return runAutoscaler(s, d, NameTidal, t, p)
+		e, err := runAutoscaler(s, d, NameTidal, t, p)
+		_, e.Note = tidalPolicy(s)
+		return e, err
 	}}
 	var out []Contender
 	for _, name := range names {
@@ -258,4 +261,15 @@ func meanLengths(wl sim.Workload) (isl, osl float64) {
 	}
 	n := float64(len(wl.Requests))
 	return max(isl/n, 1), max(osl/n, 1)
+}
+
+// tidalPolicy returns the policy tidal runs in a Setup's world: s.Policy fitted to the simulated
+// Prometheus's scrape interval (policies.Policy.FitScrape), as the live loop fits it to the
+// interval it measures, and the note saying what the fitting widened ("" for nothing).
+func tidalPolicy(s Setup) (policies.Policy, string) {
+	scrape := s.Options.ScrapeInterval
+	if scrape <= 0 {
+		scrape = sim.DefaultScrapeInterval
+	}
+	return s.Policy.FitScrape(scrape)
 }
