@@ -176,9 +176,10 @@ func purityRules() []purityRule {
 	strict := slices.Concat(coreImports, ioImports)
 	return []purityRule{
 		{dir: "planner", forbidden: strict, exclude: map[string]string{
-			"loop.go":      "the Loop: owns the clock, one goroutine per policy, context, slog",
-			"loop_tick.go": "one tick of the Loop: calls the observer and actuator ports concurrently, logs",
-			"loop_warm.go": "the Loop's start-up backfill: reads the HistoryReader port under a bounded number of slots, logs",
+			"loop.go":        "the Loop: owns the clock, one goroutine per policy, context, slog",
+			"loop_tick.go":   "one tick of the Loop: calls the observer and actuator ports concurrently, logs",
+			"loop_warm.go":   "the Loop's start-up backfill: reads the HistoryReader port under a bounded number of slots, logs",
+			"loop_scrape.go": "the Loop's scrape-interval measurement: reads the ScrapeReader port under the tick deadline, logs",
 		}},
 		{dir: "planner/model", forbidden: strict},
 		{dir: "planner/burst", forbidden: strict},

@@ -34,6 +34,9 @@ type Options struct {
 	// averaged over (default 30m; at least 10 ArrivalSteps).
 	ArrivalStep  time.Duration
 	ArrivalRange time.Duration
+	// ScrapeRange is the range ScrapeInterval counts samples over (default DefaultScrapeRange;
+	// at least two scrape intervals).
+	ScrapeRange time.Duration
 	// RoundTripper carries the HTTP requests (default: a pooled transport sized to MaxConcurrent).
 	RoundTripper http.RoundTripper
 }
@@ -54,6 +57,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ArrivalRange <= 0 {
 		o.ArrivalRange = burst.DefaultRange
+	}
+	if o.ScrapeRange <= 0 {
+		o.ScrapeRange = DefaultScrapeRange
 	}
 	if o.RoundTripper == nil {
 		o.RoundTripper = &http.Transport{

@@ -102,8 +102,11 @@ type LoopConfig struct {
 	Replicas ReplicaReader
 	Applier  Applier
 	History  HistoryReader // optional: warm the forecasters at start
-	Recorder Recorder      // optional
-	Logger   *slog.Logger  // default slog.Default()
+	// Scrape, when set, measures each policy's frontend scrape interval, and every tick runs the
+	// policy fitted to it (policies.Policy.FitScrape; loop_scrape.go).
+	Scrape   ScrapeReader
+	Recorder Recorder     // optional
+	Logger   *slog.Logger // default slog.Default()
 	// DryRun makes every policy dry-run, whatever its mode says.
 	DryRun bool
 	// Leading reports whether this process may write; nil means always. A follower computes and
@@ -366,6 +369,8 @@ func (w *worker) set(p policies.Policy) {
 // run is the worker's goroutine: warm up, then tick on schedule until ctx ends.
 func (w *worker) run(ctx context.Context, p policies.Policy) {
 	l := w.loop
+	base, sf := p, scrapeFit{}
+	p = l.fit(ctx, base, &sf)
 	st := l.cfg.NewState(p)
 	l.warm(ctx, p, &st)
 	next := l.cfg.Clock.Now()
@@ -379,9 +384,12 @@ func (w *worker) run(ctx context.Context, p policies.Policy) {
 		}
 		select {
 		case np := <-w.updates:
+			base = np
+			np = l.fit(ctx, base, &sf)
 			st = l.adopt(ctx, p, np, st)
 			p = np
 		default:
+			p = l.fit(ctx, base, &sf)
 		}
 		t := l.tick(ctx, p, &st, prev)
 		if t.Outcome != OutcomeFailed {

@@ -102,7 +102,7 @@ func newLoop(f runFlags, d deps, c cluster, rec *ops.Recorder, leading func() bo
 	observer := &watchedObserver{next: namingObserver{prom}, rec: rec, logger: d.logger}
 	cfg := planner.LoopConfig{
 		Clock: d.clock, Observer: observer, Replicas: c, Applier: c, Recorder: tickNotifier{rec, d.kedaChanges}, Logger: d.logger,
-		DryRun: f.dryRun, Leading: leading, Spread: true, NewState: stateBuilder(d.logger),
+		DryRun: f.dryRun, Leading: leading, Spread: true, NewState: stateBuilder(d.logger), Scrape: prom,
 	}
 	if f.backfill {
 		cfg.History = history{adapter: prom}

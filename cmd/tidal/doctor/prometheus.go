@@ -29,6 +29,7 @@ func checkPrometheus(ctx context.Context, cfg Config, r *Report, p policies.Poli
 		return
 	}
 	r.add(Result{Policy: p.Name, Check: CheckPrometheus, Status: OK, Detail: url + " answers"})
+	p = checkScrape(ctx, cfg, r, p)
 	obsCtx, cancel := withTimeout(ctx, cfg)
 	defer cancel()
 	obs, err := cfg.Prometheus.Observe(obsCtx, p, time.Time{})
@@ -51,6 +52,27 @@ func checkPrometheus(ctx context.Context, cfg Config, r *Report, p policies.Poli
 			r.add(signalResult(p, s, svc, q, v, hint))
 		}
 	}
+}
+
+// checkScrape measures how often Prometheus scrapes the policy's frontend, as tidal run does at
+// start, and returns the policy fitted to it (the signals are then read as tidal run reads them).
+func checkScrape(ctx context.Context, cfg Config, r *Report, p policies.Policy) policies.Policy {
+	sctx, cancel := withTimeout(ctx, cfg)
+	defer cancel()
+	d, err := cfg.Prometheus.ScrapeInterval(sctx, p, time.Time{})
+	if err != nil {
+		r.add(Result{Policy: p.Name, Check: CheckScrape, Status: Warn, Detail: err.Error(),
+			Fix: fmt.Sprintf("tidal run keeps spec.metrics.window (%s) until it can measure the interval; it must span %d scrapes of the frontend",
+				p.Metrics.Window, policies.WindowScrapes)})
+		return p
+	}
+	fitted, note := p.FitScrape(d)
+	detail := fmt.Sprintf("Prometheus scrapes the frontend every %s: spec.metrics.window %s spans %d scrapes or more", d, p.Metrics.Window, policies.WindowScrapes)
+	if note != "" {
+		detail = note + " (tidal run does this itself; write the wider window into the policy to say so)"
+	}
+	r.add(Result{Policy: p.Name, Check: CheckScrape, Status: OK, Detail: detail})
+	return fitted
 }
 
 // subjects lists what a signal is read for: "" for deployment-level signals, each engine service

@@ -27,6 +27,7 @@ const (
 	CheckPolicies   = "policies"
 	CheckKube       = "kubernetes"
 	CheckPrometheus = "prometheus"
+	CheckScrape     = "scrape-interval"
 	CheckSignal     = "signal"
 	CheckDeployment = "deployment"
 	CheckAdapter    = "scaling-adapter"
