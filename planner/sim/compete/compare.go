@@ -224,7 +224,7 @@ func runHPA(s Setup, d sim.Deployment, progress func(float64)) (report.Entry, er
 	}
 	opt := s.Options
 	opt.Progress = progress
-	r, err := sim.Run(d, s.Workload, &HPA{Deployment: d, PrefillTokensPerReplica: t.PrefillTokensPerReplica, KVUsagePerReplica: t.KVUsagePerReplica}, opt)
+	r, err := sim.Run(d, s.Workload, &HPA{Deployment: d, PrefillTokensPerReplica: t.PrefillTokensPerReplica, KVUsagePerReplica: t.KVUsagePerReplica, Window: hpaWindow(s)}, opt)
 	if err != nil {
 		return report.Entry{}, fmt.Errorf("running hpa: %w", err)
 	}

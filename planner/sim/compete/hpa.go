@@ -49,6 +49,9 @@ type HPA struct {
 	Deployment              sim.Deployment
 	PrefillTokensPerReplica float64
 	KVUsagePerReplica       float64
+	// Window is the range of its rate queries (0: HPAMetricWindow). An operator whose
+	// Prometheus scrapes less often than every 15 s widens it as tidal does (hpaWindow).
+	Window time.Duration
 
 	history map[string][]recommendation
 }
@@ -58,9 +61,24 @@ type recommendation struct {
 	n int32
 }
 
-// Cadence implements sim.Autoscaler: the HPA sync period, with one-minute rates.
+// Cadence implements sim.Autoscaler: the HPA sync period, with one-minute rates (Window's).
 func (h *HPA) Cadence() sim.Cadence {
-	return sim.Cadence{Interval: HPASyncPeriod, Window: HPAMetricWindow}
+	w := h.Window
+	if w <= 0 {
+		w = HPAMetricWindow
+	}
+	return sim.Cadence{Interval: HPASyncPeriod, Window: w}
+}
+
+// hpaWindow is the rate range an operator writes into the HPA's queries for a Setup's scrape
+// interval: HPAMetricWindow, widened to policies.WindowScrapes scrapes (the rule of thumb tidal
+// follows, and Grafana's $__rate_interval).
+func hpaWindow(s Setup) time.Duration {
+	scrape := s.Options.ScrapeInterval
+	if scrape <= 0 {
+		scrape = sim.DefaultScrapeInterval
+	}
+	return max(HPAMetricWindow, policies.WindowScrapes*scrape)
 }
 
 // Scale implements sim.Autoscaler.

@@ -40,7 +40,7 @@ func TuneHPA(s Setup, d sim.Deployment, goal float64) (HPATuning, error) {
 	opt.AbortAfterMisses = int(math.Floor((1 - goal) * float64(len(s.Workload.Requests))))
 	ok := func(pre, kv float64) (bool, error) {
 		t.Runs++
-		r, err := sim.Run(d, s.Workload, &HPA{Deployment: d, PrefillTokensPerReplica: pre, KVUsagePerReplica: kv}, opt)
+		r, err := sim.Run(d, s.Workload, &HPA{Deployment: d, PrefillTokensPerReplica: pre, KVUsagePerReplica: kv, Window: hpaWindow(s)}, opt)
 		if err != nil {
 			return false, fmt.Errorf("tuning the HPA's targets: %w", err)
 		}

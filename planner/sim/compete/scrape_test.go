@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidal-planner/tidal/planner/sim"
 	"github.com/tidal-planner/tidal/planner/sim/scenario"
 	"github.com/tidal-planner/tidal/planner/sim/synth"
 )
@@ -59,5 +60,22 @@ func TestTidalFitsItsWindowToTheScrapeInterval(t *testing.T) {
 				t.Errorf("held %d of %d decisions, want %s", tid.Held, tid.Decisions, tc.heldWords)
 			}
 		})
+	}
+}
+
+// TestHPAWindowFollowsTheScrapeInterval checks the rate range the HPA's queries take: one
+// minute (the operator's query) up to a 15 s scrape, four scrapes beyond.
+func TestHPAWindowFollowsTheScrapeInterval(t *testing.T) {
+	tests := []struct {
+		scrape, want time.Duration
+	}{
+		{0, time.Minute}, {15 * time.Second, time.Minute}, {30 * time.Second, 2 * time.Minute},
+		{time.Minute, 4 * time.Minute},
+	}
+	for _, tc := range tests {
+		s := Setup{Options: sim.Options{ScrapeInterval: tc.scrape}}
+		if got := (&HPA{Window: hpaWindow(s)}).Cadence().Window; got != tc.want {
+			t.Errorf("scrape %v: HPA window %v, want %v", tc.scrape, got, tc.want)
+		}
 	}
 }
