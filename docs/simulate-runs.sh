@@ -15,6 +15,9 @@
 #   COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel docs/simulate-runs/slo slo-ttft-150ms slo-ttft-600ms \
 #     slo-itl-15ms slo-itl-40ms slo-objective-95 slo-objective-99.9
 #                                                  # the built-in day under other SLOs (held-out)
+#   COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel docs/simulate-runs/deploy scrape-30s scrape-60s \
+#     scrape-2m startup-1m startup-6m startup-10m interval-30s interval-2m
+#                                                  # the built-in day on other deployments (held-out)
 #   docs/simulate-runs.sh --headroom DIR [h...]    # tidal alone at planning.headroom h (0 0.1 0.25 0.5 1)
 #
 # The panel is the quick check docs/planner.md's "panel, tidal alone, seed 1" figures come from:
@@ -112,6 +115,10 @@ row() {
   slo-*) # the built-in day under another policy's SLO (testdata/sim/slo)
     [ -f "testdata/sim/slo/${1#slo-}.yaml" ] || { echo "unknown row $1: no testdata/sim/slo/${1#slo-}.yaml" >&2; exit 2; }
     echo "--policy testdata/sim/slo/${1#slo-}.yaml" ;;
+  scrape-*) echo "--scrape-interval ${1#scrape-}" ;; # the built-in day, Prometheus scraping less often
+  startup-* | interval-*) # the built-in day under another deployment's policy (testdata/sim/deploy)
+    [ -f "testdata/sim/deploy/$1.yaml" ] || { echo "unknown row $1: no testdata/sim/deploy/$1.yaml" >&2; exit 2; }
+    echo "--policy testdata/sim/deploy/$1.yaml" ;;
   *) echo "unknown row $1" >&2; exit 2 ;;
   esac
 }
