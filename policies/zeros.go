@@ -44,7 +44,7 @@ func zeroables(d Document) []zeroable {
 		{path: "spec.slo.objective", zero: s.SLO.Objective == 0, def: fmt.Sprint(DefaultObjective), hint: "the higher latency percentile"},
 		dur("spec.slo.objectiveWindow", s.SLO.ObjectiveWindow, DefaultObjectiveWindow, "two planning intervals"),
 		dur("spec.metrics.prometheus.timeout", s.Metrics.Prometheus.Timeout, DefaultPrometheusTimeout, "1s"),
-		dur("spec.metrics.window", s.Metrics.Window, DefaultWindow, "the scrape interval times 2"),
+		dur("spec.metrics.window", s.Metrics.Window, DefaultWindow, "four scrape intervals"),
 		dur("spec.planning.interval", s.Planning.Interval, DefaultInterval, "1s"),
 		{path: "spec.planning.forecast.coverage", zero: s.Planning.Forecast.Coverage == 0, def: fmt.Sprint(DefaultCoverage), hint: "0.5"},
 		dur("spec.planning.forecast.seasonality", s.Planning.Forecast.Seasonality, DefaultSeasonality, "two planning intervals"),
