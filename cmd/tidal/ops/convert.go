@@ -16,10 +16,13 @@ type record struct {
 	policy, namespace, deployment, mode string
 	time                                time.Time
 	duration                            time.Duration
-	outcome                             planner.Outcome
-	changed                             bool
-	succeeded                           bool // tickOK's verdict, for TickHealth
-	decision                            planner.Decision
+	// window and scrape are the metrics window the tick ran with and the scrape interval it was
+	// fitted to (policies.Policy.FitScrape; 0: not measured).
+	window, scrape time.Duration
+	outcome        planner.Outcome
+	changed        bool
+	succeeded      bool // tickOK's verdict, for TickHealth
+	decision       planner.Decision
 	// observed holds signalValues' entries in order, NaN where missing (nil for a tick that
 	// observed nothing); missing holds their reasons, nil when every reason is empty.
 	observed []float64
@@ -31,7 +34,8 @@ type record struct {
 func recordOf(t planner.Tick, kind func(error) string) record {
 	p := t.Policy
 	r := record{policy: p.Name, namespace: p.Target.Namespace, deployment: p.Target.Deployment,
-		mode: string(p.Mode), time: t.Time, duration: t.Duration, outcome: t.Outcome, changed: t.Changed,
+		mode: string(p.Mode), time: t.Time, duration: t.Duration, window: p.Metrics.Window,
+		scrape: p.Metrics.ScrapeInterval, outcome: t.Outcome, changed: t.Changed,
 		succeeded: tickOK(t), decision: t.Decision}
 	if t.Outcome != planner.OutcomeFailed && t.Outcome != "" {
 		r.observed, r.missing = observedOf(t.Observations)
@@ -82,7 +86,8 @@ var signalNames = func() []string {
 func decisionOf(r record) Decision {
 	d := Decision{
 		Policy: r.policy, Namespace: r.namespace, Deployment: r.deployment, Mode: r.mode, Time: r.time,
-		DurationSeconds: r.duration.Seconds(), Outcome: string(r.outcome), Changed: r.changed,
+		DurationSeconds: r.duration.Seconds(), WindowSeconds: r.window.Seconds(),
+		ScrapeIntervalSeconds: r.scrape.Seconds(), Outcome: string(r.outcome), Changed: r.changed,
 		GPUs: r.decision.GPUs, ShortfallGPUs: r.decision.ShortfallGPUs, Errors: r.errors,
 	}
 	for _, s := range r.decision.Services {

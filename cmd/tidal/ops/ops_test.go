@@ -187,11 +187,13 @@ func TestProbes(t *testing.T) {
 
 // TestDebugDecisionRendering: a kept tick renders as the full Decision /debug/decisions has
 // always shown (the Recorder keeps ticks compactly and renders them when read): every field,
-// observed values and missing reasons (a non-finite value is missing as "not finite"),
+// the window the tick ran with and the scrape interval it was fitted to, observed values and
+// missing reasons (a non-finite value is missing as "not finite"),
 // non-finite numbers as 0, reasons with their detail line, errors classified.
 func TestDebugDecisionRendering(t *testing.T) {
 	p := policy(t, "a")
-	tk := tick(p, t0, 1, 3, planner.TickError{Stage: planner.StageApply, Err: context.DeadlineExceeded})
+	fitted, _ := p.FitScrape(time.Minute) // the tick ran with its window widened to 4m
+	tk := tick(fitted, t0, 1, 3, planner.TickError{Stage: planner.StageApply, Err: context.DeadlineExceeded})
 	tk.Observations.TTFT = planner.Known(math.Inf(1))
 	tk.Decision.ShortfallGPUs = 2
 	tk.Decision.Services[0].Need = math.NaN()
@@ -216,7 +218,7 @@ func TestDebugDecisionRendering(t *testing.T) {
 	observed[string(policies.SignalTTFT)] = ops.Value{Missing: "not finite"}
 	want := []ops.Decision{{
 		Policy: "a", Namespace: "llm", Deployment: "d-a", Mode: string(p.Mode), Time: t0, DurationSeconds: 0.03,
-		Outcome: "applied", Changed: true, GPUs: 3, ShortfallGPUs: 2,
+		WindowSeconds: 240, ScrapeIntervalSeconds: 60, Outcome: "applied", Changed: true, GPUs: 3, ShortfallGPUs: 2,
 		Services: []ops.Service{{Name: "Worker", Role: "aggregated", Current: 1, Ready: 1, Desired: 3, Held: true,
 			GPUsPerReplica: 1, Need: 0, Load: ops.Load{RequestRate: 13.2}, Reasons: []ops.Reason{
 				{Step: "size", Code: "sized", Before: 1, After: 3, Value: 2.4, Detail: tk.Decision.Services[0].Reasons[0].Detail()},
@@ -226,7 +228,7 @@ func TestDebugDecisionRendering(t *testing.T) {
 		Errors:   []ops.Error{{Stage: "apply", Kind: "timeout", Error: context.DeadlineExceeded.Error()}},
 	}, {
 		Policy: "a", Namespace: "llm", Deployment: "d-a", Mode: string(p.Mode), Time: t0.Add(-time.Minute),
-		Outcome: "failed", Errors: []ops.Error{{Stage: "history", Kind: "error", Error: "no history"}},
+		WindowSeconds: 60, Outcome: "failed", Errors: []ops.Error{{Stage: "history", Kind: "error", Error: "no history"}},
 	}}
 	if diff := cmp.Diff(want, r.Decisions("a", 0)); diff != "" {
 		t.Errorf("rendered decisions (-want +got):\n%s", diff)

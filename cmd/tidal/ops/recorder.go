@@ -149,19 +149,24 @@ func compareStrings(a, b string) int {
 
 // Decision is one tick as /debug/decisions shows it.
 type Decision struct {
-	Policy          string           `json:"policy"`
-	Namespace       string           `json:"namespace"`
-	Deployment      string           `json:"deployment"`
-	Mode            string           `json:"mode"`
-	Time            time.Time        `json:"time"`
-	DurationSeconds float64          `json:"durationSeconds"`
-	Outcome         string           `json:"outcome"`
-	Changed         bool             `json:"changed"`
-	GPUs            int32            `json:"gpus"`
-	ShortfallGPUs   int32            `json:"shortfallGPUs,omitempty"`
-	Services        []Service        `json:"services"`
-	Observed        map[string]Value `json:"observed,omitempty"`
-	Errors          []Error          `json:"errors,omitempty"`
+	Policy          string    `json:"policy"`
+	Namespace       string    `json:"namespace"`
+	Deployment      string    `json:"deployment"`
+	Mode            string    `json:"mode"`
+	Time            time.Time `json:"time"`
+	DurationSeconds float64   `json:"durationSeconds"`
+	// WindowSeconds is the metrics window the tick read (spec.metrics.window, widened to four
+	// scrapes of ScrapeIntervalSeconds when it spans fewer); ScrapeIntervalSeconds is the
+	// frontend's measured scrape interval, absent until measured.
+	WindowSeconds         float64          `json:"windowSeconds"`
+	ScrapeIntervalSeconds float64          `json:"scrapeIntervalSeconds,omitempty"`
+	Outcome               string           `json:"outcome"`
+	Changed               bool             `json:"changed"`
+	GPUs                  int32            `json:"gpus"`
+	ShortfallGPUs         int32            `json:"shortfallGPUs,omitempty"`
+	Services              []Service        `json:"services"`
+	Observed              map[string]Value `json:"observed,omitempty"`
+	Errors                []Error          `json:"errors,omitempty"`
 }
 
 // Service is one service's decision.
