@@ -155,3 +155,11 @@ func TestSLOTableMatchesTheRuns(t *testing.T) {
 	checkRunsTable(t, runsTable{header: "| policy | world | tidal | hindsight |", name: "SLOs",
 		rows: 18, shape: "six policies, three worlds each", dir: filepath.Join(runsDir, "slo"), rivals: []string{"static", "hpa"}})
 }
+
+// TestDeployTableMatchesTheRuns: docs/simulate.md's table of the built-in day on other
+// deployments (testdata/sim/deploy and other scrape intervals, docs/simulate-runs/deploy) against
+// its runs.
+func TestDeployTableMatchesTheRuns(t *testing.T) {
+	checkRunsTable(t, runsTable{header: "| deployment | world | tidal | hindsight |", name: "deployments",
+		rows: 24, shape: "eight deployments, three worlds each", dir: filepath.Join(runsDir, "deploy"), rivals: []string{"static", "hpa"}})
+}
