@@ -22,8 +22,8 @@ import (
 // multi-window burn-rate alerts of the Google SRE workbook (ch. 5, "Alerting on SLOs") do:
 //
 //	both windows burn (> s):                 e <- e x exp(-tightenGain x min(long/s - 1, 4))
-//	both within s, and the window's spend < what the others left of m* (at most s):
-//	                                         e <- e x exp(loosenGain x (1 - long/s))
+//	both within s, and the window's spend + one lead time's misses (lead / window) < what the
+//	others left of m* (at most s):           e <- e x exp(loosenGain x (1 - long/s))
 //	the short window within s, e tighter than e0: e <- min(e x exp(loosenGain), e0)
 //	otherwise: e unchanged
 //
@@ -139,8 +139,8 @@ func (k *risk) state(u budgetUpdate, share float64, role policies.Role) ErrorBud
 
 // update charges one interval's attainment a (fraction of n requests within target) against the
 // service's part b of the miss budget and moves e: weighed against b.charged, loosened only while
-// the objective window's spend is also below b.left. dt is the interval, window the objective's
-// window.
+// the objective window's spend plus b.cushion is also below b.left. dt is the interval, window the
+// objective's window.
 // starting says replicas the planner asked for are still starting, or were within the metrics
 // window just read (errorBudget): misses then are the lead time's (the load outgrew the replicas
 // before the new ones could serve), which a tighter margin on the replicas already asked for
@@ -179,7 +179,7 @@ func (k *risk) update(a Value, n float64, b budgetShare, dt, window time.Duratio
 	case u.burn > 1 && shortBurn > 1:
 		e *= math.Exp(-tightenGain * min(u.burn-1, 4))
 		u.code = CodeRiskTightened
-	case u.burn <= 1 && shortBurn <= 1 && k.spent() < b.left:
+	case u.burn <= 1 && shortBurn <= 1 && k.spent()+b.cushion < b.left:
 		// b.left <= b.charged, so this is also the window's spend within the share.
 		e *= math.Exp(loosenGain * (1 - u.burn))
 		u.code = CodeRiskLoosened
@@ -231,7 +231,7 @@ func (r *run) errorBudget() {
 	case u.code == CodeRiskLoosened:
 		note = "misses over the last twenty minutes, the last window and the objective window within this service's share"
 	case u.code == CodeRiskHeld:
-		note = "one window burns and the other does not, or the objective window's budget is spent"
+		note = "one window burns and the other does not, or the objective window's budget left could not take one lead time of misses"
 	}
 	// Limit: the reserve quantile the level gives after the update.
 	r.add(StepErrorBudget, u.code, r.cur, r.cur, u.burn, r.ss.risk.quantile(role), note)
@@ -297,6 +297,13 @@ type budgetShare struct {
 	// service loosens only while its own spend is below it. The floor on charged keeps it from
 	// tightening for another's misses; it is not budget to spend once the whole is gone.
 	left float64
+	// cushion is the window's miss fraction one lead time of misses would add: a load surprise
+	// (a burst, a step) that comes while the service is loose is met when replicas asked for then
+	// serve, one lead time (startup + interval) later, and in the worst case every request until
+	// then misses. At an even load that is lead / objective window of its requests. A service
+	// loosens only while its spend plus the cushion is below left: the budget it leaves can still
+	// take one surprise.
+	cushion float64
 }
 
 // shareOf is service i's share of the miss budget (run.share).
@@ -312,7 +319,9 @@ func (st *State) shareOf(p policies.Policy, i int) budgetShare {
 			others += st.services[j].risk.spent()
 		}
 	}
-	return budgetShare{charged: max(m-others, m/float64(2*max(n, 1))), left: m - others}
+	lead := p.ServiceAt(i).StartupTime + p.Planning.Interval
+	return budgetShare{charged: max(m-others, m/float64(2*max(n, 1))), left: m - others,
+		cushion: lead.Seconds() / max(p.SLO.ObjectiveWindow.Seconds(), lead.Seconds())}
 }
 
 // charged reports whether a role drives a latency the error budget charges (workers).

@@ -168,6 +168,7 @@ func TestRiskUpdate(t *testing.T) {
 		starting  bool    // replicas the planner asked for are still starting
 		ceiling   float64 // 0: maxRisk
 		overspent bool    // the other services spent the whole budget: none left (budgetShare.left < 0)
+		cushion   float64 // budgetShare.cushion: one lead time's misses, as a fraction of the window's requests
 		wantCode  Code
 		wantCmp   int // sign of e_after - e_before
 		wantBound float64
@@ -184,6 +185,8 @@ func TestRiskUpdate(t *testing.T) {
 		{name: "burning from the loosest prefill level tightens", start: maxWaitRisk, a: Known(0.98), n: 100, ticks: 1, ceiling: maxWaitRisk, wantCode: CodeRiskTightened, wantCmp: -1},
 		{name: "under-spent with the whole budget spent elsewhere holds", start: 0.05, a: Known(1), n: 100, ticks: 5, overspent: true, wantCode: CodeRiskHeld, wantCmp: 0},
 		{name: "the whole budget spent elsewhere: back to the initial level, no looser", start: 0.02, a: Known(1), n: 100, ticks: 500, overspent: true, wantCode: CodeRiskHeld, wantCmp: 1, wantBound: defaultRisk},
+		{name: "under-spent with room for one lead time of misses loosens", start: 0.05, a: Known(1), n: 100, ticks: 5, cushion: 0.004, wantCode: CodeRiskLoosened, wantCmp: 1},
+		{name: "under-spent without room for one lead time of misses holds", start: 0.05, a: Known(1), n: 100, ticks: 5, cushion: 0.006, wantCode: CodeRiskHeld, wantCmp: 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -194,7 +197,7 @@ func TestRiskUpdate(t *testing.T) {
 			}
 			var u budgetUpdate
 			for range tc.ticks {
-				b := budgetShare{charged: share, left: share}
+				b := budgetShare{charged: share, left: share, cushion: tc.cushion}
 				if tc.overspent {
 					b.left = -share
 				}
@@ -394,6 +397,8 @@ func TestUtilisation(t *testing.T) {
 func TestShare(t *testing.T) {
 	disagg, agg := mustPolicy(t, disaggYAML), mustPolicy(t, aggYAML("60s", "2m"))
 	const m = 0.01 // objective 99%, the default
+	// every worker starts in 2 minutes, the interval is 60 s and the objective window 24 h
+	const c = 180.0 / 86400
 	tests := []struct {
 		name  string
 		p     policies.Policy
@@ -401,12 +406,12 @@ func TestShare(t *testing.T) {
 		spent []float64 // each service's miss fraction over the objective window
 		want  budgetShare
 	}{
-		{"decode spent nothing: prefill may spend it all", disagg, 1, []float64{0, 0, 0}, budgetShare{m, m}},
-		{"decode spent 0.3%: prefill gets the rest", disagg, 1, []float64{0, 0, 0.003}, budgetShare{0.007, 0.007}},
-		{"decode overspent: prefill keeps half an equal split, with none left", disagg, 1, []float64{0, 0, 0.03}, budgetShare{m / 4, -0.02}},
-		{"prefill overspent: decode keeps half an equal split, with none left", disagg, 2, []float64{0, 0.05, 0}, budgetShare{m / 4, -0.04}},
-		{"a frontend is not charged", disagg, 2, []float64{0.5, 0.002, 0}, budgetShare{0.008, 0.008}},
-		{"one aggregated worker: the whole budget, whatever it spent", agg, 0, []float64{0.02}, budgetShare{m, m}},
+		{"decode spent nothing: prefill may spend it all", disagg, 1, []float64{0, 0, 0}, budgetShare{m, m, c}},
+		{"decode spent 0.3%: prefill gets the rest", disagg, 1, []float64{0, 0, 0.003}, budgetShare{0.007, 0.007, c}},
+		{"decode overspent: prefill keeps half an equal split, with none left", disagg, 1, []float64{0, 0, 0.03}, budgetShare{m / 4, -0.02, c}},
+		{"prefill overspent: decode keeps half an equal split, with none left", disagg, 2, []float64{0, 0.05, 0}, budgetShare{m / 4, -0.04, c}},
+		{"a frontend is not charged", disagg, 2, []float64{0.5, 0.002, 0}, budgetShare{0.008, 0.008, c}},
+		{"one aggregated worker: the whole budget, whatever it spent", agg, 0, []float64{0.02}, budgetShare{m, m, c}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -416,7 +421,8 @@ func TestShare(t *testing.T) {
 			}
 			r := run{p: tc.p, st: &st, i: tc.i}
 			got := r.share()
-			if math.Abs(got.charged-tc.want.charged) > 1e-12 || math.Abs(got.left-tc.want.left) > 1e-12 {
+			if math.Abs(got.charged-tc.want.charged) > 1e-12 || math.Abs(got.left-tc.want.left) > 1e-12 ||
+				math.Abs(got.cushion-tc.want.cushion) > 1e-12 {
 				t.Errorf("share = %+v, want %+v", got, tc.want)
 			}
 		})
@@ -428,7 +434,7 @@ func TestShare(t *testing.T) {
 func TestRiskHeldDriftsBack(t *testing.T) {
 	k := risk{e: minRisk, reqs: 1000, misses: 100, long: 0, short: 0, haveRecent: true}
 	for range 500 {
-		u := k.update(Known(1), 10, budgetShare{0.005, 0.005}, time.Minute, 24*time.Hour, false, maxRisk)
+		u := k.update(Known(1), 10, budgetShare{charged: 0.005, left: 0.005}, time.Minute, 24*time.Hour, false, maxRisk)
 		if u.code != CodeRiskHeld && u.code != CodeRiskLoosened {
 			t.Fatalf("code %s, want risk-held while the window is spent", u.code)
 		}
@@ -475,7 +481,7 @@ func TestGrowthColdIsAnHour(t *testing.T) {
 func TestRiskChargesMissesWhileStarting(t *testing.T) {
 	k := risk{e: defaultRisk}
 	for range 5 {
-		k.update(Known(0.9), 100, budgetShare{0.005, 0.005}, time.Minute, 24*time.Hour, true, maxRisk)
+		k.update(Known(0.9), 100, budgetShare{charged: 0.005, left: 0.005}, time.Minute, 24*time.Hour, true, maxRisk)
 	}
 	if got := k.spent(); got < 0.09 {
 		t.Fatalf("after five intervals at 90%% attainment while starting, spent = %g, want 0.1", got)
@@ -483,7 +489,7 @@ func TestRiskChargesMissesWhileStarting(t *testing.T) {
 	if k.level() != defaultRisk {
 		t.Fatalf("level moved to %g while replicas started, want it held at %g", k.level(), defaultRisk)
 	}
-	if u := k.update(Known(0.9), 100, budgetShare{0.005, 0.005}, time.Minute, 24*time.Hour, false, maxRisk); u.code != CodeRiskTightened {
+	if u := k.update(Known(0.9), 100, budgetShare{charged: 0.005, left: 0.005}, time.Minute, 24*time.Hour, false, maxRisk); u.code != CodeRiskTightened {
 		t.Fatalf("burning with every replica ready: code %s, want %s", u.code, CodeRiskTightened)
 	}
 }
