@@ -174,6 +174,15 @@ func (a *Adapter) query(t target, s policies.Signal) (string, error) {
 	return expand(tmpl, s, p)
 }
 
+// timeout is the deadline of one call's queries for a policy's metrics: its
+// metrics.prometheus.timeout, else Options.Timeout.
+func (a *Adapter) timeout(m policies.Metrics) time.Duration {
+	if m.PrometheusTimeout > 0 {
+		return m.PrometheusTimeout
+	}
+	return a.opts.Timeout
+}
+
 // acquire takes a slot of the concurrency bound, or fails when ctx ends first.
 func (a *Adapter) acquire(ctx context.Context) error {
 	select {

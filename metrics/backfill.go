@@ -67,10 +67,7 @@ func (a *Adapter) backfill(ctx context.Context, t target, s policies.Signal, sta
 	for i := range out.Values {
 		out.Values[i] = math.NaN()
 	}
-	timeout := t.metrics.PrometheusTimeout
-	if timeout <= 0 {
-		timeout = a.opts.Timeout
-	}
+	timeout := a.timeout(t.metrics)
 	var mu sync.Mutex
 	var errs []error
 	var wg sync.WaitGroup

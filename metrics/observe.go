@@ -89,10 +89,7 @@ func (a *Adapter) observe(ctx context.Context, t target, now time.Time) (planner
 	if err != nil {
 		return planner.Observations{}, err
 	}
-	timeout := t.metrics.PrometheusTimeout
-	if timeout <= 0 {
-		timeout = a.opts.Timeout
-	}
+	timeout := a.timeout(t.metrics)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var mu sync.Mutex

@@ -40,10 +40,7 @@ func (a *Adapter) ScrapeInterval(ctx context.Context, p policies.Policy, now tim
 	if err != nil {
 		return 0, err
 	}
-	timeout := p.Metrics.PrometheusTimeout
-	if timeout <= 0 {
-		timeout = a.opts.Timeout
-	}
+	timeout := a.timeout(p.Metrics)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := a.acquire(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tidal-planner/tidal/planner"
 	"github.com/tidal-planner/tidal/planner/profile"
@@ -100,11 +101,11 @@ func Contenders(s Setup, names []string) ([]Contender, error) {
 	warm := NewOracle(s.Deployment, s.Workload, OracleOptions{Epoch: s.Options.Epoch}).At(0)
 	d := WithInitial(s.Deployment, warm)
 	tidal := &onceEntry{run: func(p func(float64)) (report.Entry, error) {
-		tp, _ := tidalPolicy(s)
+		tp, note := tidalPolicy(s)
 		t := NewTidal(tp, &s.Profile, s.History)
 		t.OnDecision, t.Restart = s.TidalDecisions, s.TidalRestart
 		e, err := runAutoscaler(s, d, NameTidal, t, p)
-		_, e.Note = tidalPolicy(s)
+		e.Note = note
 		return e, err
 	}}
 	var out []Contender
@@ -267,9 +268,13 @@ func meanLengths(wl sim.Workload) (isl, osl float64) {
 // Prometheus's scrape interval (policies.Policy.FitScrape), as the live loop fits it to the
 // interval it measures, and the note saying what the fitting widened ("" for nothing).
 func tidalPolicy(s Setup) (policies.Policy, string) {
-	scrape := s.Options.ScrapeInterval
-	if scrape <= 0 {
-		scrape = sim.DefaultScrapeInterval
+	return s.Policy.FitScrape(scrapeOf(s))
+}
+
+// scrapeOf is the simulated Prometheus's scrape interval in a Setup's world.
+func scrapeOf(s Setup) time.Duration {
+	if s.Options.ScrapeInterval > 0 {
+		return s.Options.ScrapeInterval
 	}
-	return s.Policy.FitScrape(scrape)
+	return sim.DefaultScrapeInterval
 }

@@ -74,11 +74,7 @@ func (h *HPA) Cadence() sim.Cadence {
 // interval: HPAMetricWindow, widened to policies.WindowScrapes scrapes (the rule of thumb tidal
 // follows, and Grafana's $__rate_interval).
 func hpaWindow(s Setup) time.Duration {
-	scrape := s.Options.ScrapeInterval
-	if scrape <= 0 {
-		scrape = sim.DefaultScrapeInterval
-	}
-	return max(HPAMetricWindow, policies.WindowScrapes*scrape)
+	return max(HPAMetricWindow, policies.WindowScrapes*scrapeOf(s))
 }
 
 // Scale implements sim.Autoscaler.
