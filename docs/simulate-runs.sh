@@ -44,6 +44,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=docs/simulate-runs
 
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then # the header above, without its marks
+  sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+  exit 0
+fi
+
 if [ "${1:-}" = "--one" ]; then # internal: one row and world
   base=$2; shift 2
   if [ -f "$base.log" ] && ! grep -q FAILED "$base.log"; then exit 0; fi # done or running already
@@ -216,6 +221,8 @@ fi
 ROWS=(azure mooncake step spike hybrid aggregated day)
 BIG=(m-large m-small)
 if [ $# -gt 0 ]; then ROWS=("$@"); BIG=(); fi
+# row runs in a subshell below, where its exit would not stop the table: check every name first.
+for r in "${ROWS[@]}" "${BIG[@]}"; do row "$r" > /dev/null; done
 {
   for w in exact slow fast; do for r in "${ROWS[@]}"; do echo "$OUT/$r-$w $(row "$r") $(world "$w") --seeds $SEEDS"; done; done
   for w in exact slow fast; do for r in "${BIG[@]}"; do echo "$OUT/$r-$w $(row "$r") $(world "$w") --compare $BIG_COMPARE --seeds $BIG_SEEDS"; done; done
