@@ -18,6 +18,8 @@
 #   COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel docs/simulate-runs/deploy scrape-30s scrape-60s \
 #     scrape-2m startup-1m startup-6m startup-10m interval-30s interval-2m
 #                                                  # the built-in day on other deployments (held-out)
+#   COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel docs/simulate-runs/models 70b-tp2 70b-tp4 70b-tp8
+#                                                  # the built-in day on another model and GPU (held-out)
 #   docs/simulate-runs.sh --headroom DIR [h...]    # tidal alone at planning.headroom h (0 0.1 0.25 0.5 1)
 #
 # The panel is the quick check docs/planner.md's "panel, tidal alone, seed 1" figures come from:
@@ -124,6 +126,9 @@ row() {
   startup-* | interval-*) # the built-in day under another deployment's policy (testdata/sim/deploy)
     [ -f "testdata/sim/deploy/$1.yaml" ] || { echo "unknown row $1: no testdata/sim/deploy/$1.yaml" >&2; exit 2; }
     echo "--policy testdata/sim/deploy/$1.yaml" ;;
+  70b-tp*) # the built-in day on Llama-3.3-70B-Instruct-FP8, H100, one pre-swept TP (testdata/sim/models)
+    [ -f "testdata/sim/models/$1.yaml" ] || { echo "unknown row $1: no testdata/sim/models/$1.yaml" >&2; exit 2; }
+    echo "--policy testdata/sim/models/$1.yaml --profile $S/profiles/pre_swept_results/h100_sxm/vllm/nvidia/Llama-3.3-70B-Instruct-FP8" ;;
   *) echo "unknown row $1" >&2; exit 2 ;;
   esac
 }
