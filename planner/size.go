@@ -103,8 +103,12 @@ func decodeNeed(m Model, l Load, z sizing) (raw, capacity float64, ok bool) {
 	}
 	raw = l.OutputTokenRate / (dc.TokensPerSecond * u)
 	if dc.MaxConcurrency > 0 {
-		concurrency := l.OutputTokenRate * itl
-		raw = max(raw, concurrency/dc.MaxConcurrency)
+		// Little's law: sequences in flight = output tokens/s x the ITL they see. At most the
+		// operating point's ITL, which is below the target where the KV cache fills first.
+		if dc.ITL > 0 {
+			itl = min(itl, dc.ITL)
+		}
+		raw = max(raw, l.OutputTokenRate*itl/dc.MaxConcurrency)
 	}
 	return raw, dc.TokensPerSecond, true
 }

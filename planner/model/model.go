@@ -26,6 +26,10 @@ type Decode struct {
 	MaxConcurrency float64
 	// KVUsage is the operating point's KV-cache usage, 0..1 (0 when unknown).
 	KVUsage float64
+	// ITL is the calibrated inter-token latency at the operating point, in seconds: the target
+	// where the target sets the KV usage, less where the measured KV range ends first (0 when
+	// unknown). A full batch of MaxConcurrency sequences yields MaxConcurrency / ITL tokens/s.
+	ITL float64
 }
 
 // Profile answers capacity questions from a Dynamo profile, optionally calibrated. The zero
@@ -256,10 +260,15 @@ func (m Profile) Decode(isl, osl, itlTarget float64, gpus int32) (Decode, bool) 
 		engineTokens = min(engineTokens, seqs/itlTarget)
 	}
 	engines := m.replicaScale(gpus)
+	itl := itlTarget
+	if !affine {
+		itl = min(itlTarget, m.PredictITL(kv, ctx))
+	}
 	return Decode{
 		TokensPerSecond: engineTokens * engines,
 		MaxConcurrency:  seqs * engines,
 		KVUsage:         kv,
+		ITL:             itl,
 	}, true
 }
 

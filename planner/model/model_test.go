@@ -350,3 +350,45 @@ func TestDecodeAffineLeavesLinearProfiles(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeOperatingPointITL: Decode reports the calibrated ITL at its operating point. Where the
+// target sets the KV usage that ITL is the target; where the measured KV range ends before the
+// ITL reaches the target (a KV-bound engine: a small cache, or a loose target), it is the
+// profile's ITL at the last measured usage, below the target.
+func TestDecodeOperatingPointITL(t *testing.T) {
+	const isl, osl = 3000, 150
+	m := FromProfile(h200(t))
+	ctx := m.Context(isl, osl)
+	for _, tc := range []struct {
+		name    string
+		target  float64
+		scale   float64
+		kvBound bool // the last measured KV usage meets the target with room to spare
+	}{
+		{name: "tight target: the target sets the usage", target: 0.010, scale: 1},
+		{name: "the default 25 ms target", target: 0.025, scale: 1},
+		{name: "loose target: the measured range ends first", target: 0.200, scale: 1, kvBound: true},
+		{name: "loose target, 20% slower engine", target: 0.200, scale: 1.25, kvBound: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := m.Calibrated(1, tc.scale)
+			d, ok := c.Decode(isl, osl, tc.target, 1)
+			if !ok {
+				t.Fatal("decode infeasible")
+			}
+			if atEnd := d.KVUsage >= h200(t).Decode.MaxKVUsage(ctx)-1e-9; atEnd != tc.kvBound {
+				t.Fatalf("KV usage %g at the end of the measured range: %v, want %v", d.KVUsage, atEnd, tc.kvBound)
+			}
+			want := tc.target
+			if tc.kvBound {
+				want = c.PredictITL(d.KVUsage, ctx)
+				if !(want < tc.target) {
+					t.Fatalf("predicted ITL %g at the last usage is not below the target %g", want, tc.target)
+				}
+			}
+			if math.Abs(d.ITL-want) > 1e-6*want {
+				t.Errorf("ITL %g, want %g", d.ITL, want)
+			}
+		})
+	}
+}
