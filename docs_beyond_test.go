@@ -163,3 +163,10 @@ func TestDeployTableMatchesTheRuns(t *testing.T) {
 	checkRunsTable(t, runsTable{header: "| deployment | world | tidal | hindsight |", name: "deployments",
 		rows: 24, shape: "eight deployments, three worlds each", dir: filepath.Join(runsDir, "deploy"), rivals: []string{"static", "hpa"}})
 }
+
+// TestModelsTableMatchesTheRuns: docs/simulate.md's table of the built-in day on Llama-3.3-70B at
+// TP2, TP4 and TP8 reads every cell back out of the runs committed in docs/simulate-runs/models.
+func TestModelsTableMatchesTheRuns(t *testing.T) {
+	checkRunsTable(t, runsTable{header: "| model | world | tidal | hindsight |", name: "models",
+		rows: 9, shape: "three configurations, three worlds each", dir: filepath.Join(runsDir, "models"), rivals: []string{"static", "hpa"}})
+}
