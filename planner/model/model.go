@@ -246,9 +246,13 @@ func (m Profile) Decode(isl, osl, itlTarget float64, gpus int32) (Decode, bool) 
 	if affine = affine && ka < kv; affine {
 		kv = ka
 	}
+	itlScale := m.itlScale // the factor the operating point's ITL is credited with
 	if m.reachSet && m.itlScale < 1 && kv > m.itlReach {
 		kv, speed = m.withinReach(itlTarget, ctx, speed)
 		affine = false
+		if speed == 1 && !m.shared {
+			itlScale = 1 // the profile's own operating point, at its own speed
+		}
 	}
 	seqs := kv * m.p.Decode.MaxKVTokens() / ctx
 	engineTokens := m.p.Decode.Throughput(kv, ctx) * float64(max(m.p.Config.ThroughputGPUs, 1)) * speed
@@ -260,9 +264,9 @@ func (m Profile) Decode(isl, osl, itlTarget float64, gpus int32) (Decode, bool) 
 		engineTokens = min(engineTokens, seqs/itlTarget)
 	}
 	engines := m.replicaScale(gpus)
-	itl := itlTarget
+	itl := itlTarget // on the line the ITL at kv is the target
 	if !affine {
-		itl = min(itlTarget, m.PredictITL(kv, ctx))
+		itl = min(itlTarget, m.p.Decode.ITL(kv, ctx)*itlScale)
 	}
 	return Decode{
 		TokensPerSecond: engineTokens * engines,

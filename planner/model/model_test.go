@@ -231,15 +231,16 @@ func TestDecodeITLReach(t *testing.T) {
 		name            string
 		factor, reach   float64
 		wantKV, wantTPS float64
+		wantITL         float64 // the operating point's ITL, seconds
 	}{
 		{name: "seen only at low usage: the profile's operating point", factor: 0.7, reach: 0.05,
-			wantKV: prof.KVUsage, wantTPS: prof.TokensPerSecond},
+			wantKV: prof.KVUsage, wantTPS: prof.TokensPerSecond, wantITL: target},
 		{name: "seen between the two: the reach, at the calibrated speed", factor: 0.7, reach: mid,
-			wantKV: mid, wantTPS: base.p.Decode.Throughput(mid, isl+osl/2) / 0.7},
+			wantKV: mid, wantTPS: base.p.Decode.Throughput(mid, isl+osl/2) / 0.7, wantITL: base.p.Decode.ITL(mid, isl+osl/2) * 0.7},
 		{name: "seen past the calibrated point: the calibrated one", factor: 0.7, reach: 0.95,
-			wantKV: fast.KVUsage, wantTPS: fast.TokensPerSecond},
+			wantKV: fast.KVUsage, wantTPS: fast.TokensPerSecond, wantITL: target},
 		{name: "slower than profiled: the factor whatever the reach", factor: 1.25, reach: 0.01,
-			wantKV: slow.KVUsage, wantTPS: slow.TokensPerSecond},
+			wantKV: slow.KVUsage, wantTPS: slow.TokensPerSecond, wantITL: target},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,6 +255,9 @@ func TestDecodeITLReach(t *testing.T) {
 			}
 			if math.Abs(got.KVUsage-tc.wantKV) > 1e-9 || math.Abs(got.TokensPerSecond-tc.wantTPS) > 1e-6*tc.wantTPS {
 				t.Errorf("KV usage %g at %g tokens/s, want %g at %g", got.KVUsage, got.TokensPerSecond, tc.wantKV, tc.wantTPS)
+			}
+			if math.Abs(got.ITL-tc.wantITL) > 1e-6*tc.wantITL {
+				t.Errorf("operating point's ITL %g, want %g", got.ITL, tc.wantITL)
 			}
 		})
 	}
