@@ -170,3 +170,10 @@ func TestModelsTableMatchesTheRuns(t *testing.T) {
 	checkRunsTable(t, runsTable{header: "| model | world | tidal | hindsight |", name: "models",
 		rows: 9, shape: "three configurations, three worlds each", dir: filepath.Join(runsDir, "models"), rivals: []string{"static", "hpa"}})
 }
+
+// TestThreeDaysTableMatchesTheRuns: docs/simulate.md's table of the built-in workload over 72
+// hours reads every cell back out of the runs committed in docs/simulate-runs/days72.
+func TestThreeDaysTableMatchesTheRuns(t *testing.T) {
+	checkRunsTable(t, runsTable{header: "| three days | world | tidal | hindsight |", name: "three days",
+		rows: 6, shape: "two deployments, three worlds each", dir: filepath.Join(runsDir, "days72"), rivals: []string{"static", "hpa"}})
+}

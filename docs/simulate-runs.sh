@@ -20,6 +20,8 @@
 #                                                  # the built-in day on other deployments (held-out)
 #   COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel docs/simulate-runs/models 70b-tp2 70b-tp4 70b-tp8
 #                                                  # the built-in day on another model and GPU (held-out)
+#   COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel docs/simulate-runs/days72 day-72h 70b-tp4-72h
+#                                                  # three days instead of one (held-out)
 #   docs/simulate-runs.sh --headroom DIR [h...]    # tidal alone at planning.headroom h (0 0.1 0.25 0.5 1)
 #
 # The panel is the quick check docs/planner.md's "panel, tidal alone, seed 1" figures come from:
@@ -126,6 +128,10 @@ row() {
   startup-* | interval-*) # the built-in day under another deployment's policy (testdata/sim/deploy)
     [ -f "testdata/sim/deploy/$1.yaml" ] || { echo "unknown row $1: no testdata/sim/deploy/$1.yaml" >&2; exit 2; }
     echo "--policy testdata/sim/deploy/$1.yaml" ;;
+  *-72h) # the row over three days: a synthetic workload generated for 72 hours (its bursts fall
+    # elsewhere each day); a later --duration overrides the row's own
+    local base; base=$(row "${1%-72h}") || exit 2
+    echo "$base --duration 72h" ;;
   70b-tp*) # the built-in day on Llama-3.3-70B-Instruct-FP8, H100, one pre-swept TP (testdata/sim/models)
     [ -f "testdata/sim/models/$1.yaml" ] || { echo "unknown row $1: no testdata/sim/models/$1.yaml" >&2; exit 2; }
     echo "--policy testdata/sim/models/$1.yaml --profile $S/profiles/pre_swept_results/h100_sxm/vllm/nvidia/Llama-3.3-70B-Instruct-FP8" ;;
