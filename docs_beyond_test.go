@@ -23,16 +23,29 @@ var (
 	decodeHeavyDir = filepath.Join(runsDir, "decode-heavy")
 )
 
-func TestMixedWorldsTableMatchesTheRuns(t *testing.T) {
-	checkRunsTable(t, runsTable{header: "| workload | mixed world | tidal | hindsight |", name: "mixed-worlds",
-		rows: 14, shape: "seven workloads, two worlds", dir: mixedDir, rivals: []string{"static", "hpa"}})
-}
-
-// TestDecodeHeavyTableMatchesTheRuns: docs/simulate.md's decode-heavy table (the built-in day
-// with chat and reasoning lengths, docs/simulate-runs/decode-heavy) against its runs.
-func TestDecodeHeavyTableMatchesTheRuns(t *testing.T) {
-	checkRunsTable(t, runsTable{header: "| lengths | world | tidal | hindsight |", name: "decode-heavy",
-		rows: 9, shape: "chat, reasoning at 5 and at 15 req/s, three worlds each", dir: decodeHeavyDir, rivals: []string{"static", "hpa"}})
+// TestBeyondTablesMatchTheRuns: each held-out table of docs/simulate.md ("Beyond the table: ...")
+// against the runs committed for it, cell by cell, with static and the tuned HPA as its rivals.
+func TestBeyondTablesMatchTheRuns(t *testing.T) {
+	rivals := []string{"static", "hpa"}
+	for _, tb := range []runsTable{
+		{header: "| workload | mixed world | tidal | hindsight |", name: "mixed-worlds",
+			rows: 14, shape: "seven workloads, two worlds", dir: mixedDir},
+		{header: "| lengths | world | tidal | hindsight |", name: "decode-heavy",
+			rows: 9, shape: "chat, reasoning at 5 and at 15 req/s, three worlds each", dir: decodeHeavyDir},
+		{header: "| policy | world | tidal | hindsight |", name: "SLOs", // testdata/sim/slo
+			rows: 18, shape: "six policies, three worlds each", dir: filepath.Join(runsDir, "slo")},
+		{header: "| deployment | world | tidal | hindsight |", name: "deployments", // testdata/sim/deploy, scrape intervals
+			rows: 24, shape: "eight deployments, three worlds each", dir: filepath.Join(runsDir, "deploy")},
+		{header: "| model | world | tidal | hindsight |", name: "models", // testdata/sim/models: Llama-3.3-70B, TP2/4/8
+			rows: 9, shape: "three configurations, three worlds each", dir: filepath.Join(runsDir, "models")},
+		{header: "| three days | world | tidal | hindsight |", name: "three-days", // the synthetic workload over 72 h
+			rows: 6, shape: "two deployments, three worlds each", dir: filepath.Join(runsDir, "days72")},
+	} {
+		t.Run(tb.name, func(t *testing.T) {
+			tb.rivals = rivals
+			checkRunsTable(t, tb)
+		})
+	}
 }
 
 // dayRun is tidal's line of one day in a days summary, as printed (two and one decimals).
@@ -147,33 +160,4 @@ func daySummary(days map[string]dayRun, model string) []string {
 	median := (att[6] + att[7]) / 2
 	return []string{fmt.Sprintf("%d of 14", met), fmt.Sprintf("%.2f%%", median),
 		fmt.Sprintf("%.2f%% (%s)", low, lowDay), fmt.Sprintf("%.1f", gpu)}
-}
-
-// TestSLOTableMatchesTheRuns: docs/simulate.md's table of the built-in day under other SLOs
-// (testdata/sim/slo, docs/simulate-runs/slo) against its runs.
-func TestSLOTableMatchesTheRuns(t *testing.T) {
-	checkRunsTable(t, runsTable{header: "| policy | world | tidal | hindsight |", name: "SLOs",
-		rows: 18, shape: "six policies, three worlds each", dir: filepath.Join(runsDir, "slo"), rivals: []string{"static", "hpa"}})
-}
-
-// TestDeployTableMatchesTheRuns: docs/simulate.md's table of the built-in day on other
-// deployments (testdata/sim/deploy and other scrape intervals, docs/simulate-runs/deploy) against
-// its runs.
-func TestDeployTableMatchesTheRuns(t *testing.T) {
-	checkRunsTable(t, runsTable{header: "| deployment | world | tidal | hindsight |", name: "deployments",
-		rows: 24, shape: "eight deployments, three worlds each", dir: filepath.Join(runsDir, "deploy"), rivals: []string{"static", "hpa"}})
-}
-
-// TestModelsTableMatchesTheRuns: docs/simulate.md's table of the built-in day on Llama-3.3-70B at
-// TP2, TP4 and TP8 reads every cell back out of the runs committed in docs/simulate-runs/models.
-func TestModelsTableMatchesTheRuns(t *testing.T) {
-	checkRunsTable(t, runsTable{header: "| model | world | tidal | hindsight |", name: "models",
-		rows: 9, shape: "three configurations, three worlds each", dir: filepath.Join(runsDir, "models"), rivals: []string{"static", "hpa"}})
-}
-
-// TestThreeDaysTableMatchesTheRuns: docs/simulate.md's table of the built-in workload over 72
-// hours reads every cell back out of the runs committed in docs/simulate-runs/days72.
-func TestThreeDaysTableMatchesTheRuns(t *testing.T) {
-	checkRunsTable(t, runsTable{header: "| three days | world | tidal | hindsight |", name: "three days",
-		rows: 6, shape: "two deployments, three worlds each", dir: filepath.Join(runsDir, "days72"), rivals: []string{"static", "hpa"}})
 }
