@@ -18,8 +18,8 @@ const WindowScrapes = 4
 // spec.metrics.window widened to WindowScrapes scrapes (whole seconds) when it spans fewer.
 // spec.stability.scaleDownWindow must stay longer than the window (a window Prometheus covered
 // only in part can read low for one window): it becomes the window plus one planning interval
-// when it is not; spec.slo.objectiveWindow, likewise, twice the window. note says what was widened and why, "" when nothing was. A policy's own longer
-// window is never shortened.
+// when it is not; spec.slo.objectiveWindow, likewise, twice the window. note says what was
+// widened and why, "" when nothing was. A policy's own longer window is never shortened.
 func (p Policy) FitScrape(scrape time.Duration) (fitted Policy, note string) {
 	p.Metrics.ScrapeInterval = max(scrape, 0)
 	need := (WindowScrapes*scrape + time.Second - 1).Truncate(time.Second)
