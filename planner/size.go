@@ -116,6 +116,8 @@ func decodeNeed(m Model, l Load, z sizing) (raw, capacity float64, ok bool) {
 // sizePrefill sizes prefill servers so the TTFT percentile, queueing included, meets the target.
 // decodeShare is the fractional decode need of workers that also decode (0 for prefill workers):
 // with N workers, decode takes decodeShare/N of each worker's time, stretching prefill service.
+// That is a margin rather than the engine's mechanism (an engine without chunked prefill pauses
+// decode for prefill); a faithful model lost attainment in bursts (docs/planner.md, Deferred).
 func sizePrefill(m Model, l Load, z sizing, decodeShare float64) need {
 	pc, ok := m.Prefill(l.InputTokens, z.gpus)
 	if !ok || pc.TokensPerSecond <= 0 {
