@@ -79,6 +79,7 @@ type simulateFlags struct {
 	dropOverContext, quiet              bool
 	world                               worldFlags
 	restart                             restartFlags
+	bursts                              burstFlags
 }
 
 func (f *simulateFlags) register(fs *flag.FlagSet) {
@@ -107,6 +108,7 @@ func (f *simulateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.markdown, "markdown", "", "also write the results as a Markdown table to `FILE` (docs)")
 	f.world.register(fs)
 	f.restart.register(fs)
+	f.bursts.register(fs)
 }
 
 // runSimulate implements "tidal simulate".
@@ -358,6 +360,9 @@ func loadSimWorkload(f simulateFlags) (sim.Workload, report.Workload, historyFun
 	if f.world.speedup != 1 && format != "azure" && format != "mooncake" {
 		return sim.Workload{}, report.Workload{}, nil, fmt.Errorf("--speedup compresses request traces (azure, mooncake) only, not --format %s", format)
 	}
+	if f.bursts.set() && format != "synthetic" {
+		return sim.Workload{}, report.Workload{}, nil, fmt.Errorf("--bursts, --burst-factor and --burst-length shape the synthetic day, not --format %s", format)
+	}
 	switch format {
 	case "synthetic":
 		wl, hist, err = syntheticWorkload(f)
@@ -445,7 +450,11 @@ func syntheticWorkload(f simulateFlags) (sim.Workload, historyFunc, error) {
 	if f.duration > 0 {
 		spec.Duration = f.duration
 	}
+	if err := f.bursts.apply(&spec); err != nil {
+		return sim.Workload{}, nil, err
+	}
 	wl, err := synth.Synthetic(spec)
+	wl.Name += f.bursts.describe(spec)
 	hist := func(span, step time.Duration) planner.LoadHistory {
 		return synth.SyntheticHistory(spec, span, step)
 	}

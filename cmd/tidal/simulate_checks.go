@@ -29,6 +29,7 @@ func checkSimFlags(f simulateFlags) error {
 	if !finite(f.staticGoal) || f.staticGoal < 0 || f.staticGoal > 1 {
 		bad("static-goal", f.staticGoal, "an attainment in (0, 1], e.g. 0.99, or 0 for the policy's objective")
 	}
+	errs = append(errs, f.bursts.check()...)
 	if f.restart.noReplay && len(f.restart.at) == 0 {
 		bad("restart-no-replay", true, "--restart-at too: it says how a restart is made")
 	}
