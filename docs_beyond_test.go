@@ -40,6 +40,8 @@ func TestBeyondTablesMatchTheRuns(t *testing.T) {
 			rows: 9, shape: "three configurations, three worlds each", dir: filepath.Join(runsDir, "models")},
 		{header: "| three days | world | tidal | hindsight |", name: "three-days", // the synthetic workload over 72 h
 			rows: 6, shape: "two deployments, three worlds each", dir: filepath.Join(runsDir, "days72")},
+		{header: "| bursts | world | tidal | hindsight |", name: "bursts", // --bursts, --burst-factor, --burst-length
+			rows: 15, shape: "five burst regimes, three worlds each", dir: filepath.Join(runsDir, "bursts")},
 	} {
 		t.Run(tb.name, func(t *testing.T) {
 			tb.rivals = rivals

@@ -22,6 +22,9 @@
 #                                                  # the built-in day on another model and GPU (held-out)
 #   COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel docs/simulate-runs/days72 day-72h 70b-tp4-72h
 #                                                  # three days instead of one (held-out)
+#   COMPARE=hindsight,static,hpa docs/simulate-runs.sh --panel docs/simulate-runs/bursts bursts-0 bursts-24-2-2m \
+#     bursts-8-1.6-4m bursts-4-1.6-30m bursts-4-3-10m
+#                                                  # the built-in day with other bursts (held-out)
 #   docs/simulate-runs.sh --headroom DIR [h...]    # tidal alone at planning.headroom h (0 0.1 0.25 0.5 1)
 #
 # The panel is the quick check docs/planner.md's "panel, tidal alone, seed 1" figures come from:
@@ -128,6 +131,12 @@ row() {
   startup-* | interval-*) # the built-in day under another deployment's policy (testdata/sim/deploy)
     [ -f "testdata/sim/deploy/$1.yaml" ] || { echo "unknown row $1: no testdata/sim/deploy/$1.yaml" >&2; exit 2; }
     echo "--policy testdata/sim/deploy/$1.yaml" ;;
+  bursts-*) # the built-in day with other bursts: bursts-N[-FACTOR[-LENGTH]], N a day, at FACTOR x
+    # the rate for LENGTH (unset: the scenario's 1.6 and 10m)
+    local n f l
+    IFS=- read -r _ n f l <<< "$1"
+    [[ "$n" =~ ^[0-9]+$ ]] || { echo "unknown row $1: want bursts-N[-FACTOR[-LENGTH]]" >&2; exit 2; }
+    echo "--bursts $n${f:+ --burst-factor $f}${l:+ --burst-length $l}" ;;
   *-72h) # the row over three days: a synthetic workload generated for 72 hours (its bursts fall
     # elsewhere each day); a later --duration overrides the row's own
     local base; base=$(row "${1%-72h}") || exit 2
