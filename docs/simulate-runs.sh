@@ -137,10 +137,12 @@ row() {
     IFS=- read -r _ n f l <<< "$1"
     [[ "$n" =~ ^[0-9]+$ ]] || { echo "unknown row $1: want bursts-N[-FACTOR[-LENGTH]]" >&2; exit 2; }
     echo "--bursts $n${f:+ --burst-factor $f}${l:+ --burst-length $l}" ;;
-  *-72h) # the row over three days: a synthetic workload generated for 72 hours (its bursts fall
-    # elsewhere each day); a later --duration overrides the row's own
+  *-72h) # the row over three days: a synthetic workload generated for 72 hours, with the single
+    # day's four bursts a day (the scenario's count is per run: alone, --duration 72h would spread
+    # four over the three days); its bursts fall elsewhere each day. A later --duration overrides
+    # the row's own
     local base; base=$(row "${1%-72h}") || exit 2
-    echo "$base --duration 72h" ;;
+    echo "$base --duration 72h --bursts 4" ;;
   70b-tp*) # the built-in day on Llama-3.3-70B-Instruct-FP8, H100, one pre-swept TP (testdata/sim/models)
     [ -f "testdata/sim/models/$1.yaml" ] || { echo "unknown row $1: no testdata/sim/models/$1.yaml" >&2; exit 2; }
     echo "--policy testdata/sim/models/$1.yaml --profile $S/profiles/pre_swept_results/h100_sxm/vllm/nvidia/Llama-3.3-70B-Instruct-FP8" ;;
