@@ -148,6 +148,7 @@ const (
 	CodeQueueBreach       Code = "queue-breach"         // guard: Value = queue wait (s), Limit = target
 	CodeUnresponsive      Code = "latency-unresponsive" // guard: Value = latency now, Limit = before the last guard scale-up, or the fit's latency at the ask (s)
 	CodeScheduleFloor     Code = "schedule-floor"       // schedule: Note = schedule name
+	CodeSaturationFloor   Code = "saturation-floor"     // size: Value = saturation need at the floor's load, Limit = its growth quantile
 	CodeScheduleCeiling   Code = "schedule-ceiling"     // schedule: Note = schedule name
 	CodeStarting          Code = "waiting-for-ready"    // stabilise: Value = ready, Limit = timeout s
 	CodeDrained           Code = "start-draining"       // stabilise: Value = ready, Limit = metrics window s

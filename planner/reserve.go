@@ -60,6 +60,10 @@ type growth struct {
 	window    float64               // the metrics window a reading's rate is taken over, in seconds
 	prevLog   float64               // log of the last positive value (hasPrev)
 	hasPrev   bool
+	// points and pointWeight: the point growth L[t+j] / L[t] at every lag j of the lead, each lag
+	// weighing 1/lead, decayed like bins (saturation.go reads it).
+	points      *[reserveBins]float64
+	pointWeight float64
 }
 
 // setLead (re)starts the tracker for a lead time at a planning interval; a change of lead clears
@@ -106,9 +110,12 @@ func (g *growth) add(v, rate float64) {
 		return
 	}
 	peak, seen := 0.0, false
+	g.decayPoints()
 	for i := 1; i <= g.lead; i++ {
 		if x := g.ring[(g.next+i)%len(g.ring)]; !math.IsNaN(x) {
 			peak, seen = max(peak, x), true
+			g.points[reserveBin(math.Log(max(x, 1e-12)/base))] += 1 / float64(g.lead)
+			g.pointWeight += 1 / float64(g.lead)
 		}
 	}
 	if seen {
@@ -197,6 +204,17 @@ func (g *growth) sample(lg float64) {
 	g.bins[reserveBin(lg)]++
 }
 
+// decayPoints ages the point-growth histogram by one sample, allocating it on first use.
+func (g *growth) decayPoints() {
+	if g.points == nil {
+		g.points = new([reserveBins]float64)
+	}
+	for i := range g.points {
+		g.points[i] *= g.decay
+	}
+	g.pointWeight *= g.decay
+}
+
 // reserveBin is the histogram bin of a log growth, clamped to the end bins.
 func reserveBin(lg float64) int {
 	i := int((lg - reserveMinLog) / (reserveMaxLog - reserveMinLog) * reserveBins)
@@ -208,13 +226,24 @@ func reserveBin(lg float64) int {
 // capped where fewer than reserveTailSamples samples would lie above it. ok is false while the
 // evidence is below an hour of samples.
 func (g *growth) quantile(q float64) (factor float64, ok bool) {
-	if g.bins == nil || g.weight < g.minWeight {
+	return histQuantile(g.bins, g.weight, g.minWeight, q)
+}
+
+// pointQuantile is quantile over the point growth at every lag of the lead time, where a sample
+// of one interval counts for 1/lead of one that lasts the lead.
+func (g *growth) pointQuantile(q float64) (factor float64, ok bool) {
+	return histQuantile(g.points, g.pointWeight, g.minWeight, q)
+}
+
+// histQuantile is quantile over one of a tracker's histograms, bins with total weight w.
+func histQuantile(bins *[reserveBins]float64, w, minWeight, q float64) (factor float64, ok bool) {
+	if bins == nil || w < minWeight {
 		return 1, false
 	}
-	q = min(q, 1-reserveTailSamples/g.weight)
-	want, cum := q*g.weight, 0.0
-	for i, w := range g.bins {
-		cum += w
+	q = min(q, 1-reserveTailSamples/w)
+	want, cum := q*w, 0.0
+	for i, b := range bins {
+		cum += b
 		if cum >= want {
 			edge := reserveMinLog + float64(i+1)*(reserveMaxLog-reserveMinLog)/reserveBins
 			return max(math.Exp(edge), 1), true
@@ -229,6 +258,10 @@ func (g *growth) evidence() float64 { return g.weight }
 // clone returns an independent copy.
 func (g growth) clone() growth {
 	g.ring = slices.Clone(g.ring)
+	if g.points != nil {
+		p := *g.points
+		g.points = &p
+	}
 	if g.bins != nil {
 		b := *g.bins
 		g.bins = &b

@@ -30,6 +30,7 @@ func (r *run) size() {
 	r.want, r.dec.Need = nd.replicas, nd.raw
 	r.sized = nd.replicas
 	r.add(StepSize, CodeSized, r.cur, r.want, nd.raw, nd.capacity, r.modelName)
+	r.saturationFloor(m)
 	if !nd.feasible {
 		r.add(StepSize, CodeInfeasible, r.want, r.want, 0, 0, "")
 	}

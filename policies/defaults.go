@@ -52,6 +52,11 @@ const (
 	DefaultHistory = 14 * 24 * time.Hour
 	// DefaultScaleDownWindow is how long a lower need must hold before a scale-down.
 	DefaultScaleDownWindow = 5 * time.Minute
+	// DefaultMaxBatchedTokens is an engine's prefill token budget per step: vLLM's default
+	// max_num_batched_tokens for its OpenAI server on GPUs of 70 GiB or more other than the A100
+	// (H100, H200, MI300X; vllm/engine/arg_utils.py, EngineArgs.get_batch_defaults; 2048 on
+	// smaller GPUs), and the simulated engines' (sim.DefaultPrefillTokenBudget).
+	DefaultMaxBatchedTokens int32 = 8192
 	// DefaultScaleDownTolerance is the margin a scale-down must clear: the smaller count must
 	// carry the planned load x (1 + tolerance), so a load that hovers at a count boundary does not
 	// flap across it. 0.1 is the Kubernetes HPA's default --horizontal-pod-autoscaler-tolerance
@@ -117,6 +122,9 @@ func applyDefaults(d *Document) {
 	if s.PerformanceModel.Learn == nil {
 		t := true
 		s.PerformanceModel.Learn = &t
+	}
+	if s.PerformanceModel.MaxBatchedTokens == 0 {
+		s.PerformanceModel.MaxBatchedTokens = DefaultMaxBatchedTokens
 	}
 }
 

@@ -108,9 +108,10 @@ func compile(d *Document) Policy {
 			StartupTimeout:     s.Stability.StartupTimeout.Duration,
 			ConflictBackoff:    s.Stability.ConflictBackoff.Duration,
 		},
-		Budget:           Budget{MaxGPUs: s.Budget.MaxGPUs},
-		PerformanceModel: PerformanceModel{Profile: s.PerformanceModel.Profile, Learn: *s.PerformanceModel.Learn},
-		queries:          maps.Clone(s.Metrics.Queries),
+		Budget: Budget{MaxGPUs: s.Budget.MaxGPUs},
+		PerformanceModel: PerformanceModel{Profile: s.PerformanceModel.Profile, Learn: *s.PerformanceModel.Learn,
+			MaxBatchedTokens: s.PerformanceModel.MaxBatchedTokens},
+		queries: maps.Clone(s.Metrics.Queries),
 	}
 	p.services, p.schedules = compileServices(s.Services), compileSchedules(s.Schedules)
 	return p

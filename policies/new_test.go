@@ -59,7 +59,7 @@ func TestNewAppliesDefaults(t *testing.T) {
 	want.Planning = Planning{Interval: time.Minute, Headroom: 0,
 		Forecast: Forecast{Method: "auto", Coverage: 0.9, Seasonality: 24 * time.Hour, History: 336 * time.Hour}}
 	want.Stability = Stability{ScaleDownWindow: 5 * time.Minute, ScaleDownTolerance: 0.1, MaxStepDown: 0, StartupTimeout: 15 * time.Minute, ConflictBackoff: 5 * time.Minute}
-	want.Model = PerformanceModel{Learn: true}
+	want.Model = PerformanceModel{Learn: true, MaxBatchedTokens: DefaultMaxBatchedTokens}
 	want.Services = []Service{
 		{Name: "Frontend", Role: RoleFrontend, MinReplicas: 1, MaxReplicas: 2, StartupTime: 5 * time.Minute,
 			Actuation: ActuationScale, RequestsPerSecondPerReplica: 100},

@@ -143,6 +143,9 @@ type PerformanceModel struct {
 	Profile string
 	// Learn enables learning capacity online and calibrating the profile.
 	Learn bool
+	// MaxBatchedTokens is the most prompt tokens an engine prefills in one step (vLLM
+	// max_num_batched_tokens): the batch a profile's peak prefill throughput is read up to.
+	MaxBatchedTokens int32
 }
 
 // Schedule is a compiled cron window with per-service bound overrides.

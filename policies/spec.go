@@ -148,4 +148,7 @@ type ModelSpec struct {
 	Profile string `yaml:"profile,omitempty"`
 	// Learn enables online learning/calibration from observations (default true).
 	Learn *bool `yaml:"learn,omitempty"`
+	// MaxBatchedTokens is the engines' prefill token budget per step (vLLM
+	// max_num_batched_tokens; default DefaultMaxBatchedTokens).
+	MaxBatchedTokens int32 `yaml:"maxBatchedTokens,omitempty"`
 }

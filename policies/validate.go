@@ -29,6 +29,9 @@ func validate(d *Document) problems {
 	if s.PerformanceModel.Profile == "" && !*s.PerformanceModel.Learn {
 		p.addf("spec.performanceModel", "learn is false and no profile is given: set a profile or learn: true")
 	}
+	if n := s.PerformanceModel.MaxBatchedTokens; n < 0 {
+		p.addf("spec.performanceModel.maxBatchedTokens", "%d is negative: it is the engine's prefill token budget per step (vLLM --max-num-batched-tokens, e.g. 8192)", n)
+	}
 	return p
 }
 

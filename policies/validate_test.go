@@ -81,6 +81,8 @@ func TestNewValidation(t *testing.T) {
 			`spec.stability.scaleUpCooldown: -1ns is negative`,
 			`spec.services[0].startupTime: 5m0s is longer than spec.stability.startupTimeout 1m0s`,
 			`spec.services[1].startupTime`, `spec.services[2].startupTime`}},
+		{"negative engine token budget", func(d *Document) { d.Spec.PerformanceModel.MaxBatchedTokens = -1 },
+			[]string{`spec.performanceModel.maxBatchedTokens: -1 is negative`}},
 		{"scale-down tolerance of 1 or more", func(d *Document) { d.Spec.Stability.ScaleDownTolerance = ptr(1.0) },
 			[]string{`spec.stability.scaleDownTolerance: 1 is outside [0, 1)`}},
 		{"negative scale-down tolerance", func(d *Document) { d.Spec.Stability.ScaleDownTolerance = ptr(-0.1) },

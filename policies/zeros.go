@@ -51,6 +51,7 @@ func zeroables(d Document) []zeroable {
 		dur("spec.planning.forecast.history", s.Planning.Forecast.History, DefaultHistory, "one seasonality"),
 		dur("spec.stability.scaleDownWindow", s.Stability.ScaleDownWindow, DefaultScaleDownWindow, "1s"),
 		dur("spec.stability.startupTimeout", s.Stability.StartupTimeout, DefaultStartupTimeout, "every service's startupTime"),
+		{path: "spec.performanceModel.maxBatchedTokens", zero: s.PerformanceModel.MaxBatchedTokens == 0, def: fmt.Sprint(DefaultMaxBatchedTokens), hint: "the engine's --max-num-batched-tokens"},
 	}
 	for i, svc := range s.Services {
 		out = append(out, dur(fmt.Sprintf("spec.services[%d].startupTime", i), svc.StartupTime, DefaultStartupTime, "1s"))

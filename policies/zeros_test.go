@@ -34,6 +34,8 @@ spec:
 			want: []string{"10: spec.metrics.window", "9: spec.planning.interval", "9: spec.planning.forecast.coverage"}},
 		{name: "service startup and SLO percentile", service: ", startupTime: 0s", slo: ", percentile: 0",
 			want: []string{"7: spec.services[0].startupTime", "8: spec.slo.ttft.percentile"}},
+		{name: "engine token budget", add: "  performanceModel: {learn: true, maxBatchedTokens: 0}\n",
+			want: []string{"9: spec.performanceModel.maxBatchedTokens"}},
 		{name: "zeros that are honoured", add: "  planning: {headroom: 0}\n  stability: {maxStepUp: 0, scaleUpCooldown: 0s, scaleDownTolerance: 0}\n  budget: {maxGPUs: 0}\n"},
 		{name: "absent fields take their defaults", add: "  stability: {}\n"},
 	}

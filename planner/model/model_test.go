@@ -396,3 +396,45 @@ func TestDecodeOperatingPointITL(t *testing.T) {
 		})
 	}
 }
+
+// TestPrefillPeak: the peak is the best tokens per second over batches from one prompt up to the
+// token budget, on a hand-made curve whose lone-request throughput rises to 50,000 tokens/s at
+// 4,000 tokens and falls after (40 ms at 1,000 and 2,000 ... 200 ms at 8,000).
+func TestPrefillPeak(t *testing.T) {
+	pf, err := profile.NewPrefill([]float64{1000, 2000, 4000, 8000}, []float64{40, 50, 80, 200}, []float64{25000, 40000, 50000, 40000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := FromProfile(profile.Profile{Prefill: pf})
+	for _, tc := range []struct {
+		name        string
+		m           Profile
+		isl, budget float64
+		gpus        int32
+		lo, hi      float64 // the peak within [lo, hi]
+	}{
+		{"short prompts batch to the curve's best", m, 1000, 8192, 0, 0.99 * 50000, 50000},
+		{"a budget below the prompt: the lone request", m, 2000, 1000, 0, 40000, 40000},
+		{"a budget that stops short of the best", m, 1000, 2000, 0, 40000, 40000},
+		{"not past the measured inputs", m, 8000, 8192, 0, 40000, 40000},
+		{"a slower engine", m.Calibrated(2, 1), 1000, 8192, 0, 0.99 * 25000, 25000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.m.PrefillPeak(tc.isl, tc.budget, tc.gpus)
+			if got < tc.lo-1e-6 || got > tc.hi+1e-6 {
+				t.Errorf("PrefillPeak(%g, %g) = %.1f, want within [%.1f, %.1f]", tc.isl, tc.budget, got, tc.lo, tc.hi)
+			}
+		})
+	}
+	if got := m.PrefillPeak(0, 8192, 1); got != 0 {
+		t.Errorf("PrefillPeak at no input length = %g, want 0", got)
+	}
+	eight := FromProfile(h200(t))
+	one, two := eight.PrefillPeak(3000, 8192, 1), eight.PrefillPeak(3000, 8192, 2)
+	if math.Abs(two-2*one) > 1e-6*one {
+		t.Errorf("a 2-GPU replica's peak %g, want twice the 1-GPU %g", two, one)
+	}
+	if lone, _ := eight.Prefill(1000, 1); !(eight.PrefillPeak(1000, 8192, 1) > 1.5*lone.TokensPerSecond) {
+		t.Errorf("the H200 8B profile's peak at 1,000-token prompts %g, want well above the lone request's %g", eight.PrefillPeak(1000, 8192, 1), lone.TokensPerSecond)
+	}
+}
