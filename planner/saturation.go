@@ -20,6 +20,10 @@ import "github.com/tidal-planner/tidal/policies"
 // performanceModel.maxBatchedTokens), and decode's need at its full utilisation ceiling (its
 // throughput at the ITL target, or the sequences its KV cache holds).
 //
+// The point growth keeps the Poisson noise of counting a window's requests, which the reserve's
+// peak growth discounts (the queue model prices it at the SLO's percentile): past saturation a
+// minute's surplus builds a backlog like any other.
+//
 // A count that only the floor asks for flaps where the floor sits near a whole number of replicas
 // (a minute's load is noisy), so the floor carries the HPA's tolerance band
 // (stability.scaleDownTolerance, the Kubernetes HPA's 10% by default): it raises the count only

@@ -399,7 +399,7 @@ func TestDecodeOperatingPointITL(t *testing.T) {
 
 // TestPrefillPeak: the peak is the best tokens per second over batches from one prompt up to the
 // token budget, on a hand-made curve whose lone-request throughput rises to 50,000 tokens/s at
-// 4,000 tokens and falls after (40 ms at 1,000 and 2,000 ... 200 ms at 8,000).
+// 4,000 tokens and falls after (TTFT 40, 50, 80 and 200 ms at 1,000, 2,000, 4,000 and 8,000).
 func TestPrefillPeak(t *testing.T) {
 	pf, err := profile.NewPrefill([]float64{1000, 2000, 4000, 8000}, []float64{40, 50, 80, 200}, []float64{25000, 40000, 50000, 40000})
 	if err != nil {
