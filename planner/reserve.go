@@ -53,7 +53,8 @@ type growth struct {
 	next      int                   // ring index of the next write
 	seen      int                   // values written, saturating at len(ring)
 	weight    float64               // total decayed weight of the histogram
-	bins      *[reserveBins]float64 // decayed weights per bin of log G; nil until the first sample
+	bins      *[reserveBins]float64 // decayed weights per bin of log G / binScale; nil until the first sample
+	binScale  float64               // what bins' stored weights are multiplied by (agedScale)
 	noiseStep float64               // the streaming median's relative step per sample
 	noiseMed  float64               // running median of absolute successive log differences
 	noiseMax  float64               // expectedMax(lead): the noise's expected peak over a lead, in sigmas
@@ -64,6 +65,7 @@ type growth struct {
 	// weighing 1/lead, decayed like bins (saturation.go reads it).
 	points      *[reserveBins]float64
 	pointWeight float64
+	pointScale  float64 // as binScale, for points
 }
 
 // setLead (re)starts the tracker for a lead time at a planning interval; a change of lead clears
@@ -111,11 +113,12 @@ func (g *growth) add(v, rate float64) {
 	}
 	peak, seen := 0.0, false
 	g.decayPoints()
+	lag := 1 / float64(g.lead) // one lag's weight
 	for i := 1; i <= g.lead; i++ {
 		if x := g.ring[(g.next+i)%len(g.ring)]; !math.IsNaN(x) {
 			peak, seen = max(peak, x), true
-			g.points[reserveBin(math.Log(max(x, 1e-12)/base))] += 1 / float64(g.lead)
-			g.pointWeight += 1 / float64(g.lead)
+			g.points[reserveBin(math.Log(max(x, 1e-12)/base))] += lag / g.pointScale
+			g.pointWeight += lag
 		}
 	}
 	if seen {
@@ -195,24 +198,39 @@ func expectedMax(n int) float64 {
 // sample adds one log-growth sample, decaying the older ones.
 func (g *growth) sample(lg float64) {
 	if g.bins == nil {
-		g.bins = new([reserveBins]float64)
+		g.bins, g.binScale = new([reserveBins]float64), 1
 	}
-	for i := range g.bins {
-		g.bins[i] *= g.decay
-	}
+	g.binScale = agedScale(g.bins, g.binScale*g.decay)
 	g.weight = g.weight*g.decay + 1
-	g.bins[reserveBin(lg)]++
+	g.bins[reserveBin(lg)] += 1 / g.binScale
 }
 
 // decayPoints ages the point-growth histogram by one sample, allocating it on first use.
 func (g *growth) decayPoints() {
 	if g.points == nil {
-		g.points = new([reserveBins]float64)
+		g.points, g.pointScale = new([reserveBins]float64), 1
 	}
-	for i := range g.points {
-		g.points[i] *= g.decay
-	}
+	g.pointScale = agedScale(g.points, g.pointScale*g.decay)
 	g.pointWeight *= g.decay
+}
+
+// minHistScale is the scale below which agedScale folds it into the stored weights: at the
+// default interval's decay (2^(-1/1440) a sample) that is once in about 330 days of samples, and
+// the stored weights (at most the evidence / minHistScale) stay far inside float64's range.
+const minHistScale = 1e-100
+
+// agedScale returns scale, the factor a histogram's stored weights are multiplied by, after aging:
+// the histograms decay lazily, every bin at once through one number, so a sample costs one
+// multiplication instead of one per bin (Plan's hot path: two histograms per signal). Below
+// minHistScale the scale is folded into the weights and restarts at 1.
+func agedScale(bins *[reserveBins]float64, scale float64) float64 {
+	if scale >= minHistScale {
+		return scale
+	}
+	for i := range bins {
+		bins[i] *= scale
+	}
+	return 1
 }
 
 // reserveBin is the histogram bin of a log growth, clamped to the end bins.
@@ -226,22 +244,23 @@ func reserveBin(lg float64) int {
 // capped where fewer than reserveTailSamples samples would lie above it. ok is false while the
 // evidence is below an hour of samples.
 func (g *growth) quantile(q float64) (factor float64, ok bool) {
-	return histQuantile(g.bins, g.weight, g.minWeight, q)
+	return histQuantile(g.bins, g.binScale, g.weight, g.minWeight, q)
 }
 
 // pointQuantile is quantile over the point growth at every lag of the lead time, where a sample
 // of one interval counts for 1/lead of one that lasts the lead.
 func (g *growth) pointQuantile(q float64) (factor float64, ok bool) {
-	return histQuantile(g.points, g.pointWeight, g.minWeight, q)
+	return histQuantile(g.points, g.pointScale, g.pointWeight, g.minWeight, q)
 }
 
-// histQuantile is quantile over one of a tracker's histograms, bins with total weight w.
-func histQuantile(bins *[reserveBins]float64, w, minWeight, q float64) (factor float64, ok bool) {
+// histQuantile is quantile over one of a tracker's histograms: bins, stored divided by scale,
+// with total weight w.
+func histQuantile(bins *[reserveBins]float64, scale, w, minWeight, q float64) (factor float64, ok bool) {
 	if bins == nil || w < minWeight {
 		return 1, false
 	}
 	q = min(q, 1-reserveTailSamples/w)
-	want, cum := q*w, 0.0
+	want, cum := q*w/scale, 0.0 // in the stored weights' units
 	for i, b := range bins {
 		cum += b
 		if cum >= want {
