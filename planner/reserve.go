@@ -45,27 +45,23 @@ const (
 
 // growth tracks one load signal's growth over a lead time of lead intervals.
 type growth struct {
-	lead      int                   // intervals
-	interval  time.Duration         // the planning interval minWeight and decay are for
-	minWeight float64               // reserveMinHistory in samples
-	decay     float64               // per-sample weight decay: 2^(-interval/reserveHalfLife)
-	ring      []float64             // the last lead+1 observed values, NaN where missing
-	next      int                   // ring index of the next write
-	seen      int                   // values written, saturating at len(ring)
-	weight    float64               // total decayed weight of the histogram
-	bins      *[reserveBins]float64 // decayed weights per bin of log G / binScale; nil until the first sample
-	binScale  float64               // what bins' stored weights are multiplied by (agedScale)
-	noiseStep float64               // the streaming median's relative step per sample
-	noiseMed  float64               // running median of absolute successive log differences
-	noiseMax  float64               // expectedMax(lead): the noise's expected peak over a lead, in sigmas
-	window    float64               // the metrics window a reading's rate is taken over, in seconds
-	prevLog   float64               // log of the last positive value (hasPrev)
+	lead      int           // intervals
+	interval  time.Duration // the planning interval minWeight and decay are for
+	minWeight float64       // reserveMinHistory in samples
+	decay     float64       // per-sample weight decay: 2^(-interval/reserveHalfLife)
+	ring      []float64     // the last lead+1 observed values, NaN where missing
+	next      int           // ring index of the next write
+	seen      int           // values written, saturating at len(ring)
+	hist      decayHist     // the peak growth over the lead, one sample per interval
+	noiseStep float64       // the streaming median's relative step per sample
+	noiseMed  float64       // running median of absolute successive log differences
+	noiseMax  float64       // expectedMax(lead): the noise's expected peak over a lead, in sigmas
+	window    float64       // the metrics window a reading's rate is taken over, in seconds
+	prevLog   float64       // log of the last positive value (hasPrev)
 	hasPrev   bool
-	// points and pointWeight: the point growth L[t+j] / L[t] at every lag j of the lead, each lag
-	// weighing 1/lead, decayed like bins (saturation.go reads it).
-	points      *[reserveBins]float64
-	pointWeight float64
-	pointScale  float64 // as binScale, for points
+	// points: the point growth L[t+j] / L[t] at every lag j of the lead, each lag weighing
+	// 1/lead, decayed like hist (saturation.go reads it).
+	points decayHist
 }
 
 // setLead (re)starts the tracker for a lead time at a planning interval; a change of lead clears
@@ -112,13 +108,12 @@ func (g *growth) add(v, rate float64) {
 		return
 	}
 	peak, seen := 0.0, false
-	g.decayPoints()
+	g.points.age(g.decay)
 	lag := 1 / float64(g.lead) // one lag's weight
 	for i := 1; i <= g.lead; i++ {
 		if x := g.ring[(g.next+i)%len(g.ring)]; !math.IsNaN(x) {
 			peak, seen = max(peak, x), true
-			g.points[reserveBin(math.Log(max(x, 1e-12)/base))] += lag / g.pointScale
-			g.pointWeight += lag
+			g.points.add(math.Log(max(x, 1e-12)/base), lag)
 		}
 	}
 	if seen {
@@ -197,21 +192,46 @@ func expectedMax(n int) float64 {
 
 // sample adds one log-growth sample, decaying the older ones.
 func (g *growth) sample(lg float64) {
-	if g.bins == nil {
-		g.bins, g.binScale = new([reserveBins]float64), 1
-	}
-	g.binScale = agedScale(g.bins, g.binScale*g.decay)
-	g.weight = g.weight*g.decay + 1
-	g.bins[reserveBin(lg)] += 1 / g.binScale
+	g.hist.age(g.decay)
+	g.hist.add(lg, 1)
 }
 
-// decayPoints ages the point-growth histogram by one sample, allocating it on first use.
-func (g *growth) decayPoints() {
-	if g.points == nil {
-		g.points, g.pointScale = new([reserveBins]float64), 1
+// decayHist is a histogram over log G whose weights decay by a constant factor per sample. It
+// ages lazily: the stored weights are the true ones divided by scale, so a sample multiplies one
+// number instead of every bin (Plan's hot path: two histograms per signal).
+type decayHist struct {
+	bins   *[reserveBins]float64 // stored weights per bin of log G; nil until the first age
+	scale  float64               // a bin's true weight is its stored weight x scale
+	weight float64               // the total true weight
+}
+
+// age decays every weight by one sample's factor, allocating the bins on first use.
+func (h *decayHist) age(decay float64) {
+	if h.bins == nil {
+		h.bins, h.scale = new([reserveBins]float64), 1
 	}
-	g.pointScale = agedScale(g.points, g.pointScale*g.decay)
-	g.pointWeight *= g.decay
+	h.scale = agedScale(h.bins, h.scale*decay)
+	h.weight *= decay
+}
+
+// add adds weight w to the bin of log growth lg; age must have run once.
+func (h *decayHist) add(lg, w float64) {
+	h.bins[reserveBin(lg)] += w / h.scale
+	h.weight += w
+}
+
+// quantile is histQuantile over the histogram.
+func (h *decayHist) quantile(minWeight, q float64) (float64, bool) {
+	return histQuantile(h.bins, h.scale, h.weight, minWeight, q)
+}
+
+// clone returns an independent copy.
+func (h decayHist) clone() decayHist {
+	if h.bins != nil {
+		b := *h.bins
+		h.bins = &b
+	}
+	return h
 }
 
 // minHistScale is the scale below which agedScale folds it into the stored weights: at the
@@ -219,10 +239,8 @@ func (g *growth) decayPoints() {
 // the stored weights (at most the evidence / minHistScale) stay far inside float64's range.
 const minHistScale = 1e-100
 
-// agedScale returns scale, the factor a histogram's stored weights are multiplied by, after aging:
-// the histograms decay lazily, every bin at once through one number, so a sample costs one
-// multiplication instead of one per bin (Plan's hot path: two histograms per signal). Below
-// minHistScale the scale is folded into the weights and restarts at 1.
+// agedScale returns a histogram's scale after aging (decayHist): scale itself, or below
+// minHistScale 1, with the scale folded into the stored weights.
 func agedScale(bins *[reserveBins]float64, scale float64) float64 {
 	if scale >= minHistScale {
 		return scale
@@ -244,13 +262,13 @@ func reserveBin(lg float64) int {
 // capped where fewer than reserveTailSamples samples would lie above it. ok is false while the
 // evidence is below an hour of samples.
 func (g *growth) quantile(q float64) (factor float64, ok bool) {
-	return histQuantile(g.bins, g.binScale, g.weight, g.minWeight, q)
+	return g.hist.quantile(g.minWeight, q)
 }
 
 // pointQuantile is quantile over the point growth at every lag of the lead time, where a sample
 // of one interval counts for 1/lead of one that lasts the lead.
 func (g *growth) pointQuantile(q float64) (factor float64, ok bool) {
-	return histQuantile(g.points, g.pointScale, g.pointWeight, g.minWeight, q)
+	return g.points.quantile(g.minWeight, q)
 }
 
 // histQuantile is quantile over one of a tracker's histograms: bins, stored divided by scale,
@@ -272,18 +290,11 @@ func histQuantile(bins *[reserveBins]float64, scale, w, minWeight, q float64) (f
 }
 
 // evidence is the histogram's decayed sample count.
-func (g *growth) evidence() float64 { return g.weight }
+func (g *growth) evidence() float64 { return g.hist.weight }
 
 // clone returns an independent copy.
 func (g growth) clone() growth {
 	g.ring = slices.Clone(g.ring)
-	if g.points != nil {
-		p := *g.points
-		g.points = &p
-	}
-	if g.bins != nil {
-		b := *g.bins
-		g.bins = &b
-	}
+	g.hist, g.points = g.hist.clone(), g.points.clone()
 	return g
 }

@@ -31,9 +31,9 @@ func TestGrowthDecaysLazily(t *testing.T) {
 			for i := range tc.samples {
 				// Log growths spread over the histogram, the upper bins rarer.
 				lg := reserveMinLog + (reserveMaxLog-reserveMinLog)*math.Pow(float64(i*37%101)/101, 3)
-				before := g.binScale
+				before := g.hist.scale
 				g.sample(lg)
-				if i > 0 && g.binScale > before {
+				if i > 0 && g.hist.scale > before {
 					folds++
 				}
 				for j := range eager {
@@ -45,13 +45,13 @@ func TestGrowthDecaysLazily(t *testing.T) {
 				t.Errorf("%d folds, want folds: %v", folds, tc.wantFolds)
 			}
 			for j := range eager {
-				if got := g.bins[j] * g.binScale; math.Abs(got-eager[j]) > 1e-12*g.weight {
+				if got := g.hist.bins[j] * g.hist.scale; math.Abs(got-eager[j]) > 1e-12*g.hist.weight {
 					t.Errorf("bin %d: weight %g, aged eagerly %g", j, got, eager[j])
 				}
 			}
 			for _, q := range []float64{0.5, 0.9, 0.99} {
 				got, ok := g.quantile(q)
-				want, wantOK := histQuantile(&eager, 1, g.weight, g.minWeight, q)
+				want, wantOK := histQuantile(&eager, 1, g.hist.weight, g.minWeight, q)
 				if got != want || ok != wantOK {
 					t.Errorf("quantile(%g) = %g, %v; aged eagerly %g, %v", q, got, ok, want, wantOK)
 				}
