@@ -55,7 +55,7 @@ const (
 	// DefaultMaxBatchedTokens is an engine's prefill token budget per step: vLLM's default
 	// max_num_batched_tokens for its OpenAI server on GPUs of 70 GiB or more other than the A100
 	// (H100, H200, MI300X; vllm/engine/arg_utils.py, EngineArgs.get_batch_defaults; 2048 on
-	// smaller GPUs), and the simulated engines' (sim.DefaultPrefillTokenBudget).
+	// smaller GPUs). The simulated engines' sim.DefaultPrefillTokenBudget is defined from it.
 	DefaultMaxBatchedTokens int32 = 8192
 	// DefaultScaleDownTolerance is the margin a scale-down must clear: the smaller count must
 	// carry the planned load x (1 + tolerance), so a load that hovers at a count boundary does not

@@ -54,7 +54,10 @@ type Deployment struct {
 
 // Defaults for a Deployment's engine limits.
 const (
-	DefaultPrefillTokenBudget = 8192
+	// DefaultPrefillTokenBudget is vLLM's default max_num_batched_tokens on large GPUs, the value
+	// a policy's performanceModel.maxBatchedTokens defaults to (one constant, defined there). The
+	// world does not read the policy's field: what the engines do is the world's, not the planner's.
+	DefaultPrefillTokenBudget = int(policies.DefaultMaxBatchedTokens)
 	DefaultMaxBatch           = 1024
 	DefaultMaxContext         = 16384
 	// KVBlockSize is the KV-cache block size, tokens, used to report active decode blocks.
